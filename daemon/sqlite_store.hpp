@@ -1,0 +1,37 @@
+// The embedded SecretStore: one SQLite database file (WAL, synchronous=FULL).
+#pragma once
+
+#include "secret_store.hpp"
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+struct sqlite3;
+
+namespace studio2fa {
+
+class SqliteStore final : public SecretStore {
+public:
+  // The schema version this build writes; PRAGMA user_version holds the db's.
+  static constexpr int k_schema_version = 1;
+
+  // Opens (creating when the file does not exist) and migrates the database. Refuses, with a
+  // message naming the file: a file that is not a SQLite database, one that fails
+  // PRAGMA quick_check, or one whose schema version is newer than this build. It never
+  // re-initialises a database it cannot read. The caller checks file permissions before.
+  static Expected<std::unique_ptr<SqliteStore>> open(const std::string& path);
+
+  ~SqliteStore() override;
+
+  Expected<std::optional<UserRecord>> load(std::string_view user) override;
+  Expected<void> save(const UserRecord& record) override;
+  Expected<void> remove(std::string_view user) override;
+
+private:
+  struct Impl;
+  explicit SqliteStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> m_impl;
+};
+
+} // namespace studio2fa

@@ -1,0 +1,82 @@
+// A minimal expected<T, E> (std::expected is C++23): a value or an error, never both.
+#pragma once
+
+#include <cassert>
+#include <string>
+#include <utility>
+#include <variant>
+
+namespace studio2fa {
+
+// The error type used throughout the daemon and the CLIs: a message for people and logs.
+// Never put a secret, a password or a code in it.
+struct Error {
+  std::string message;
+};
+
+template <typename E> struct Unexpected {
+  E error;
+};
+
+inline Unexpected<Error> make_error(std::string message)
+{
+  return Unexpected<Error>{Error{std::move(message)}};
+}
+
+template <typename T, typename E = Error> class Expected {
+public:
+  Expected(T value) : m_state(std::in_place_index<0>, std::move(value)) {}
+  Expected(Unexpected<E> error) : m_state(std::in_place_index<1>, std::move(error.error)) {}
+
+  bool has_value() const { return m_state.index() == 0; }
+  explicit operator bool() const { return has_value(); }
+
+  T& value() &
+  {
+    assert(has_value());
+    return std::get<0>(m_state);
+  }
+  const T& value() const&
+  {
+    assert(has_value());
+    return std::get<0>(m_state);
+  }
+  T&& value() &&
+  {
+    assert(has_value());
+    return std::get<0>(std::move(m_state));
+  }
+  T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+
+  const E& error() const
+  {
+    assert(!has_value());
+    return std::get<1>(m_state);
+  }
+
+private:
+  std::variant<T, E> m_state;
+};
+
+template <typename E> class Expected<void, E> {
+public:
+  Expected() = default;
+  Expected(Unexpected<E> error) : m_error(std::move(error.error)), m_has_value(false) {}
+
+  bool has_value() const { return m_has_value; }
+  explicit operator bool() const { return m_has_value; }
+  const E& error() const
+  {
+    assert(!m_has_value);
+    return m_error;
+  }
+
+private:
+  E m_error{};
+  bool m_has_value = true;
+};
+
+} // namespace studio2fa
