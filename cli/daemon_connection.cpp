@@ -1,0 +1,55 @@
+#include "daemon_connection.hpp"
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include <vector>
+
+namespace studio2fa {
+
+Expected<void> DaemonConnection::connect(const char* socket_path)
+{
+  m_socket_path = socket_path;
+  ClientError error = m_client.connect(socket_path, k_default_client_timeout_ms);
+  if (error == ClientError::none) {
+    return {};
+  }
+  std::string message = std::string(describe(error)) + " (" + socket_path + ")";
+  if (error == ClientError::no_socket) {
+    message += "; is studio2fad running? Try: systemctl status studio2fad";
+  }
+  return make_error(message);
+}
+
+Expected<void> DaemonConnection::call(wire::FrameBuffer& request, wire::FrameBuffer& reply,
+                                      protocol::MessageType type)
+{
+  ClientError error = m_client.call(request, reply);
+  request.wipe();
+  if (error != ClientError::none) {
+    return make_error(std::string(describe(error)) + " (" + m_socket_path + ")");
+  }
+  if (reply.type() == protocol::reply_type(type)) {
+    return {};
+  }
+  protocol::ErrorReply failure;
+  if (reply.type() == static_cast<std::uint8_t>(protocol::MessageType::error) &&
+      protocol::decode(reply.payload(), failure)) {
+    m_last_error = failure.code;
+    return make_error(std::string(failure.message));
+  }
+  return make_error(describe(ClientError::protocol));
+}
+
+Expected<std::string> invoking_user_name()
+{
+  std::vector<char> buffer(16384);
+  passwd pw{};
+  passwd* result = nullptr;
+  if (getpwuid_r(getuid(), &pw, buffer.data(), buffer.size(), &result) != 0 || result == nullptr) {
+    return make_error("cannot find the account of uid " + std::to_string(getuid()));
+  }
+  return std::string(pw.pw_name);
+}
+
+} // namespace studio2fa

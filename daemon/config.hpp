@@ -1,0 +1,64 @@
+// studio2fad.conf: `key = value` lines and `#` comment lines.
+//
+// One table (config_keys()) drives the defaults, the parser, the commented sample shipped in
+// conf/studio2fad.conf (render_sample_config(); a test keeps the two identical) and the list
+// of keys in studio2fad.conf(5).
+#pragma once
+
+#include "expected.hpp"
+#include "totp.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace studio2fa {
+
+inline constexpr const char* k_default_config_path = SYSCONFDIR "/studio2fa/studio2fad.conf";
+
+struct Config {
+  std::string socket_path;
+  std::string db_path;
+  std::string key_path;
+  std::string issuer;
+  totp::Parameters totp;     // for new enrollments; each user keeps the ones they enrolled with
+  unsigned totp_window = 0;  // steps accepted on each side of now
+  unsigned enroll_timeout = 0;
+  unsigned throttle_after = 0;
+  unsigned throttle_base = 0;
+  unsigned throttle_max = 0;
+  unsigned max_connections = 0;
+  unsigned request_timeout = 0;
+  unsigned idle_timeout = 0;
+  unsigned worker_threads = 0;
+};
+
+struct ConfigKey {
+  const char* name;
+  const char* default_value;
+  const char* description; // sentences for the sample file and the man page
+  // Parses `value` into the config; the error says what is allowed, without file:line.
+  Expected<void> (*apply)(Config& config, std::string_view value);
+};
+
+std::span<const ConfigKey> config_keys();
+
+// Every key at its default.
+Config default_config();
+
+// Parses config text; errors are "SOURCE:LINE: what is wrong".
+Expected<Config> parse_config(std::string_view text, std::string_view source_name);
+
+// Reads and parses a file, refusing one that is not a regular file owned by root or that is
+// writable by group or others (the config decides where secrets live).
+Expected<Config> load_config(const std::string& path);
+
+// The commented sample config, every key at its default.
+std::string render_sample_config();
+
+// "90", "90s", "15m", "24h", "7d" → seconds.
+std::optional<std::uint64_t> parse_duration(std::string_view text);
+
+} // namespace studio2fa

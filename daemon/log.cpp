@@ -1,0 +1,94 @@
+#include "log.hpp"
+
+#include <syslog.h>
+#include <time.h>
+
+#include <cstdarg>
+#include <cstdio>
+#include <mutex>
+
+namespace studio2fa::log {
+
+namespace {
+
+bool g_to_stderr = false;
+bool g_debug = false;
+std::mutex g_stderr_mutex;
+
+void emit(int priority, const char* format, va_list args)
+{
+  if (priority == LOG_DEBUG && !g_debug) {
+    return;
+  }
+  if (!g_to_stderr) {
+    vsyslog(LOG_AUTHPRIV | priority, format, args);
+    return;
+  }
+  static const char* const k_names[] = {"emerg", "alert", "crit",  "error",
+                                        "warning", "notice", "info", "debug"};
+  char line[2048];
+  vsnprintf(line, sizeof(line), format, args);
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME, &now);
+  tm local{};
+  localtime_r(&now.tv_sec, &local);
+  char stamp[32];
+  strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &local);
+  std::lock_guard lock(g_stderr_mutex);
+  fprintf(stderr, "%s studio2fad[%s]: %s\n", stamp, k_names[priority & 7], line);
+  fflush(stderr);
+}
+
+} // namespace
+
+void init(bool to_stderr, bool debug_enabled)
+{
+  g_to_stderr = to_stderr;
+  g_debug = debug_enabled;
+  if (!to_stderr) {
+    openlog("studio2fad", LOG_PID | LOG_NDELAY, LOG_AUTHPRIV);
+  }
+}
+
+#define STUDIO2FA_LOG_FUNCTION(name, priority)                                                     \
+  void name(const char* format, ...)                                                               \
+  {                                                                                                \
+    va_list args;                                                                                  \
+    va_start(args, format);                                                                        \
+    emit(priority, format, args);                                                                  \
+    va_end(args);                                                                                  \
+  }
+
+STUDIO2FA_LOG_FUNCTION(debug, LOG_DEBUG)
+STUDIO2FA_LOG_FUNCTION(info, LOG_INFO)
+STUDIO2FA_LOG_FUNCTION(notice, LOG_NOTICE)
+STUDIO2FA_LOG_FUNCTION(warning, LOG_WARNING)
+STUDIO2FA_LOG_FUNCTION(error, LOG_ERR)
+
+#undef STUDIO2FA_LOG_FUNCTION
+
+std::string sanitize(std::string_view text)
+{
+  constexpr std::size_t k_max = 128;
+  if (text.empty()) {
+    return "-";
+  }
+  std::string out;
+  out.reserve(text.size() < k_max ? text.size() : k_max + 3);
+  for (std::size_t i = 0; i < text.size() && i < k_max; ++i) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x21 && c < 0x7f && c != '\\' && c != '=') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      char escaped[5];
+      snprintf(escaped, sizeof(escaped), "\\x%02x", c);
+      out += escaped;
+    }
+  }
+  if (text.size() > k_max) {
+    out += "...";
+  }
+  return out;
+}
+
+} // namespace studio2fa::log

@@ -1,0 +1,303 @@
+// studio2fad: the privileged side of studio2fa. See studio2fad(8).
+#include <config.h>
+
+#include "authenticator.hpp"
+#include "config.hpp"
+#include "file_safety.hpp"
+#include "log.hpp"
+#include "master_key.hpp"
+#include "password_checker.hpp"
+#include "request_handler.hpp"
+#include "sealer.hpp"
+#include "server.hpp"
+#include "sqlite_store.hpp"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+
+namespace {
+
+using namespace studio2fa;
+
+std::atomic<bool> g_stop{false};
+Server* g_server = nullptr;
+
+void on_stop_signal(int)
+{
+  g_stop.store(true);
+  if (g_server != nullptr) {
+    g_server->wake();
+  }
+}
+
+void usage(FILE* out)
+{
+  fprintf(out,
+          "Usage: studio2fad [-c FILE] [-f] [-d]\n"
+          "       studio2fad --check-config [-c FILE]\n"
+          "       studio2fad --print-default-config\n"
+          "\n"
+          "  -c, --config FILE         configuration file (default %s)\n"
+          "  -f, --foreground          stay in the foreground and log to stderr\n"
+          "  -d, --debug               log debug messages too\n"
+          "      --check-config        check the configuration and the key and database files,\n"
+          "                            then exit\n"
+          "      --print-default-config  print the commented default configuration\n"
+          "  -h, --help                show this help\n"
+          "  -V, --version             show the version\n",
+          k_default_config_path);
+}
+
+// Creates a missing directory as root-only; an existing one is left to check_private_path().
+Expected<void> ensure_directory(const std::string& path, mode_t mode)
+{
+  if (mkdir(path.c_str(), mode) != 0 && errno != EEXIST) {
+    return make_error("cannot create directory " + path + ": " + strerror(errno));
+  }
+  return {};
+}
+
+struct Startup {
+  Config config;
+  SecretBytes key;
+  std::unique_ptr<SqliteStore> store;
+};
+
+Expected<Startup> prepare(const std::string& config_path, bool config_given)
+{
+  Startup s;
+  if (config_given || access(config_path.c_str(), F_OK) == 0) {
+    auto config = load_config(config_path);
+    if (!config) {
+      return Unexpected<Error>{config.error()};
+    }
+    s.config = std::move(*config);
+  } else {
+    s.config = default_config();
+  }
+  const Config& c = s.config;
+
+  for (const std::string* file : {&c.key_path, &c.db_path}) {
+    std::string dir = parent_directory(*file);
+    if (auto made = ensure_directory(dir, 0700); !made) {
+      return Unexpected<Error>{made.error()};
+    }
+    if (auto safe = check_private_path(dir, PathKind::directory); !safe) {
+      return Unexpected<Error>{safe.error()};
+    }
+  }
+  if (auto made = ensure_directory(parent_directory(c.socket_path), 0755); !made) {
+    return Unexpected<Error>{made.error()};
+  }
+
+  auto key = load_or_create_master_key(c.key_path);
+  if (!key) {
+    return Unexpected<Error>{key.error()};
+  }
+  s.key = std::move(*key);
+
+  if (access(c.db_path.c_str(), F_OK) == 0) {
+    if (auto safe = check_private_path(c.db_path, PathKind::file); !safe) {
+      return Unexpected<Error>{safe.error()};
+    }
+  }
+  auto store = SqliteStore::open(c.db_path);
+  if (!store) {
+    return Unexpected<Error>{store.error()};
+  }
+  s.store = std::move(*store);
+  return s;
+}
+
+// Forks into the background; the parent exits only once the child reports that it is serving
+// (exit 0) or that start-up failed (exit 1), so init scripts see start-up errors.
+int daemonize(int& ready_fd)
+{
+  int pipefd[2];
+  if (pipe2(pipefd, O_CLOEXEC) != 0) {
+    return -1;
+  }
+  pid_t pid = fork();
+  if (pid < 0) {
+    return -1;
+  }
+  if (pid > 0) {
+    close(pipefd[1]);
+    char status = 1;
+    ssize_t n = read(pipefd[0], &status, 1);
+    _exit(n == 1 && status == 0 ? 0 : 1);
+  }
+  close(pipefd[0]);
+  setsid();
+  if (chdir("/") != 0) {
+    return -1;
+  }
+  int null_fd = open("/dev/null", O_RDWR);
+  if (null_fd >= 0) {
+    dup2(null_fd, STDIN_FILENO);
+    dup2(null_fd, STDOUT_FILENO);
+    dup2(null_fd, STDERR_FILENO);
+    if (null_fd > STDERR_FILENO) {
+      close(null_fd);
+    }
+  }
+  ready_fd = pipefd[1];
+  return 0;
+}
+
+void report_ready(int& ready_fd, bool ok)
+{
+  if (ready_fd >= 0) {
+    char status = ok ? 0 : 1;
+    ssize_t ignored = write(ready_fd, &status, 1);
+    (void)ignored;
+    close(ready_fd);
+    ready_fd = -1;
+  }
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+  enum { k_check_config = 1000, k_print_default };
+  static const option k_options[] = {
+    {"config", required_argument, nullptr, 'c'},
+    {"foreground", no_argument, nullptr, 'f'},
+    {"debug", no_argument, nullptr, 'd'},
+    {"check-config", no_argument, nullptr, k_check_config},
+    {"print-default-config", no_argument, nullptr, k_print_default},
+    {"help", no_argument, nullptr, 'h'},
+    {"version", no_argument, nullptr, 'V'},
+    {nullptr, 0, nullptr, 0},
+  };
+  std::string config_path = k_default_config_path;
+  bool config_given = false;
+  bool foreground = false;
+  bool debug = false;
+  bool check_only = false;
+  int opt;
+  while ((opt = getopt_long(argc, argv, "c:fdhV", k_options, nullptr)) != -1) {
+    switch (opt) {
+    case 'c':
+      config_path = optarg;
+      config_given = true;
+      break;
+    case 'f':
+      foreground = true;
+      break;
+    case 'd':
+      debug = true;
+      break;
+    case k_check_config:
+      check_only = true;
+      break;
+    case k_print_default:
+      fputs(render_sample_config().c_str(), stdout);
+      return 0;
+    case 'h':
+      usage(stdout);
+      return 0;
+    case 'V':
+      printf("studio2fad %s\n", PACKAGE_VERSION);
+      return 0;
+    default:
+      usage(stderr);
+      return 2;
+    }
+  }
+  if (optind != argc) {
+    fprintf(stderr, "studio2fad: unexpected argument '%s'\n", argv[optind]);
+    usage(stderr);
+    return 2;
+  }
+
+  // No core dumps and no ptrace by other users: this process holds the master key.
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  rlimit no_core{0, 0};
+  setrlimit(RLIMIT_CORE, &no_core);
+  umask(077);
+
+  if (geteuid() != 0) {
+    fprintf(stderr, "studio2fad: must run as root (it reads the shadow database and owns the "
+                    "secret store)\n");
+    return 1;
+  }
+
+  log::init(foreground || check_only, debug);
+  auto startup = prepare(config_path, config_given);
+  if (!startup) {
+    if (!foreground && !check_only) {
+      fprintf(stderr, "studio2fad: %s\n", startup.error().message.c_str());
+    }
+    log::error("cannot start: %s", startup.error().message.c_str());
+    return 1;
+  }
+  if (check_only) {
+    printf("studio2fad: configuration %s is valid; key and database are usable\n",
+           config_path.c_str());
+    return 0;
+  }
+  Config& config = startup->config;
+
+  auto sealer = Sealer::create(std::move(startup->key));
+  if (!sealer) {
+    log::error("cannot start: %s", sealer.error().message.c_str());
+    return 1;
+  }
+  SystemClock clock;
+  ShadowPasswordChecker passwords;
+  AuthenticatorSettings auth_settings{config.totp,           config.totp_window,
+                                      config.enroll_timeout, config.throttle_after,
+                                      config.throttle_base,  config.throttle_max};
+  Authenticator authenticator(*startup->store, *sealer, passwords, clock, auth_settings);
+  RequestHandler handler(authenticator, HandlerSettings{config.issuer});
+  Server server(ServerSettings{config.socket_path, config.max_connections, config.request_timeout,
+                               config.idle_timeout, config.worker_threads},
+                handler);
+
+  int ready_fd = -1;
+  if (!foreground && daemonize(ready_fd) != 0) {
+    log::error("cannot daemonize: %s", strerror(errno));
+    return 1;
+  }
+  if (!foreground) {
+    log::init(false, debug);
+  }
+  if (auto listening = server.listen(); !listening) {
+    log::error("cannot start: %s", listening.error().message.c_str());
+    report_ready(ready_fd, false);
+    return 1;
+  }
+
+  g_server = &server;
+  struct sigaction sa{};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  log::notice("studio2fad %s serving on %s (db %s)", PACKAGE_VERSION, config.socket_path.c_str(),
+              config.db_path.c_str());
+  report_ready(ready_fd, true);
+  auto ran = server.run(g_stop);
+  g_server = nullptr;
+  if (!ran) {
+    log::error("%s", ran.error().message.c_str());
+    return 1;
+  }
+  unlink(config.socket_path.c_str());
+  log::notice("stopped");
+  return 0;
+}

@@ -1,0 +1,93 @@
+#include "password_checker.hpp"
+
+#include "secret_bytes.hpp"
+#include "secure_memory.hpp"
+
+#include <crypt.h>
+#include <pwd.h>
+#include <shadow.h>
+
+#include <algorithm>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace studio2fa {
+
+namespace {
+
+// Hashed when the account does not exist or has no usable hash, so that the answer takes about
+// as long as for a real account. A SHA-512 crypt hash of a random string nobody knows.
+constexpr const char* k_dummy_hash =
+  "$6$6mV3Cx1HfM0kGdhF$oI0WrZ0x9yq7kNkVxg6b3T2BqgpXU9m7yK2p5Dq0Yv5m0uPpQ9F1aG3Tn4cBwE7s8d2fL1"
+  "rJ6hK0zXyQeW9aV.";
+
+// A vector that is wiped when it goes away (NSS buffers hold password hashes).
+struct WipedBuffer {
+  explicit WipedBuffer(std::size_t size) : bytes(size) {}
+  ~WipedBuffer() { secure_wipe(bytes.data(), bytes.size()); }
+  std::vector<char> bytes;
+};
+
+// The stored hash for `user` (from shadow when the passwd entry points there), or an empty
+// string when the account is unknown.
+SecretBytes stored_hash(const std::string& user)
+{
+  WipedBuffer buffer(16384);
+  passwd pw{};
+  passwd* pw_result = nullptr;
+  if (getpwnam_r(user.c_str(), &pw, buffer.bytes.data(), buffer.bytes.size(), &pw_result) != 0 ||
+      pw_result == nullptr) {
+    return {};
+  }
+  std::string_view hash = pw.pw_passwd ? pw.pw_passwd : "";
+  if (hash != "x" && hash != "*" && !hash.empty()) {
+    return SecretBytes(std::span(reinterpret_cast<const std::uint8_t*>(hash.data()), hash.size()));
+  }
+  // getspnam() rather than getspnam_r(): nss_wrapper (the test suite's accounts) only wraps
+  // the former. Its static buffer is guarded by this lock; nothing else in the daemon reads
+  // shadow.
+  static std::mutex shadow_mutex;
+  std::lock_guard lock(shadow_mutex);
+  const spwd* sp = getspnam(user.c_str());
+  if (sp == nullptr || sp->sp_pwdp == nullptr) {
+    return {};
+  }
+  // Not wiped after copying: the buffer may be NSS's own cache (nss_wrapper), and it holds a
+  // hash, not a password.
+  std::string_view shadow_hash = sp->sp_pwdp;
+  return SecretBytes(
+    std::span(reinterpret_cast<const std::uint8_t*>(shadow_hash.data()), shadow_hash.size()));
+}
+
+} // namespace
+
+bool ShadowPasswordChecker::check(std::string_view user, std::string_view password)
+{
+  if (password.empty() || user.empty()) {
+    return false;
+  }
+  SecretBytes hash = stored_hash(std::string(user));
+  // Locked ("!…"), disabled ("*") and empty hashes never match, but still cost one hashing.
+  bool usable = !hash.empty() && hash.data()[0] != '!' && hash.data()[0] != '*';
+
+  SecretBytes setting(hash.size() + 1);
+  std::copy(hash.data(), hash.data() + hash.size(), setting.data());
+  setting.data()[hash.size()] = '\0';
+
+  SecretBytes phrase(password.size() + 1);
+  std::copy(password.begin(), password.end(), phrase.data());
+  phrase.data()[password.size()] = '\0';
+
+  auto data = std::make_unique<crypt_data>();
+  const char* computed =
+    crypt_r(reinterpret_cast<const char*>(phrase.data()),
+            usable ? reinterpret_cast<const char*>(setting.data()) : k_dummy_hash, data.get());
+  bool match = usable && computed != nullptr && computed[0] != '*' &&
+               constant_time_equal(std::string_view(computed), hash.view());
+  secure_wipe(data.get(), sizeof(crypt_data));
+  return match;
+}
+
+} // namespace studio2fa

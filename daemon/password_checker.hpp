@@ -1,0 +1,22 @@
+// Checks a user's password. The local implementation reads the shadow database through NSS and
+// crypt_r(3); a directory-backed one (an LDAP bind) will sit beside it.
+#pragma once
+
+#include <string_view>
+
+namespace studio2fa {
+
+class PasswordChecker {
+public:
+  virtual ~PasswordChecker() = default;
+  // True only for a non-empty password that matches. Must take about as long for an unknown
+  // user as for a known one.
+  virtual bool check(std::string_view user, std::string_view password) = 0;
+};
+
+class ShadowPasswordChecker final : public PasswordChecker {
+public:
+  bool check(std::string_view user, std::string_view password) override;
+};
+
+} // namespace studio2fa

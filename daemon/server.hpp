@@ -1,0 +1,47 @@
+// The socket side of studio2fad: one event-loop thread owns every connection (accept, read,
+// write, deadlines, the connection cap); a pool of worker threads runs complete requests through
+// the RequestHandler. A slow or hostile client only ever holds its own connection.
+#pragma once
+
+#include "expected.hpp"
+#include "fd.hpp"
+#include "request_handler.hpp"
+
+#include <atomic>
+#include <string>
+
+namespace studio2fa {
+
+struct ServerSettings {
+  std::string socket_path;
+  unsigned max_connections = 1024;
+  unsigned request_timeout = 5; // seconds for one whole frame
+  unsigned idle_timeout = 30;   // seconds between requests
+  unsigned worker_threads = 4;
+};
+
+class Server {
+public:
+  Server(ServerSettings settings, RequestHandler& handler);
+  ~Server();
+
+  // Creates the listening socket (mode 0666; access is decided per request by SO_PEERCRED).
+  // A stale socket file is replaced, anything else at the path is refused.
+  Expected<void> listen();
+
+  // Serves until `stop` becomes true (checked at least every 200 ms, and at once when
+  // wake() is called), then finishes the requests in flight and returns.
+  Expected<void> run(const std::atomic<bool>& stop);
+
+  // Async-signal-safe: makes run() look at `stop` now.
+  void wake();
+
+private:
+  struct Impl;
+  ServerSettings m_settings;
+  RequestHandler& m_handler;
+  Fd m_listen;
+  Fd m_wake;
+};
+
+} // namespace studio2fa

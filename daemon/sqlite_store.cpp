@@ -1,0 +1,607 @@
+#include "sqlite_store.hpp"
+
+#include "fd.hpp"
+#include "file_safety.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <iterator>
+#include <limits>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace studio2fa {
+
+namespace {
+
+constexpr int k_busy_timeout_ms = 5000;
+// "S2FA": marks the file as ours, so a database of another program is never migrated.
+constexpr std::int64_t k_application_id = 0x53324641;
+
+// k_migrations[i] takes the schema from version i to version i + 1 and runs in one transaction
+// with the user_version update. Append new steps; never edit one that has been released.
+constexpr const char* k_migrations[] = {
+    // 0 → 1
+    R"sql(
+CREATE TABLE users (
+  name               TEXT PRIMARY KEY NOT NULL CHECK (length(name) BETWEEN 1 AND 256),
+  secret             BLOB CHECK (secret IS NULL OR typeof(secret) = 'blob'),
+  algorithm          INTEGER NOT NULL CHECK (algorithm IN (1, 2, 3)),
+  digits             INTEGER NOT NULL CHECK (digits BETWEEN 6 AND 8),
+  period             INTEGER NOT NULL CHECK (period BETWEEN 1 AND 4294967295),
+  enrolled_at        INTEGER NOT NULL,
+  last_step          INTEGER NOT NULL CHECK (last_step >= 0),
+  failures           INTEGER NOT NULL CHECK (failures BETWEEN 0 AND 4294967295),
+  last_failure_at    INTEGER NOT NULL,
+  pending_secret     BLOB CHECK (pending_secret IS NULL OR typeof(pending_secret) = 'blob'),
+  pending_algorithm  INTEGER NOT NULL CHECK (pending_algorithm IN (1, 2, 3)),
+  pending_digits     INTEGER NOT NULL CHECK (pending_digits BETWEEN 6 AND 8),
+  pending_period     INTEGER NOT NULL CHECK (pending_period BETWEEN 1 AND 4294967295),
+  pending_created_at INTEGER NOT NULL
+);
+PRAGMA application_id = 1395803713;
+)sql",
+};
+static_assert(std::size(k_migrations) == SqliteStore::k_schema_version,
+              "one migration step per schema version");
+static_assert(k_application_id == 1395803713, "the migration above spells the same id");
+
+struct DbCloser {
+  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+};
+using DbHandle = std::unique_ptr<sqlite3, DbCloser>;
+
+struct StatementFinalizer {
+  void operator()(sqlite3_stmt* stmt) const { sqlite3_finalize(stmt); }
+};
+using Statement = std::unique_ptr<sqlite3_stmt, StatementFinalizer>;
+
+// Readies a cached statement for its next use when this use ends, however it ends; clearing
+// the bindings also drops the pointers to the caller's buffers.
+class StatementUse {
+public:
+  explicit StatementUse(sqlite3_stmt* stmt) : m_stmt(stmt) {}
+  StatementUse(const StatementUse&) = delete;
+  StatementUse& operator=(const StatementUse&) = delete;
+  ~StatementUse()
+  {
+    sqlite3_reset(m_stmt);
+    sqlite3_clear_bindings(m_stmt);
+  }
+
+private:
+  sqlite3_stmt* m_stmt;
+};
+
+std::string quoted(std::string_view text)
+{
+  std::string out = "'";
+  out.append(text);
+  out.push_back('\'');
+  return out;
+}
+
+Unexpected<Error> db_error(const std::string& path, sqlite3* db, std::string_view what)
+{
+  return make_error(path + ": " + std::string(what) + ": " + sqlite3_errmsg(db));
+}
+
+int primary_code(sqlite3* db)
+{
+  return sqlite3_extended_errcode(db) & 0xff;
+}
+
+Expected<void> exec(const std::string& path, sqlite3* db, const char* sql, std::string_view what)
+{
+  if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return db_error(path, db, what);
+  }
+  return {};
+}
+
+Expected<Statement> prepare(const std::string& path, sqlite3* db, const char* sql,
+                            unsigned flags = 0)
+{
+  sqlite3_stmt* raw = nullptr;
+  const int rc = sqlite3_prepare_v3(db, sql, -1, flags, &raw, nullptr);
+  Statement stmt(raw);
+  if (rc != SQLITE_OK) {
+    return db_error(path, db, "cannot prepare a statement");
+  }
+  return stmt;
+}
+
+// Runs a query that yields one integer (a PRAGMA or a count).
+Expected<std::int64_t> query_integer(const std::string& path, sqlite3* db, const char* sql)
+{
+  auto stmt = prepare(path, db, sql);
+  if (!stmt) {
+    return make_error(stmt.error().message);
+  }
+  if (sqlite3_step(stmt->get()) != SQLITE_ROW) {
+    return db_error(path, db, std::string("cannot run ") + sql);
+  }
+  return static_cast<std::int64_t>(sqlite3_column_int64(stmt->get(), 0));
+}
+
+// Rolls back unless committed.
+class Transaction {
+public:
+  Transaction(const std::string& path, sqlite3* db) : m_path(path), m_db(db) {}
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  ~Transaction()
+  {
+    if (m_open) {
+      sqlite3_exec(m_db, "ROLLBACK", nullptr, nullptr, nullptr);
+    }
+  }
+
+  // IMMEDIATE: take the write lock now, so two daemons starting at once migrate in turn.
+  Expected<void> begin()
+  {
+    auto begun = exec(m_path, m_db, "BEGIN IMMEDIATE", "cannot begin a transaction");
+    m_open = begun.has_value();
+    return begun;
+  }
+  Expected<void> commit()
+  {
+    auto committed = exec(m_path, m_db, "COMMIT", "cannot commit");
+    m_open = !committed.has_value();
+    return committed;
+  }
+
+private:
+  const std::string& m_path;
+  sqlite3* m_db;
+  bool m_open = false;
+};
+
+Expected<void> fsync_directory(const std::string& dir)
+{
+  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid() || ::fsync(fd.get()) != 0) {
+    return make_error("cannot sync directory " + dir + ": " + std::strerror(errno));
+  }
+  return {};
+}
+
+// Creates the file with mode 0600 (SQLite would honour the umask, and gives its -wal and -shm
+// files the main file's mode), and refuses a symlink or a non-regular file at the path even
+// where SQLite is too old for SQLITE_OPEN_NOFOLLOW.
+Expected<void> prepare_file(const std::string& path)
+{
+  Fd created(::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (created.valid()) {
+    if (auto synced = fsync_directory(parent_directory(path)); !synced) {
+      return synced;
+    }
+  } else if (errno != EEXIST) {
+    return make_error("cannot create database " + path + ": " + std::strerror(errno));
+  }
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) {
+    return make_error("cannot inspect database " + path + ": " + std::strerror(errno));
+  }
+  if (S_ISLNK(st.st_mode)) {
+    return make_error(path + " is a symbolic link; refusing to follow it");
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return make_error(path + " is not a regular file");
+  }
+  return {};
+}
+
+// Refuses a file this build must not touch. Reads only: nothing is written before it passes.
+Expected<void> check_readable_and_intact(const std::string& path, sqlite3* db)
+{
+  // The first read of page 1 tells a database from anything else.
+  auto tables = query_integer(path, db, "SELECT count(*) FROM sqlite_master");
+  if (!tables) {
+    if (primary_code(db) == SQLITE_NOTADB) {
+      return make_error(path + " is not a SQLite database (" + sqlite3_errmsg(db) +
+                        "); refusing to use or overwrite it");
+    }
+    if (primary_code(db) == SQLITE_CORRUPT) {
+      return make_error(path + " is damaged (" + sqlite3_errmsg(db) +
+                        "); refusing to use it; restore it from a backup");
+    }
+    return make_error(tables.error().message);
+  }
+
+  auto version = query_integer(path, db, "PRAGMA user_version");
+  if (!version) {
+    return make_error(version.error().message);
+  }
+  if (*version > SqliteStore::k_schema_version) {
+    return make_error(path + " was created by a newer studio2fa (schema version " +
+                      std::to_string(*version) + ", this build knows up to " +
+                      std::to_string(SqliteStore::k_schema_version) + "); refusing to use it");
+  }
+  if (*version == 0 && *tables != 0) {
+    return make_error(path + " is a SQLite database that studio2fa did not create (it has "
+                             "tables but no schema version); refusing to change it");
+  }
+  if (*version > 0) {
+    auto id = query_integer(path, db, "PRAGMA application_id");
+    if (!id) {
+      return make_error(id.error().message);
+    }
+    if (*id != k_application_id) {
+      return make_error(path + " is a SQLite database of another program (application_id " +
+                        std::to_string(*id) + "); refusing to use it");
+    }
+  }
+
+  auto check = prepare(path, db, "PRAGMA quick_check");
+  if (!check) {
+    return make_error(path + " is damaged (" + sqlite3_errmsg(db) +
+                      "); refusing to use it; restore it from a backup");
+  }
+  std::string problem;
+  int rc;
+  while ((rc = sqlite3_step(check->get())) == SQLITE_ROW) {
+    const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(check->get(), 0));
+    const std::string_view line = text ? text : "";
+    if (line != "ok" && problem.empty()) {
+      problem = line;
+    }
+  }
+  if (rc != SQLITE_DONE) {
+    const int code = primary_code(db);
+    if (code != SQLITE_CORRUPT && code != SQLITE_NOTADB) {
+      return db_error(path, db, "cannot run PRAGMA quick_check");
+    }
+    problem = sqlite3_errmsg(db);
+  }
+  if (!problem.empty()) {
+    return make_error(path + " failed its integrity check (" + problem +
+                      "); refusing to use it; restore it from a backup");
+  }
+  return {};
+}
+
+Expected<void> configure_connection(const std::string& path, sqlite3* db)
+{
+  auto mode = prepare(path, db, "PRAGMA journal_mode=WAL");
+  if (!mode) {
+    return make_error(mode.error().message);
+  }
+  if (sqlite3_step(mode->get()) != SQLITE_ROW) {
+    return db_error(path, db, "cannot switch to WAL journal mode");
+  }
+  const auto* mode_name = reinterpret_cast<const char*>(sqlite3_column_text(mode->get(), 0));
+  if (mode_name == nullptr || std::strcmp(mode_name, "wal") != 0) {
+    return make_error(path +
+                      ": cannot switch to WAL journal mode (the file system may not "
+                      "support it); journal mode is " +
+                      std::string(mode_name ? mode_name : "unknown"));
+  }
+  // FULL: a commit is on disk when sqlite3_step returns. secure_delete: freed pages (old
+  // sealed blobs) are overwritten with zeros rather than left in the file.
+  return exec(path, db, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;",
+              "cannot configure the connection");
+}
+
+Expected<void> migrate(const std::string& path, sqlite3* db)
+{
+  for (;;) {
+    Transaction transaction(path, db);
+    if (auto begun = transaction.begin(); !begun) {
+      return begun;
+    }
+    // Read again under the write lock: another process may have migrated meanwhile.
+    auto version = query_integer(path, db, "PRAGMA user_version");
+    if (!version) {
+      return make_error(version.error().message);
+    }
+    if (*version > SqliteStore::k_schema_version) {
+      return make_error(path + " was created by a newer studio2fa (schema version " +
+                        std::to_string(*version) + ")");
+    }
+    if (*version == SqliteStore::k_schema_version) {
+      return transaction.commit();
+    }
+    if (*version == 0) {
+      auto tables = query_integer(path, db, "SELECT count(*) FROM sqlite_master");
+      if (!tables) {
+        return make_error(tables.error().message);
+      }
+      if (*tables != 0) {
+        return make_error(path + " is a SQLite database that studio2fa did not create (it has "
+                                 "tables but no schema version); refusing to change it");
+      }
+    }
+    const std::string step = "migration to schema version " + std::to_string(*version + 1);
+    if (auto applied = exec(path, db, k_migrations[*version], step); !applied) {
+      return applied;
+    }
+    const std::string set_version = "PRAGMA user_version = " + std::to_string(*version + 1);
+    if (auto applied = exec(path, db, set_version.c_str(), step); !applied) {
+      return applied;
+    }
+    if (auto committed = transaction.commit(); !committed) {
+      return committed;
+    }
+  }
+}
+
+// Stored codes for totp::Algorithm: fixed numbers, not the enum's values, so reordering the
+// enum cannot silently change what a row means.
+std::int64_t algorithm_code(totp::Algorithm algorithm)
+{
+  switch (algorithm) {
+  case totp::Algorithm::sha1:
+    return 1;
+  case totp::Algorithm::sha256:
+    return 2;
+  case totp::Algorithm::sha512:
+    return 3;
+  }
+  return 0;
+}
+
+std::optional<totp::Algorithm> algorithm_from_code(std::int64_t code)
+{
+  switch (code) {
+  case 1:
+    return totp::Algorithm::sha1;
+  case 2:
+    return totp::Algorithm::sha256;
+  case 3:
+    return totp::Algorithm::sha512;
+  default:
+    return std::nullopt;
+  }
+}
+
+constexpr const char* k_load_sql =
+    "SELECT secret, algorithm, digits, period, enrolled_at, last_step, failures, "
+    "last_failure_at, pending_secret, pending_algorithm, pending_digits, pending_period, "
+    "pending_created_at FROM users WHERE name = ?1";
+
+constexpr const char* k_save_sql =
+    "INSERT INTO users (name, secret, algorithm, digits, period, enrolled_at, last_step, "
+    "failures, last_failure_at, pending_secret, pending_algorithm, pending_digits, "
+    "pending_period, pending_created_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
+    "ON CONFLICT (name) DO UPDATE SET secret = excluded.secret, "
+    "algorithm = excluded.algorithm, digits = excluded.digits, period = excluded.period, "
+    "enrolled_at = excluded.enrolled_at, last_step = excluded.last_step, "
+    "failures = excluded.failures, last_failure_at = excluded.last_failure_at, "
+    "pending_secret = excluded.pending_secret, pending_algorithm = excluded.pending_algorithm, "
+    "pending_digits = excluded.pending_digits, pending_period = excluded.pending_period, "
+    "pending_created_at = excluded.pending_created_at";
+
+constexpr const char* k_remove_sql = "DELETE FROM users WHERE name = ?1";
+
+// Binds in order, remembering the first failure.
+class Binder {
+public:
+  explicit Binder(sqlite3_stmt* stmt) : m_stmt(stmt) {}
+
+  void text(std::string_view value)
+  {
+    record(sqlite3_bind_text(m_stmt, ++m_index, value.data(), static_cast<int>(value.size()),
+                             SQLITE_STATIC));
+  }
+  void integer(std::int64_t value) { record(sqlite3_bind_int64(m_stmt, ++m_index, value)); }
+  // An empty blob is stored as NULL.
+  void blob(const std::vector<std::uint8_t>& value)
+  {
+    if (value.empty()) {
+      record(sqlite3_bind_null(m_stmt, ++m_index));
+    } else {
+      record(sqlite3_bind_blob(m_stmt, ++m_index, value.data(), static_cast<int>(value.size()),
+                               SQLITE_STATIC));
+    }
+  }
+  bool ok() const { return m_rc == SQLITE_OK; }
+
+private:
+  void record(int rc)
+  {
+    if (m_rc == SQLITE_OK) {
+      m_rc = rc;
+    }
+  }
+
+  sqlite3_stmt* m_stmt;
+  int m_index = 0;
+  int m_rc = SQLITE_OK;
+};
+
+std::vector<std::uint8_t> column_blob(sqlite3_stmt* stmt, int column)
+{
+  // Blob before bytes, as SQLite documents, so no type conversion intervenes.
+  const auto* data = static_cast<const std::uint8_t*>(sqlite3_column_blob(stmt, column));
+  const int size = sqlite3_column_bytes(stmt, column);
+  if (data == nullptr || size <= 0) {
+    return {};
+  }
+  return {data, data + size};
+}
+
+bool fits_unsigned(std::int64_t value)
+{
+  return value >= 0 && static_cast<std::uint64_t>(value) <= std::numeric_limits<unsigned>::max();
+}
+
+// Reads the parameter triple starting at `column`; nullopt if the row holds impossible values.
+std::optional<totp::Parameters> column_parameters(sqlite3_stmt* stmt, int column)
+{
+  const auto algorithm = algorithm_from_code(sqlite3_column_int64(stmt, column));
+  const std::int64_t digits = sqlite3_column_int64(stmt, column + 1);
+  const std::int64_t period = sqlite3_column_int64(stmt, column + 2);
+  if (!algorithm || digits < 6 || digits > 8 || period < 1 || !fits_unsigned(period)) {
+    return std::nullopt;
+  }
+  totp::Parameters params;
+  params.algorithm = *algorithm;
+  params.digits = static_cast<unsigned>(digits);
+  params.period = static_cast<unsigned>(period);
+  return params;
+}
+
+bool fits_blob(const std::vector<std::uint8_t>& blob)
+{
+  return blob.size() <= static_cast<std::size_t>(std::numeric_limits<int>::max());
+}
+
+} // namespace
+
+struct SqliteStore::Impl {
+  std::string path;
+  DbHandle db;
+  // Declared after db so that they are finalized before it is closed.
+  Statement load_stmt;
+  Statement save_stmt;
+  Statement remove_stmt;
+  // One statement object serves one caller at a time.
+  std::mutex mutex;
+};
+
+SqliteStore::SqliteStore(std::unique_ptr<Impl> impl) : m_impl(std::move(impl))
+{
+}
+
+SqliteStore::~SqliteStore() = default;
+
+Expected<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path)
+{
+  if (auto file_ok = prepare_file(path); !file_ok) {
+    return make_error(file_ok.error().message);
+  }
+
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX;
+#ifdef SQLITE_OPEN_NOFOLLOW
+  flags |= SQLITE_OPEN_NOFOLLOW;
+#endif
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  DbHandle db(raw);
+  if (rc != SQLITE_OK) {
+    return make_error(
+        path + ": cannot open database: " + (db ? sqlite3_errmsg(db.get()) : sqlite3_errstr(rc)));
+  }
+  sqlite3_extended_result_codes(db.get(), 1);
+  sqlite3_busy_timeout(db.get(), k_busy_timeout_ms);
+
+  for (auto step : {check_readable_and_intact, configure_connection, migrate}) {
+    if (auto done = step(path, db.get()); !done) {
+      return make_error(done.error().message);
+    }
+  }
+
+  auto impl = std::make_unique<Impl>();
+  impl->path = path;
+  for (auto [slot, sql] :
+       {std::pair{&impl->load_stmt, k_load_sql}, std::pair{&impl->save_stmt, k_save_sql},
+        std::pair{&impl->remove_stmt, k_remove_sql}}) {
+    auto stmt = prepare(path, db.get(), sql, SQLITE_PREPARE_PERSISTENT);
+    if (!stmt) {
+      return make_error(stmt.error().message);
+    }
+    *slot = std::move(*stmt);
+  }
+  impl->db = std::move(db);
+  return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(impl)));
+}
+
+Expected<std::optional<UserRecord>> SqliteStore::load(std::string_view user)
+{
+  Impl& impl = *m_impl;
+  std::lock_guard lock(impl.mutex);
+  sqlite3_stmt* stmt = impl.load_stmt.get();
+  StatementUse use(stmt);
+
+  const std::string what = "cannot load the record of user " + quoted(user);
+  Binder bind(stmt);
+  bind.text(user);
+  if (!bind.ok()) {
+    return db_error(impl.path, impl.db.get(), what);
+  }
+  const int rc = sqlite3_step(stmt);
+  if (rc == SQLITE_DONE) {
+    return std::optional<UserRecord>{};
+  }
+  if (rc != SQLITE_ROW) {
+    return db_error(impl.path, impl.db.get(), what);
+  }
+
+  UserRecord record;
+  record.user = user;
+  record.sealed_secret = column_blob(stmt, 0);
+  const auto params = column_parameters(stmt, 1);
+  record.enrolled_at = sqlite3_column_int64(stmt, 4);
+  const std::int64_t last_step = sqlite3_column_int64(stmt, 5);
+  const std::int64_t failures = sqlite3_column_int64(stmt, 6);
+  record.last_failure_at = sqlite3_column_int64(stmt, 7);
+  record.pending_secret = column_blob(stmt, 8);
+  const auto pending_params = column_parameters(stmt, 9);
+  record.pending_created_at = sqlite3_column_int64(stmt, 12);
+  if (!params || !pending_params || last_step < 0 || failures < 0 ||
+      failures > std::numeric_limits<std::uint32_t>::max()) {
+    return make_error(impl.path + ": the record of user " + quoted(user) +
+                      " holds impossible values; the database is damaged");
+  }
+  record.params = *params;
+  record.pending_params = *pending_params;
+  record.last_step = static_cast<std::uint64_t>(last_step);
+  record.failures = static_cast<std::uint32_t>(failures);
+  return std::optional<UserRecord>{std::move(record)};
+}
+
+Expected<void> SqliteStore::save(const UserRecord& record)
+{
+  const std::string what = "cannot save the record of user " + quoted(record.user);
+  if (record.last_step > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) ||
+      !fits_blob(record.sealed_secret) || !fits_blob(record.pending_secret)) {
+    return make_error(m_impl->path + ": " + what + ": a value is out of range");
+  }
+
+  Impl& impl = *m_impl;
+  std::lock_guard lock(impl.mutex);
+  sqlite3_stmt* stmt = impl.save_stmt.get();
+  StatementUse use(stmt);
+
+  Binder bind(stmt);
+  bind.text(record.user);
+  bind.blob(record.sealed_secret);
+  bind.integer(algorithm_code(record.params.algorithm));
+  bind.integer(record.params.digits);
+  bind.integer(record.params.period);
+  bind.integer(record.enrolled_at);
+  bind.integer(static_cast<std::int64_t>(record.last_step));
+  bind.integer(record.failures);
+  bind.integer(record.last_failure_at);
+  bind.blob(record.pending_secret);
+  bind.integer(algorithm_code(record.pending_params.algorithm));
+  bind.integer(record.pending_params.digits);
+  bind.integer(record.pending_params.period);
+  bind.integer(record.pending_created_at);
+  // Autocommit with synchronous=FULL: the row is durable when the step returns DONE.
+  if (!bind.ok() || sqlite3_step(stmt) != SQLITE_DONE) {
+    return db_error(impl.path, impl.db.get(), what);
+  }
+  return {};
+}
+
+Expected<void> SqliteStore::remove(std::string_view user)
+{
+  Impl& impl = *m_impl;
+  std::lock_guard lock(impl.mutex);
+  sqlite3_stmt* stmt = impl.remove_stmt.get();
+  StatementUse use(stmt);
+
+  Binder bind(stmt);
+  bind.text(user);
+  if (!bind.ok() || sqlite3_step(stmt) != SQLITE_DONE) {
+    return db_error(impl.path, impl.db.get(), "cannot remove the record of user " + quoted(user));
+  }
+  return {};
+}
+
+} // namespace studio2fa

@@ -1,0 +1,218 @@
+#include "client.hpp"
+
+#include <errno.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstring>
+
+namespace studio2fa {
+
+namespace {
+
+long long monotonic_ms()
+{
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<long long>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+// Waits until `fd` is ready for `events` or the deadline passes.
+ClientError wait_for(int fd, short events, long long deadline_ms)
+{
+  for (;;) {
+    long long left = deadline_ms - monotonic_ms();
+    if (left <= 0) {
+      return ClientError::timeout;
+    }
+    pollfd pfd{fd, events, 0};
+    int rc = poll(&pfd, 1, static_cast<int>(left));
+    if (rc > 0) {
+      return ClientError::none;
+    }
+    if (rc == 0) {
+      return ClientError::timeout;
+    }
+    if (errno != EINTR) {
+      return ClientError::io;
+    }
+  }
+}
+
+ClientError write_all(int fd, const std::uint8_t* data, std::size_t size, long long deadline_ms)
+{
+  std::size_t done = 0;
+  while (done < size) {
+    // MSG_NOSIGNAL: a daemon that went away must not kill the host process with SIGPIPE.
+    ssize_t n = send(fd, data + done, size - done, MSG_NOSIGNAL);
+    if (n > 0) {
+      done += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      ClientError e = wait_for(fd, POLLOUT, deadline_ms);
+      if (e != ClientError::none) {
+        return e;
+      }
+      continue;
+    }
+    return ClientError::io;
+  }
+  return ClientError::none;
+}
+
+ClientError read_exact(int fd, std::uint8_t* data, std::size_t size, long long deadline_ms)
+{
+  std::size_t done = 0;
+  while (done < size) {
+    ssize_t n = recv(fd, data + done, size - done, 0);
+    if (n > 0) {
+      done += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (n == 0) {
+      return ClientError::io;
+    }
+    if (errno == EINTR) {
+      continue;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      ClientError e = wait_for(fd, POLLIN, deadline_ms);
+      if (e != ClientError::none) {
+        return e;
+      }
+      continue;
+    }
+    return ClientError::io;
+  }
+  return ClientError::none;
+}
+
+} // namespace
+
+const char* describe(ClientError error)
+{
+  switch (error) {
+  case ClientError::none:
+    return "no error";
+  case ClientError::path_too_long:
+    return "the socket path is too long";
+  case ClientError::no_socket:
+    return "the studio2fad daemon is not running (cannot connect to its socket)";
+  case ClientError::unsafe_socket:
+    return "the socket is not a socket owned by root; refusing to use it";
+  case ClientError::peer_not_root:
+    return "the process behind the socket is not running as root; refusing to use it";
+  case ClientError::timeout:
+    return "the studio2fad daemon did not answer in time";
+  case ClientError::io:
+    return "the connection to the studio2fad daemon failed";
+  case ClientError::protocol:
+    return "the studio2fad daemon sent a reply that does not follow the protocol";
+  }
+  return "unknown error";
+}
+
+Client::~Client()
+{
+  close();
+}
+
+void Client::close()
+{
+  if (m_fd >= 0) {
+    ::close(m_fd);
+    m_fd = -1;
+  }
+}
+
+ClientError Client::connect(const char* socket_path, int timeout_ms)
+{
+  close();
+  m_timeout_ms = timeout_ms > 0 ? timeout_ms : k_default_client_timeout_ms;
+
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::size_t path_length = strlen(socket_path);
+  if (path_length == 0 || path_length >= sizeof(addr.sun_path)) {
+    return ClientError::path_too_long;
+  }
+  memcpy(addr.sun_path, socket_path, path_length);
+
+  struct stat st{};
+  if (lstat(socket_path, &st) != 0) {
+    return ClientError::no_socket;
+  }
+  if (!S_ISSOCK(st.st_mode) || st.st_uid != 0) {
+    return ClientError::unsafe_socket;
+  }
+
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) {
+    return ClientError::io;
+  }
+  long long deadline = monotonic_ms() + m_timeout_ms;
+  int rc;
+  do {
+    rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr));
+  } while (rc != 0 && errno == EINTR);
+  if (rc != 0) {
+    // A full listen backlog gives EAGAIN on Unix sockets: wait for it, bounded.
+    while (rc != 0 && errno == EAGAIN && monotonic_ms() < deadline) {
+      timespec pause{0, 5 * 1000 * 1000};
+      nanosleep(&pause, nullptr);
+      rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr));
+    }
+    if (rc != 0) {
+      ClientError error = errno == EAGAIN ? ClientError::timeout : ClientError::no_socket;
+      ::close(fd);
+      return error;
+    }
+  }
+
+  ucred cred{};
+  socklen_t cred_length = sizeof(cred);
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cred_length) != 0 || cred.uid != 0) {
+    ::close(fd);
+    return ClientError::peer_not_root;
+  }
+  m_fd = fd;
+  return ClientError::none;
+}
+
+ClientError Client::call(const wire::FrameBuffer& request, wire::FrameBuffer& reply)
+{
+  if (m_fd < 0) {
+    return ClientError::io;
+  }
+  long long deadline = monotonic_ms() + m_timeout_ms;
+  ClientError e = write_all(m_fd, request.data(), request.size(), deadline);
+  if (e == ClientError::none) {
+    e = read_exact(m_fd, reply.data(), wire::k_length_size, deadline);
+  }
+  if (e == ClientError::none) {
+    std::size_t body = wire::decode_length(reply.data());
+    if (body == 0) {
+      e = ClientError::protocol;
+    } else {
+      e = read_exact(m_fd, reply.data() + wire::k_length_size, body, deadline);
+      reply.set_size(wire::k_length_size + body);
+      if (e == ClientError::none && wire::decode_header(reply) != wire::HeaderStatus::ok) {
+        e = ClientError::protocol;
+      }
+    }
+  }
+  if (e != ClientError::none) {
+    close();
+  }
+  return e;
+}
+
+} // namespace studio2fa

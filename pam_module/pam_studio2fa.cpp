@@ -1,0 +1,234 @@
+// pam_studio2fa.so: asks for the password, then the verification code, and lets studio2fad
+// decide. See pam_studio2fa(8).
+//
+// This code runs inside sshd, login, sudo and screen lockers. It is built without exceptions or
+// RTTI and linked without libstdc++, allocates nothing that outlives a call, never sees a TOTP
+// secret, and wipes every password and code it held before returning.
+#include "client.hpp"
+#include "conversation.hpp"
+#include "module_args.hpp"
+#include "protocol.hpp"
+
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+#include <syslog.h>
+
+#include <cstdio>
+
+namespace studio2fa {
+
+namespace {
+
+constexpr const char* k_password_prompt = "Password: ";
+constexpr const char* k_code_prompt = "Verification code: ";
+constexpr const char* k_unavailable_message =
+  "Two-factor authentication is not available right now. Contact your administrator.";
+
+const char* item_string(pam_handle_t* pamh, int item)
+{
+  const void* value = nullptr;
+  if (pam_get_item(pamh, item, &value) != PAM_SUCCESS || value == nullptr) {
+    return "";
+  }
+  return static_cast<const char*>(value);
+}
+
+class Login {
+public:
+  Login(pam_handle_t* pamh, int flags, const ModuleArgs& args, const char* user)
+    : m_pamh(pamh), m_flags(flags), m_args(args), m_user(user)
+  {
+  }
+
+  int run()
+  {
+    ClientError error = m_client.connect(m_args.socket_path, m_args.timeout_ms);
+    if (error != ClientError::none) {
+      return unavailable(error);
+    }
+    protocol::StatusReply status;
+    if (int rc = query_status(status); rc != PAM_SUCCESS) {
+      return rc;
+    }
+    bool enrolled = status.state == protocol::EnrollmentState::active;
+    if (m_args.debug) {
+      pam_syslog(m_pamh, LOG_DEBUG, "user %s is %s", m_user,
+                 enrolled ? "enrolled" : "not enrolled");
+    }
+
+    if (m_args.otp_only) {
+      if (!enrolled) {
+        return PAM_IGNORE; // nothing to add to what the earlier modules decided
+      }
+      Answer code;
+      if (int rc = prompt_hidden(m_pamh, k_code_prompt, code); rc != PAM_SUCCESS) {
+        return rc;
+      }
+      return authenticate(protocol::AuthMode::code_only, "", code.get());
+    }
+
+    // pam_get_authtok honours use_first_pass / try_first_pass and stores what was typed as
+    // PAM_AUTHTOK for the modules stacked after this one.
+    const char* password = nullptr;
+    int rc = pam_get_authtok(m_pamh, PAM_AUTHTOK, &password, k_password_prompt);
+    if (rc != PAM_SUCCESS) {
+      return rc;
+    }
+    if (password == nullptr) {
+      return PAM_AUTH_ERR;
+    }
+    if (!enrolled) {
+      return authenticate(protocol::AuthMode::password_only, password, "");
+    }
+    // The code is asked for whatever the password was, and the answer does not say which was
+    // wrong: a password cannot be confirmed without the second factor.
+    Answer code;
+    if (rc = prompt_hidden(m_pamh, k_code_prompt, code); rc != PAM_SUCCESS) {
+      return rc;
+    }
+    return authenticate(protocol::AuthMode::password_and_code, password, code.get());
+  }
+
+private:
+  int unavailable(ClientError error)
+  {
+    pam_syslog(m_pamh, LOG_ERR, "cannot reach studio2fad at %s: %s", m_args.socket_path,
+               describe(error));
+    tell_error(m_pamh, m_flags, k_unavailable_message);
+    return PAM_AUTHINFO_UNAVAIL;
+  }
+
+  // Sends `m_request`, reads into `m_reply`; returns PAM_SUCCESS when the reply has the
+  // expected type, a failure status (after logging) otherwise.
+  int exchange(protocol::MessageType type)
+  {
+    ClientError error = m_client.call(m_request, m_reply);
+    m_request.wipe();
+    if (error != ClientError::none) {
+      return unavailable(error);
+    }
+    if (m_reply.type() == protocol::reply_type(type)) {
+      return PAM_SUCCESS;
+    }
+    protocol::ErrorReply failure;
+    if (m_reply.type() == static_cast<std::uint8_t>(protocol::MessageType::error) &&
+        protocol::decode(m_reply.payload(), failure)) {
+      char message[protocol::limits::text + 1];
+      snprintf(message, sizeof(message), "%.*s", static_cast<int>(failure.message.size()),
+               failure.message.data());
+      pam_syslog(m_pamh, LOG_ERR, "studio2fad refused the request for %s: %s", m_user, message);
+      if (failure.code == protocol::ErrorCode::permission_denied) {
+        return PAM_AUTH_ERR;
+      }
+      tell_error(m_pamh, m_flags, k_unavailable_message);
+      return PAM_AUTHINFO_UNAVAIL;
+    }
+    return unavailable(ClientError::protocol);
+  }
+
+  int query_status(protocol::StatusReply& status)
+  {
+    if (!protocol::encode(protocol::StatusRequest{m_user}, m_request)) {
+      pam_syslog(m_pamh, LOG_ERR, "user name too long");
+      return PAM_USER_UNKNOWN;
+    }
+    if (int rc = exchange(protocol::MessageType::status); rc != PAM_SUCCESS) {
+      return rc;
+    }
+    if (!protocol::decode(m_reply.payload(), status)) {
+      return unavailable(ClientError::protocol);
+    }
+    return PAM_SUCCESS;
+  }
+
+  int authenticate(protocol::AuthMode mode, const char* password, const char* code)
+  {
+    protocol::AuthenticateRequest request;
+    request.user = m_user;
+    request.service = item_string(m_pamh, PAM_SERVICE);
+    request.rhost = item_string(m_pamh, PAM_RHOST);
+    request.tty = item_string(m_pamh, PAM_TTY);
+    request.mode = mode;
+    request.password = password;
+    request.code = code;
+    if (!protocol::encode(request, m_request)) {
+      // Only an over-long password, code or item gets here: a wrong answer, not an outage.
+      m_request.wipe();
+      return PAM_AUTH_ERR;
+    }
+    if (int rc = exchange(protocol::MessageType::authenticate); rc != PAM_SUCCESS) {
+      return rc;
+    }
+    protocol::AuthenticateReply reply;
+    if (!protocol::decode(m_reply.payload(), reply)) {
+      return unavailable(ClientError::protocol);
+    }
+    switch (reply.result) {
+    case protocol::AuthResult::success:
+      return PAM_SUCCESS;
+    case protocol::AuthResult::not_enrolled:
+      return PAM_IGNORE;
+    case protocol::AuthResult::throttled: {
+      char message[160];
+      snprintf(message, sizeof(message),
+               "Too many wrong codes. Wait %u seconds before trying again.",
+               static_cast<unsigned>(reply.retry_after));
+      tell_error(m_pamh, m_flags, message);
+      return PAM_AUTH_ERR;
+    }
+    case protocol::AuthResult::unavailable:
+      tell_error(m_pamh, m_flags, k_unavailable_message);
+      return PAM_AUTHINFO_UNAVAIL;
+    case protocol::AuthResult::denied:
+      break;
+    }
+    return PAM_AUTH_ERR;
+  }
+
+  pam_handle_t* m_pamh;
+  int m_flags;
+  const ModuleArgs& m_args;
+  const char* m_user;
+  Client m_client;
+  wire::FrameBuffer m_request;
+  wire::FrameBuffer m_reply;
+};
+
+int authenticate(pam_handle_t* pamh, int flags, int argc, const char** argv)
+{
+  ModuleArgs args;
+  const char* bad = nullptr;
+  if (!parse_module_args(argc, argv, args, &bad)) {
+    pam_syslog(pamh, LOG_ERR, "unknown or malformed option '%s'; refusing to authenticate", bad);
+    return PAM_SERVICE_ERR;
+  }
+  const char* user = nullptr;
+  int rc = pam_get_user(pamh, &user, nullptr);
+  if (rc != PAM_SUCCESS) {
+    return rc;
+  }
+  if (user == nullptr || user[0] == '\0') {
+    return PAM_USER_UNKNOWN;
+  }
+  Login login(pamh, flags, args, user);
+  return login.run();
+}
+
+} // namespace
+
+} // namespace studio2fa
+
+extern "C" {
+
+__attribute__((visibility("default"))) int pam_sm_authenticate(pam_handle_t* pamh, int flags,
+                                                               int argc, const char** argv)
+{
+  return studio2fa::authenticate(pamh, flags, argc, argv);
+}
+
+__attribute__((visibility("default"))) int pam_sm_setcred(pam_handle_t*, int, int, const char**)
+{
+  return PAM_SUCCESS;
+}
+
+} // extern "C"

@@ -1,0 +1,683 @@
+// Framing (lib/wire) and message codec (lib/protocol) against PROTOCOL.md.
+#include "protocol.hpp"
+#include "wire.hpp"
+
+#include <csetjmp>
+#include <cstdarg>
+#include <cstddef>
+#include <cstdint>
+// cmocka.h before 1.1.6 has no extern "C" of its own.
+extern "C" {
+#include <cmocka.h>
+}
+
+#include <cstring>
+#include <string>
+
+using namespace studio2fa;
+using namespace studio2fa::protocol;
+using wire::FrameBuffer;
+using wire::HeaderStatus;
+
+namespace {
+
+int header_status(const FrameBuffer& frame)
+{
+  return static_cast<int>(wire::decode_header(frame));
+}
+
+void copy_frame(const FrameBuffer& from, std::size_t size, FrameBuffer& to)
+{
+  std::memcpy(to.data(), from.data(), size);
+  to.set_size(size);
+}
+
+void set_length_field(FrameBuffer& frame, std::uint32_t length)
+{
+  frame.data()[0] = static_cast<std::uint8_t>(length >> 24);
+  frame.data()[1] = static_cast<std::uint8_t>(length >> 16);
+  frame.data()[2] = static_cast<std::uint8_t>(length >> 8);
+  frame.data()[3] = static_cast<std::uint8_t>(length);
+}
+
+// Encodes `msg`, checks the frame's header and type, and decodes it into `decoded` (whose
+// strings then point into `frame`). Every shorter prefix of the frame must fail the header
+// check, and every shorter prefix of the payload must fail to decode.
+template <typename Message>
+void round_trip(const Message& msg, std::uint8_t type, FrameBuffer& frame, Message& decoded)
+{
+  assert_true(encode(msg, frame));
+  assert_int_equal(header_status(frame), static_cast<int>(HeaderStatus::ok));
+  assert_int_equal(frame.type(), type);
+  assert_true(decode(frame.payload(), decoded));
+
+  FrameBuffer truncated;
+  for (std::size_t size = 0; size < frame.size(); ++size) {
+    copy_frame(frame, size, truncated);
+    assert_int_not_equal(header_status(truncated), static_cast<int>(HeaderStatus::ok));
+  }
+  const auto payload = frame.payload();
+  for (std::size_t size = 0; size < payload.size(); ++size) {
+    Message scratch;
+    assert_false(decode(payload.first(size), scratch));
+  }
+
+  // One byte of trailing data, with the length field updated so that the framing is fine.
+  FrameBuffer longer;
+  copy_frame(frame, frame.size(), longer);
+  longer.data()[longer.size()] = 0x41;
+  longer.set_size(frame.size() + 1);
+  set_length_field(longer, static_cast<std::uint32_t>(longer.size() - wire::k_length_size));
+  assert_int_equal(header_status(longer), static_cast<int>(HeaderStatus::ok));
+  Message scratch;
+  assert_false(decode(longer.payload(), scratch));
+}
+
+// Builds a frame by hand, for payloads encode() would refuse to write.
+template <typename Build> void raw_frame(FrameBuffer& frame, std::uint8_t type, Build build)
+{
+  wire::Writer writer(frame, type);
+  build(writer);
+  assert_true(writer.finish());
+  assert_int_equal(header_status(frame), static_cast<int>(HeaderStatus::ok));
+}
+
+void test_ping_pong(void**)
+{
+  FrameBuffer frame;
+  PingRequest ping;
+  round_trip(ping, 0x01, frame, ping);
+  const std::uint8_t expected[] = {0, 0, 0, 2, 1, 0x01};
+  assert_int_equal(frame.size(), sizeof(expected));
+  assert_memory_equal(frame.data(), expected, sizeof(expected));
+
+  PongReply pong;
+  pong.highest_version = 1;
+  PongReply decoded;
+  decoded.highest_version = 0;
+  round_trip(pong, 0x81, frame, decoded);
+  assert_int_equal(decoded.highest_version, 1);
+}
+
+void test_status(void**)
+{
+  FrameBuffer frame;
+  StatusRequest request{"alice"};
+  StatusRequest decoded_request;
+  round_trip(request, 0x02, frame, decoded_request);
+  assert_true(decoded_request.user == "alice");
+  const std::uint8_t expected_request[] = {0, 0, 0, 9, 1, 0x02, 0, 5, 'a', 'l', 'i', 'c', 'e'};
+  assert_int_equal(frame.size(), sizeof(expected_request));
+  assert_memory_equal(frame.data(), expected_request, sizeof(expected_request));
+
+  StatusReply reply;
+  reply.state = EnrollmentState::active;
+  reply.enrolled_at = 0x0102030405060708ULL;
+  reply.failures = 0x0A0B0C0D;
+  reply.retry_after = 0xFFFFFFFE;
+  StatusReply decoded;
+  round_trip(reply, 0x82, frame, decoded);
+  assert_int_equal(static_cast<int>(decoded.state), static_cast<int>(EnrollmentState::active));
+  assert_true(decoded.enrolled_at == 0x0102030405060708ULL);
+  assert_int_equal(decoded.failures, 0x0A0B0C0D);
+  assert_int_equal(decoded.retry_after, 0xFFFFFFFE);
+  const std::uint8_t expected_reply[] = {0, 0, 0, 19,   1,    0x82, 2,    1,    2,    3,    4,   5,
+                                         6, 7, 8, 0x0A, 0x0B, 0x0C, 0x0D, 0xFF, 0xFF, 0xFF, 0xFE};
+  assert_int_equal(frame.size(), sizeof(expected_reply));
+  assert_memory_equal(frame.data(), expected_reply, sizeof(expected_reply));
+}
+
+void test_authenticate(void**)
+{
+  FrameBuffer frame;
+  AuthenticateRequest request;
+  request.user = "bob";
+  request.service = "sshd";
+  request.rhost = "192.0.2.7";
+  request.tty = "";
+  request.mode = AuthMode::password_and_code;
+  request.password = "correct horse";
+  request.code = "123456";
+  AuthenticateRequest decoded;
+  round_trip(request, 0x03, frame, decoded);
+  assert_true(decoded.user == "bob");
+  assert_true(decoded.service == "sshd");
+  assert_true(decoded.rhost == "192.0.2.7");
+  assert_true(decoded.tty.empty());
+  assert_int_equal(static_cast<int>(decoded.mode), 2);
+  assert_true(decoded.password == "correct horse");
+  assert_true(decoded.code == "123456");
+
+  // Field order as in PROTOCOL.md: user, service, rhost, tty, mode, password, code.
+  const std::uint8_t expected_payload[] = {0, 1,   'u', 0, 1, 's', 0, 1, 'r', 0,
+                                           1, 't', 3,   0, 1, 'p', 0, 1, 'c'};
+  AuthenticateRequest small{"u", "s", "r", "t", AuthMode::code_only, "p", "c"};
+  assert_true(encode(small, frame));
+  assert_int_equal(frame.payload().size(), sizeof(expected_payload));
+  assert_memory_equal(frame.payload().data(), expected_payload, sizeof(expected_payload));
+
+  for (const AuthResult result : {AuthResult::success, AuthResult::denied, AuthResult::not_enrolled,
+                                  AuthResult::throttled, AuthResult::unavailable}) {
+    AuthenticateReply reply{result, result == AuthResult::throttled ? 120U : 0U};
+    AuthenticateReply decoded_reply;
+    round_trip(reply, 0x83, frame, decoded_reply);
+    assert_int_equal(static_cast<int>(decoded_reply.result), static_cast<int>(result));
+    assert_int_equal(decoded_reply.retry_after, reply.retry_after);
+  }
+}
+
+void test_enroll_begin(void**)
+{
+  FrameBuffer frame;
+  EnrollBeginRequest request{"carol"};
+  EnrollBeginRequest decoded_request;
+  round_trip(request, 0x04, frame, decoded_request);
+  assert_true(decoded_request.user == "carol");
+
+  EnrollBeginReply reply;
+  reply.secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+  reply.issuer = "Studio Example";
+  reply.account = "carol";
+  reply.algorithm = "SHA256";
+  reply.digits = 8;
+  reply.period = 60;
+  reply.expires_at = 1700000600;
+  EnrollBeginReply decoded;
+  round_trip(reply, 0x84, frame, decoded);
+  assert_true(decoded.secret == reply.secret);
+  assert_true(decoded.issuer == reply.issuer);
+  assert_true(decoded.account == reply.account);
+  assert_true(decoded.algorithm == "SHA256");
+  assert_int_equal(decoded.digits, 8);
+  assert_int_equal(decoded.period, 60);
+  assert_true(decoded.expires_at == 1700000600ULL);
+}
+
+void test_enroll_confirm(void**)
+{
+  FrameBuffer frame;
+  EnrollConfirmRequest request{"dave", "654321"};
+  EnrollConfirmRequest decoded_request;
+  round_trip(request, 0x05, frame, decoded_request);
+  assert_true(decoded_request.user == "dave");
+  assert_true(decoded_request.code == "654321");
+
+  for (const EnrollResult result :
+       {EnrollResult::confirmed, EnrollResult::bad_code, EnrollResult::expired,
+        EnrollResult::no_pending, EnrollResult::throttled}) {
+    EnrollConfirmReply reply{result};
+    EnrollConfirmReply decoded;
+    decoded.result =
+        result == EnrollResult::bad_code ? EnrollResult::expired : EnrollResult::bad_code;
+    round_trip(reply, 0x85, frame, decoded);
+    assert_int_equal(static_cast<int>(decoded.result), static_cast<int>(result));
+  }
+}
+
+void test_error(void**)
+{
+  FrameBuffer frame;
+  ErrorReply reply{ErrorCode::permission_denied, "not your account"};
+  ErrorReply decoded;
+  round_trip(reply, 0xFF, frame, decoded);
+  assert_int_equal(static_cast<int>(decoded.code), 4);
+  assert_true(decoded.message == "not your account");
+  const std::uint8_t expected_start[] = {1, 0xFF, 0, 4, 0, 16};
+  assert_memory_equal(frame.data() + wire::k_length_size, expected_start, sizeof(expected_start));
+}
+
+void test_reply_type(void**)
+{
+  assert_int_equal(reply_type(MessageType::ping), 0x81);
+  assert_int_equal(reply_type(MessageType::enroll_confirm), 0x85);
+}
+
+void test_decode_length(void**)
+{
+  const std::uint8_t too_short[] = {0, 0, 0, 1};
+  const std::uint8_t zero[] = {0, 0, 0, 0};
+  const std::uint8_t smallest[] = {0, 0, 0, 2};
+  const std::uint8_t largest[] = {0, 0, 0x20, 0x00};
+  const std::uint8_t too_long[] = {0, 0, 0x20, 0x01};
+  const std::uint8_t huge[] = {0xFF, 0xFF, 0xFF, 0xFF};
+  const std::uint8_t high_byte[] = {0x01, 0, 0, 0x02};
+  assert_int_equal(wire::decode_length(too_short), 0);
+  assert_int_equal(wire::decode_length(zero), 0);
+  assert_int_equal(wire::decode_length(smallest), 2);
+  assert_int_equal(wire::decode_length(largest), 8192);
+  assert_int_equal(wire::decode_length(too_long), 0);
+  assert_int_equal(wire::decode_length(huge), 0);
+  assert_int_equal(wire::decode_length(high_byte), 0);
+}
+
+void test_bad_length_field(void**)
+{
+  FrameBuffer frame;
+  assert_true(encode(StatusRequest{"alice"}, frame));
+
+  set_length_field(frame, static_cast<std::uint32_t>(wire::k_max_body + 1));
+  assert_int_equal(header_status(frame), static_cast<int>(HeaderStatus::bad_length));
+  set_length_field(frame, 1);
+  assert_int_equal(header_status(frame), static_cast<int>(HeaderStatus::bad_length));
+  set_length_field(frame, 0);
+  assert_int_equal(header_status(frame), static_cast<int>(HeaderStatus::bad_length));
+  // In range, but not what the buffer holds.
+  set_length_field(frame, static_cast<std::uint32_t>(frame.size() - wire::k_length_size - 1));
+  assert_int_equal(header_status(frame), static_cast<int>(HeaderStatus::bad_length));
+  set_length_field(frame, static_cast<std::uint32_t>(frame.size() - wire::k_length_size + 1));
+  assert_int_equal(header_status(frame), static_cast<int>(HeaderStatus::bad_length));
+  set_length_field(frame, static_cast<std::uint32_t>(frame.size() - wire::k_length_size));
+  assert_int_equal(header_status(frame), static_cast<int>(HeaderStatus::ok));
+
+  // A frame bigger than k_max_body, whatever its length field says.
+  FrameBuffer big;
+  set_length_field(big, static_cast<std::uint32_t>(wire::k_max_body));
+  big.data()[wire::k_length_size] = wire::k_version;
+  big.set_size(wire::k_max_frame);
+  assert_int_equal(header_status(big), static_cast<int>(HeaderStatus::ok));
+  big.set_size(wire::k_max_frame + 1);
+  assert_int_equal(header_status(big), static_cast<int>(HeaderStatus::bad_length));
+}
+
+void test_wrong_version(void**)
+{
+  FrameBuffer frame;
+  assert_true(encode(PingRequest{}, frame));
+  for (const std::uint8_t version : {0, 2, 0x81, 0xFF}) {
+    frame.data()[wire::k_length_size] = version;
+    assert_int_equal(header_status(frame), static_cast<int>(HeaderStatus::bad_version));
+  }
+  frame.data()[wire::k_length_size] = wire::k_version;
+  assert_int_equal(header_status(frame), static_cast<int>(HeaderStatus::ok));
+}
+
+void test_writer_big_endian(void**)
+{
+  FrameBuffer frame;
+  wire::Writer writer(frame, 0x42);
+  writer.u8(0xAB);
+  writer.u16(0x0102);
+  writer.u32(0x03040506);
+  writer.u64(0x0708090A0B0C0D0EULL);
+  writer.str("hi", 2);
+  assert_true(writer.ok());
+  assert_true(writer.finish());
+  const std::uint8_t expected[] = {0, 0, 0, 21,   1,    0x42, 0xAB, 1,    2, 3, 4,   5,  6,
+                                   7, 8, 9, 0x0A, 0x0B, 0x0C, 0x0D, 0x0E, 0, 2, 'h', 'i'};
+  assert_int_equal(frame.size(), sizeof(expected));
+  assert_memory_equal(frame.data(), expected, sizeof(expected));
+
+  wire::Reader reader(frame.payload());
+  std::uint8_t a = 0;
+  std::uint16_t b = 0;
+  std::uint32_t c = 0;
+  std::uint64_t d = 0;
+  std::string_view s;
+  assert_true(reader.u8(a) && reader.u16(b) && reader.u32(c) && reader.u64(d));
+  assert_false(reader.at_end());
+  assert_true(reader.str(s, 2));
+  assert_true(reader.at_end());
+  assert_int_equal(a, 0xAB);
+  assert_int_equal(b, 0x0102);
+  assert_int_equal(c, 0x03040506);
+  assert_true(d == 0x0708090A0B0C0D0EULL);
+  assert_true(s == "hi");
+  // Reading past the end fails and stays failed.
+  assert_false(reader.u8(a));
+  assert_false(reader.at_end());
+  assert_false(reader.ok());
+}
+
+void test_writer_refuses_bad_strings(void**)
+{
+  FrameBuffer frame;
+  {
+    wire::Writer writer(frame, 0x02);
+    writer.str(std::string_view("ab\0cd", 5), 10);
+    assert_false(writer.ok());
+    assert_false(writer.finish());
+    assert_int_equal(frame.size(), 0);
+  }
+  {
+    wire::Writer writer(frame, 0x02);
+    writer.str("abcde", 4);
+    assert_false(writer.ok());
+    // Sticky: a later good field does not revive the writer.
+    writer.str("ok", 10);
+    writer.u8(1);
+    assert_false(writer.finish());
+  }
+  {
+    wire::Writer writer(frame, 0x02);
+    writer.str("abcd", 4);
+    assert_true(writer.finish());
+  }
+  {
+    // A string longer than its u16 length prefix can say.
+    const std::string big(70000, 'x');
+    wire::Writer writer(frame, 0x02);
+    writer.str(big, big.size());
+    assert_false(writer.finish());
+  }
+}
+
+void test_writer_overflow(void**)
+{
+  FrameBuffer frame;
+  wire::Writer writer(frame, 0x02);
+  // 2 header bytes + 1023 * 8 = 8186: one more u64 no longer fits in k_max_body.
+  for (int i = 0; i < 1023; ++i) {
+    writer.u64(0x1111111111111111ULL);
+  }
+  assert_true(writer.ok());
+  writer.u32(0x22222222);
+  writer.u16(0x3333);
+  assert_true(writer.ok()); // exactly 8192
+  writer.u8(0x44);
+  assert_false(writer.ok());
+  assert_false(writer.finish());
+
+  wire::Writer exact(frame, 0x02);
+  for (int i = 0; i < 1023; ++i) {
+    exact.u64(0);
+  }
+  exact.u32(0);
+  exact.u16(0);
+  assert_true(exact.finish());
+  assert_int_equal(frame.size(), wire::k_max_frame);
+  assert_int_equal(header_status(frame), static_cast<int>(HeaderStatus::ok));
+}
+
+void test_reader_refuses_bad_strings(void**)
+{
+  {
+    const std::uint8_t payload[] = {0, 5, 'a', 'b', 0, 'c', 'd'};
+    wire::Reader reader(payload);
+    std::string_view s;
+    assert_false(reader.str(s, 10));
+    assert_false(reader.ok());
+  }
+  {
+    const std::uint8_t payload[] = {0, 5, 'a', 'b', 'x', 'c', 'd'};
+    wire::Reader reader(payload);
+    std::string_view s;
+    assert_false(reader.str(s, 4));
+    wire::Reader fine(payload);
+    assert_true(fine.str(s, 5));
+    assert_true(s == "abxcd");
+    assert_true(fine.at_end());
+  }
+  {
+    // Length says more than there is.
+    const std::uint8_t payload[] = {0, 6, 'a', 'b', 'x', 'c', 'd'};
+    wire::Reader reader(payload);
+    std::string_view s;
+    assert_false(reader.str(s, 100));
+  }
+}
+
+// Every string field at its limit decodes; one byte more is refused by encode() and decode().
+void test_string_limits(void**)
+{
+  const std::string at_user(limits::user, 'u');
+  const std::string over_user(limits::user + 1, 'u');
+  const std::string at_service(limits::service, 's');
+  const std::string over_service(limits::service + 1, 's');
+  const std::string at_rhost(limits::rhost, 'r');
+  const std::string over_rhost(limits::rhost + 1, 'r');
+  const std::string at_tty(limits::tty, 't');
+  const std::string over_tty(limits::tty + 1, 't');
+  const std::string at_password(limits::password, 'p');
+  const std::string over_password(limits::password + 1, 'p');
+  const std::string at_code(limits::code, '1');
+  const std::string over_code(limits::code + 1, '1');
+  const std::string at_text(limits::text, 'm');
+  const std::string over_text(limits::text + 1, 'm');
+
+  FrameBuffer frame;
+  AuthenticateRequest at{at_user,     at_service, at_rhost, at_tty, AuthMode::password_and_code,
+                         at_password, at_code};
+  AuthenticateRequest decoded;
+  assert_true(encode(at, frame));
+  assert_true(decode(frame.payload(), decoded));
+  assert_int_equal(decoded.password.size(), limits::password);
+
+  const std::string* const at_fields[] = {&at_user, &at_service,  &at_rhost,
+                                          &at_tty,  &at_password, &at_code};
+  const std::string* const over_fields[] = {&over_user, &over_service,  &over_rhost,
+                                            &over_tty,  &over_password, &over_code};
+  const std::size_t field_limits[] = {limits::user, limits::service,  limits::rhost,
+                                      limits::tty,  limits::password, limits::code};
+  for (std::size_t over = 0; over < 6; ++over) {
+    std::string_view fields[6];
+    for (std::size_t i = 0; i < 6; ++i) {
+      fields[i] = i == over ? *over_fields[i] : *at_fields[i];
+    }
+    AuthenticateRequest request{
+        fields[0], fields[1], fields[2], fields[3], AuthMode::password_and_code,
+        fields[4], fields[5]};
+    assert_false(encode(request, frame));
+
+    raw_frame(frame, 0x03, [&](wire::Writer& writer) {
+      for (std::size_t i = 0; i < 4; ++i) {
+        writer.str(fields[i], field_limits[i] + 1);
+      }
+      writer.u8(2);
+      writer.str(fields[4], field_limits[4] + 1);
+      writer.str(fields[5], field_limits[5] + 1);
+    });
+    assert_false(decode(frame.payload(), decoded));
+  }
+
+  assert_false(encode(StatusRequest{over_user}, frame));
+  assert_false(encode(EnrollBeginRequest{over_user}, frame));
+  assert_false(encode(EnrollConfirmRequest{"u", over_code}, frame));
+  assert_false(encode(ErrorReply{ErrorCode::internal, over_text}, frame));
+  assert_true(encode(ErrorReply{ErrorCode::internal, at_text}, frame));
+
+  raw_frame(frame, 0x02, [&](wire::Writer& writer) { writer.str(over_user, 1000); });
+  StatusRequest status;
+  assert_false(decode(frame.payload(), status));
+  raw_frame(frame, 0xFF, [&](wire::Writer& writer) {
+    writer.u16(6);
+    writer.str(over_text, 1000);
+  });
+  ErrorReply error;
+  assert_false(decode(frame.payload(), error));
+
+  EnrollBeginReply reply{at_text, at_text, at_text, "SHA1", 6, 30, 0};
+  EnrollBeginReply decoded_reply;
+  assert_true(encode(reply, frame));
+  assert_true(decode(frame.payload(), decoded_reply));
+  reply.account = over_text;
+  assert_false(encode(reply, frame));
+  raw_frame(frame, 0x84, [&](wire::Writer& writer) {
+    writer.str(at_text, 1000);
+    writer.str(over_text, 1000);
+    writer.str(at_text, 1000);
+    writer.str("SHA1", 1000);
+    writer.u8(6);
+    writer.u32(30);
+    writer.u64(0);
+  });
+  assert_false(decode(frame.payload(), decoded_reply));
+}
+
+void test_embedded_nul(void**)
+{
+  FrameBuffer frame;
+  const std::string_view with_nul("root\0alice", 10);
+  assert_false(encode(StatusRequest{with_nul}, frame));
+  AuthenticateRequest request{
+      "alice", "sshd", "", "", AuthMode::password_and_code, std::string_view("pass\0word", 9),
+      "123456"};
+  assert_false(encode(request, frame));
+
+  // Written by hand, as a hostile client would.
+  FrameBuffer hostile;
+  const std::uint8_t bytes[] = {0,   0,   0,   14, 1,   0x02, 0,   10,  'r',
+                                'o', 'o', 't', 0,  'a', 'l',  'i', 'c', 'e'};
+  std::memcpy(hostile.data(), bytes, sizeof(bytes));
+  hostile.set_size(sizeof(bytes));
+  assert_int_equal(header_status(hostile), static_cast<int>(HeaderStatus::ok));
+  StatusRequest status;
+  status.user = "unchanged";
+  assert_false(decode(hostile.payload(), status));
+  assert_true(status.user == "unchanged");
+}
+
+void test_bad_enums(void**)
+{
+  FrameBuffer frame;
+
+  for (const int mode : {0, 4, 0xFF}) {
+    raw_frame(frame, 0x03, [&](wire::Writer& writer) {
+      writer.str("u", 10);
+      writer.str("s", 10);
+      writer.str("", 10);
+      writer.str("", 10);
+      writer.u8(static_cast<std::uint8_t>(mode));
+      writer.str("p", 10);
+      writer.str("1", 10);
+    });
+    AuthenticateRequest request;
+    assert_false(decode(frame.payload(), request));
+    AuthenticateRequest bad{"u", "s", "", "", static_cast<AuthMode>(mode), "p", "1"};
+    assert_false(encode(bad, frame));
+  }
+  for (const int mode : {1, 2, 3}) {
+    AuthenticateRequest good{"u", "s", "", "", static_cast<AuthMode>(mode), "p", "1"};
+    AuthenticateRequest decoded;
+    assert_true(encode(good, frame));
+    assert_true(decode(frame.payload(), decoded));
+  }
+
+  for (const int state : {3, 0x80, 0xFF}) {
+    raw_frame(frame, 0x82, [&](wire::Writer& writer) {
+      writer.u8(static_cast<std::uint8_t>(state));
+      writer.u64(0);
+      writer.u32(0);
+      writer.u32(0);
+    });
+    StatusReply reply;
+    assert_false(decode(frame.payload(), reply));
+    assert_false(encode(StatusReply{static_cast<EnrollmentState>(state), 0, 0, 0}, frame));
+  }
+
+  for (const int result : {5, 0xFF}) {
+    raw_frame(frame, 0x83, [&](wire::Writer& writer) {
+      writer.u8(static_cast<std::uint8_t>(result));
+      writer.u32(0);
+    });
+    AuthenticateReply auth;
+    assert_false(decode(frame.payload(), auth));
+    assert_false(encode(AuthenticateReply{static_cast<AuthResult>(result), 0}, frame));
+
+    raw_frame(frame, 0x85,
+              [&](wire::Writer& writer) { writer.u8(static_cast<std::uint8_t>(result)); });
+    EnrollConfirmReply enroll;
+    assert_false(decode(frame.payload(), enroll));
+    assert_false(encode(EnrollConfirmReply{static_cast<EnrollResult>(result)}, frame));
+  }
+
+  for (const int code : {0, 8, 0xFFFF}) {
+    raw_frame(frame, 0xFF, [&](wire::Writer& writer) {
+      writer.u16(static_cast<std::uint16_t>(code));
+      writer.str("x", 10);
+    });
+    ErrorReply error;
+    assert_false(decode(frame.payload(), error));
+    assert_false(encode(ErrorReply{static_cast<ErrorCode>(code), "x"}, frame));
+  }
+
+  raw_frame(frame, 0x81, [&](wire::Writer& writer) { writer.u8(0); });
+  PongReply pong;
+  assert_false(decode(frame.payload(), pong));
+
+  struct BadParameters {
+    const char* algorithm;
+    int digits;
+    std::uint32_t period;
+  };
+  for (const BadParameters& bad :
+       {BadParameters{"SHA1", 5, 30}, BadParameters{"SHA1", 9, 30}, BadParameters{"SHA1", 0, 30},
+        BadParameters{"SHA1", 6, 0}, BadParameters{"MD5", 6, 30}, BadParameters{"sha1", 6, 30},
+        BadParameters{"", 6, 30}}) {
+    raw_frame(frame, 0x84, [&](wire::Writer& writer) {
+      writer.str("JBSWY3DP", 100);
+      writer.str("issuer", 100);
+      writer.str("account", 100);
+      writer.str(bad.algorithm, 100);
+      writer.u8(static_cast<std::uint8_t>(bad.digits));
+      writer.u32(bad.period);
+      writer.u64(1);
+    });
+    EnrollBeginReply reply;
+    assert_false(decode(frame.payload(), reply));
+    EnrollBeginReply to_send{
+        "JBSWY3DP", "issuer", "account", bad.algorithm, static_cast<std::uint8_t>(bad.digits),
+        bad.period, 1};
+    assert_false(encode(to_send, frame));
+  }
+  for (const int digits : {6, 7, 8}) {
+    EnrollBeginReply good{"JBSWY3DP", "i", "a", "SHA512", static_cast<std::uint8_t>(digits), 30, 1};
+    EnrollBeginReply decoded;
+    assert_true(encode(good, frame));
+    assert_true(decode(frame.payload(), decoded));
+    assert_int_equal(decoded.digits, digits);
+  }
+}
+
+void test_trailing_data_in_empty_messages(void**)
+{
+  const std::uint8_t one_byte[] = {0};
+  PingRequest ping;
+  assert_true(decode(std::span<const std::uint8_t>(), ping));
+  assert_false(decode(one_byte, ping));
+  const std::uint8_t pong_bytes[] = {1, 1};
+  PongReply pong;
+  assert_false(decode(pong_bytes, pong));
+  assert_true(decode(std::span<const std::uint8_t>(pong_bytes, 1), pong));
+}
+
+void test_frame_buffer_wipe(void**)
+{
+  FrameBuffer frame;
+  assert_true(encode(
+      AuthenticateRequest{"u", "s", "", "", AuthMode::password_and_code, "hunter2", "123456"},
+      frame));
+  const std::size_t size = frame.size();
+  frame.wipe();
+  assert_int_equal(frame.size(), 0);
+  for (std::size_t i = 0; i < size; ++i) {
+    assert_int_equal(frame.data()[i], 0);
+  }
+}
+
+} // namespace
+
+int main()
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_ping_pong),
+      cmocka_unit_test(test_status),
+      cmocka_unit_test(test_authenticate),
+      cmocka_unit_test(test_enroll_begin),
+      cmocka_unit_test(test_enroll_confirm),
+      cmocka_unit_test(test_error),
+      cmocka_unit_test(test_reply_type),
+      cmocka_unit_test(test_decode_length),
+      cmocka_unit_test(test_bad_length_field),
+      cmocka_unit_test(test_wrong_version),
+      cmocka_unit_test(test_writer_big_endian),
+      cmocka_unit_test(test_writer_refuses_bad_strings),
+      cmocka_unit_test(test_writer_overflow),
+      cmocka_unit_test(test_reader_refuses_bad_strings),
+      cmocka_unit_test(test_string_limits),
+      cmocka_unit_test(test_embedded_nul),
+      cmocka_unit_test(test_bad_enums),
+      cmocka_unit_test(test_trailing_data_in_empty_messages),
+      cmocka_unit_test(test_frame_buffer_wipe),
+  };
+  return cmocka_run_group_tests(tests, nullptr, nullptr);
+}
