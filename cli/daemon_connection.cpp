@@ -12,6 +12,7 @@ Expected<void> DaemonConnection::connect(const char* socket_path)
   m_socket_path = socket_path;
   ClientError error = m_client.connect(socket_path, k_default_client_timeout_ms);
   if (error == ClientError::none) {
+    m_connected = true;
     return {};
   }
   std::string message = std::string(describe(error)) + " (" + socket_path + ")";
@@ -24,9 +25,16 @@ Expected<void> DaemonConnection::connect(const char* socket_path)
 Expected<void> DaemonConnection::call(wire::FrameBuffer& request, wire::FrameBuffer& reply,
                                       protocol::MessageType type)
 {
+  if (!m_connected) {
+    if (auto connected = connect(m_socket_path.c_str()); !connected) {
+      request.wipe();
+      return connected;
+    }
+  }
   ClientError error = m_client.call(request, reply);
   request.wipe();
   if (error != ClientError::none) {
+    m_connected = false;
     return make_error(std::string(describe(error)) + " (" + m_socket_path + ")");
   }
   if (reply.type() == protocol::reply_type(type)) {

@@ -14,10 +14,14 @@ public:
   // Errors say what went wrong and what to do ("is studio2fad running? systemctl status ...").
   Expected<void> connect(const char* socket_path);
 
-  // Sends `request` and reads the reply into `reply`; succeeds only when the reply has the
-  // type answering `type`. An ERROR reply becomes an Error with the daemon's message.
+  // Sends `request` and reads the reply into `reply`, connecting again first if the connection
+  // was closed; succeeds only when the reply has the type answering `type`. An ERROR reply
+  // becomes an Error with the daemon's message.
   Expected<void> call(wire::FrameBuffer& request, wire::FrameBuffer& reply,
                       protocol::MessageType type);
+
+  // Closes the connection, e.g. before waiting for a person: the daemon closes idle ones.
+  void close() { m_client.close(); m_connected = false; }
 
   // The ErrorCode of the last ERROR reply, when call() failed because of one.
   protocol::ErrorCode last_error_code() const { return m_last_error; }
@@ -25,6 +29,7 @@ public:
 private:
   Client m_client;
   std::string m_socket_path;
+  bool m_connected = false;
   protocol::ErrorCode m_last_error = protocol::ErrorCode::internal;
 };
 

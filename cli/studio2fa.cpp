@@ -127,6 +127,7 @@ int enroll(DaemonConnection& daemon, const std::string& user, bool show_qr)
                                                                static_cast<std::int64_t>(offer.expires_at)).c_str());
   std::string account(offer.account);
   reply.wipe();
+  daemon.close(); // a person may take longer than the daemon's idle_timeout
 
   bool interactive = isatty(STDIN_FILENO) != 0;
   for (int attempt = 1;; ++attempt) {
@@ -159,6 +160,7 @@ int enroll(DaemonConnection& daemon, const std::string& user, bool show_qr)
     case protocol::EnrollResult::bad_code:
       if (interactive && attempt < k_interactive_attempts) {
         printf("That code is not right. Check the app's clock and try the current code.\n");
+        daemon.close();
         continue;
       }
       return fail("that code is not right; two-factor authentication stays off. Run "

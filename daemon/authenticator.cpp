@@ -46,7 +46,11 @@ std::uint32_t Authenticator::throttle_wait(const UserRecord& record, std::int64_
   std::uint64_t delay = static_cast<std::uint64_t>(m_settings.throttle_base) << doublings;
   delay = std::min<std::uint64_t>(delay, m_settings.throttle_max);
   std::int64_t until = record.last_failure_at + static_cast<std::int64_t>(delay);
-  return until > now ? static_cast<std::uint32_t>(until - now) : 0;
+  if (until <= now) {
+    return 0;
+  }
+  // A clock stepped backwards must not stretch the wait past the delay itself.
+  return static_cast<std::uint32_t>(std::min<std::int64_t>(until - now, static_cast<std::int64_t>(delay)));
 }
 
 Expected<UserStatus> Authenticator::status(std::string_view user)

@@ -8,6 +8,7 @@
 #include <shadow.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -17,9 +18,8 @@ namespace studio2fa {
 
 namespace {
 
-// Hashed when the account does not exist or has no usable hash, so that the answer takes about
-// as long as for a real account. A SHA-512 crypt hash of a random string nobody knows.
-constexpr const char* k_dummy_hash =
+// Used when the preferred method cannot be had: a SHA-512 crypt hash of a string nobody knows.
+constexpr const char* k_fallback_dummy_hash =
   "$6$6mV3Cx1HfM0kGdhF$oI0WrZ0x9yq7kNkVxg6b3T2BqgpXU9m7yK2p5Dq0Yv5m0uPpQ9F1aG3Tn4cBwE7s8d2fL1"
   "rJ6hK0zXyQeW9aV.";
 
@@ -63,6 +63,30 @@ SecretBytes stored_hash(const std::string& user)
 
 } // namespace
 
+ShadowPasswordChecker::ShadowPasswordChecker() : m_dummy_hash(k_fallback_dummy_hash)
+{
+  // A NULL prefix asks libxcrypt for its default (preferred) method with a random salt.
+  char setting[CRYPT_GENSALT_OUTPUT_SIZE];
+  if (crypt_gensalt_rn(nullptr, 0, nullptr, 0, setting, sizeof(setting)) == nullptr) {
+    return;
+  }
+  std::uint8_t random[24];
+  char phrase[sizeof(random) * 2 + 1];
+  if (!random_bytes(random)) {
+    return;
+  }
+  for (std::size_t i = 0; i < sizeof(random); ++i) {
+    snprintf(phrase + 2 * i, 3, "%02x", random[i]);
+  }
+  auto data = std::make_unique<crypt_data>();
+  const char* hash = crypt_r(phrase, setting, data.get());
+  if (hash != nullptr && hash[0] != '*') {
+    m_dummy_hash = hash;
+  }
+  secure_wipe(phrase, sizeof(phrase));
+  secure_wipe(data.get(), sizeof(crypt_data));
+}
+
 bool ShadowPasswordChecker::check(std::string_view user, std::string_view password)
 {
   if (password.empty() || user.empty()) {
@@ -83,7 +107,7 @@ bool ShadowPasswordChecker::check(std::string_view user, std::string_view passwo
   auto data = std::make_unique<crypt_data>();
   const char* computed =
     crypt_r(reinterpret_cast<const char*>(phrase.data()),
-            usable ? reinterpret_cast<const char*>(setting.data()) : k_dummy_hash, data.get());
+            usable ? reinterpret_cast<const char*>(setting.data()) : m_dummy_hash.c_str(), data.get());
   bool match = usable && computed != nullptr && computed[0] != '*' &&
                constant_time_equal(std::string_view(computed), hash.view());
   secure_wipe(data.get(), sizeof(crypt_data));

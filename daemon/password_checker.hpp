@@ -2,6 +2,7 @@
 // crypt_r(3); a directory-backed one (an LDAP bind) will sit beside it.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 namespace studio2fa {
@@ -16,7 +17,13 @@ public:
 
 class ShadowPasswordChecker final : public PasswordChecker {
 public:
+  // Prepares the stand-in hash used for unknown and locked accounts with the system's preferred
+  // method (yescrypt on Debian 12, SHA-512 on EL 8), so that they cost what a real account does.
+  ShadowPasswordChecker();
   bool check(std::string_view user, std::string_view password) override;
+
+private:
+  std::string m_dummy_hash;
 };
 
 } // namespace studio2fa

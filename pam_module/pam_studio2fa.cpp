@@ -42,10 +42,6 @@ public:
 
   int run()
   {
-    ClientError error = m_client.connect(m_args.socket_path, m_args.timeout_ms);
-    if (error != ClientError::none) {
-      return unavailable(error);
-    }
     protocol::StatusReply status;
     if (int rc = query_status(status); rc != PAM_SUCCESS) {
       return rc;
@@ -98,11 +94,17 @@ private:
     return PAM_AUTHINFO_UNAVAIL;
   }
 
-  // Sends `m_request`, reads into `m_reply`; returns PAM_SUCCESS when the reply has the
-  // expected type, a failure status (after logging) otherwise.
+  // Connects, sends `m_request`, reads into `m_reply` and disconnects; returns PAM_SUCCESS when
+  // the reply has the expected type, a failure status (after logging) otherwise. A connection
+  // is never held open while the user types: that may take longer than the daemon's
+  // idle_timeout, and holding it would cost the daemon a connection per pending login.
   int exchange(protocol::MessageType type)
   {
-    ClientError error = m_client.call(m_request, m_reply);
+    ClientError error = m_client.connect(m_args.socket_path, m_args.timeout_ms);
+    if (error == ClientError::none) {
+      error = m_client.call(m_request, m_reply);
+    }
+    m_client.close();
     m_request.wipe();
     if (error != ClientError::none) {
       return unavailable(error);

@@ -124,7 +124,7 @@ write_config
 start_daemon() {
   : >> "$DAEMON_LOG"
   env $(nss_env) LD_PRELOAD="$NSS_WRAPPER_LIB $FAKETIME_LIB" \
-    FAKETIME_TIMESTAMP_FILE="$T/faketime" FAKETIME_NO_CACHE=1 \
+    FAKETIME_TIMESTAMP_FILE="$T/faketime" FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1 \
     "$S2FAD" -f -c "$CONF" >> "$DAEMON_LOG" 2>&1 &
   S2FA_DAEMON_PID=$!
   local i
@@ -221,4 +221,15 @@ enroll() {
   rm -f "$fifo"
   echo "$SECRET" > "$T/secret.$user"
   return $rc
+}
+
+# raw USER|root ARGS...: the independent protocol client (raw_client.py), as USER.
+RAW_CLIENT=$top_srcdir/tests/integration/raw_client.py
+raw() {
+  local who=$1; shift
+  if [ "$who" = root ]; then
+    python3 "$RAW_CLIENT" "$SOCK" "$@"
+  else
+    as_user "$who" python3 "$RAW_CLIENT" "$SOCK" "$@"
+  fi
 }

@@ -8,8 +8,8 @@ check "only pam_sm_authenticate and pam_sm_setcred are exported (got: $exported)
 check "module does not link libstdc++" bash -c '! ldd "$0" | grep -q libstdc++' "$S2FA_MODULE"
 check "module does not link OpenSSL" bash -c '! ldd "$0" | grep -q libcrypto' "$S2FA_MODULE"
 check "module is dlopen-able with its symbols" python3 -c '
-import ctypes, sys
-lib = ctypes.CDLL(sys.argv[1], mode=ctypes.RTLD_NOW)
+import ctypes, os, sys
+lib = ctypes.CDLL(sys.argv[1], mode=os.RTLD_NOW)
 lib.pam_sm_authenticate; lib.pam_sm_setcred
 ' "$S2FA_MODULE"
 check "module is built with full RELRO (BIND_NOW)" bash -c 'readelf -d "$0" | grep -q "BIND_NOW\|FLAGS.*NOW"' "$S2FA_MODULE"

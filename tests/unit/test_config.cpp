@@ -1,0 +1,623 @@
+// studio2fad.conf (daemon/config): defaults, the parser, durations, the sample config and the
+// file checks of load_config.
+#include "config.hpp"
+
+#include <csetjmp>
+#include <cstdarg>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream> // before cmocka.h, whose fail() macro would clash with basic_ios::fail()
+#include <iterator>
+#include <string>
+#include <sys/stat.h>
+#include <unistd.h>
+// cmocka.h before 1.1.6 has no extern "C" of its own.
+extern "C" {
+#include <cmocka.h>
+}
+
+using namespace studio2fa;
+
+namespace {
+
+constexpr const char* k_source = "test.conf";
+
+struct TempDir {
+  std::string path;
+  std::string file(const char* name) const { return path + "/" + name; }
+};
+
+int make_temp_dir(void** state)
+{
+  char templ[] = "/tmp/studio2fa-config-test.XXXXXX";
+  if (mkdtemp(templ) == nullptr) {
+    return -1;
+  }
+  *state = new TempDir{templ};
+  return 0;
+}
+
+int remove_temp_dir(void** state)
+{
+  auto* dir = static_cast<TempDir*>(*state);
+  std::error_code ignored;
+  std::filesystem::remove_all(dir->path, ignored);
+  delete dir;
+  return 0;
+}
+
+const TempDir& temp_dir(void** state)
+{
+  return *static_cast<const TempDir*>(*state);
+}
+
+void write_file(const std::string& path, const std::string& text, mode_t mode)
+{
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  assert_true(fd >= 0);
+  assert_int_equal(::write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+  assert_int_equal(::fchmod(fd, mode), 0); // whatever the umask
+  assert_int_equal(::close(fd), 0);
+}
+
+bool skip_unless_root()
+{
+  if (geteuid() != 0) {
+    skip();
+    return true;
+  }
+  return false;
+}
+
+void assert_error_contains(const std::string& message, const std::string& part)
+{
+  if (message.find(part) == std::string::npos) {
+    fail_msg("error \"%s\" does not contain \"%s\"", message.c_str(), part.c_str());
+  }
+}
+
+void assert_error_starts_with(const std::string& message, const std::string& prefix)
+{
+  if (message.compare(0, prefix.size(), prefix) != 0) {
+    fail_msg("error \"%s\" does not start with \"%s\"", message.c_str(), prefix.c_str());
+  }
+}
+
+Config parse_ok(const std::string& text)
+{
+  auto config = parse_config(text, k_source);
+  if (!config) {
+    fail_msg("parse of \"%s\" failed: %s", text.c_str(), config.error().message.c_str());
+  }
+  return std::move(*config);
+}
+
+// Parses text that must fail, and returns the error.
+std::string parse_error(const std::string& text)
+{
+  auto config = parse_config(text, k_source);
+  if (config) {
+    fail_msg("parse of \"%s\" succeeded, expected an error", text.c_str());
+  }
+  return config.error().message;
+}
+
+// The text must fail at `line`, with "test.conf:LINE: " in front of the message.
+std::string parse_error_at(const std::string& text, unsigned line)
+{
+  const std::string message = parse_error(text);
+  assert_error_starts_with(message, std::string(k_source) + ":" + std::to_string(line) + ": ");
+  return message;
+}
+
+void assert_configs_equal(const Config& a, const Config& b)
+{
+  assert_string_equal(a.socket_path.c_str(), b.socket_path.c_str());
+  assert_string_equal(a.db_path.c_str(), b.db_path.c_str());
+  assert_string_equal(a.key_path.c_str(), b.key_path.c_str());
+  assert_string_equal(a.issuer.c_str(), b.issuer.c_str());
+  assert_int_equal(static_cast<int>(a.totp.algorithm), static_cast<int>(b.totp.algorithm));
+  assert_int_equal(a.totp.digits, b.totp.digits);
+  assert_int_equal(a.totp.period, b.totp.period);
+  assert_int_equal(a.totp_window, b.totp_window);
+  assert_int_equal(a.enroll_timeout, b.enroll_timeout);
+  assert_int_equal(a.throttle_after, b.throttle_after);
+  assert_int_equal(a.throttle_base, b.throttle_base);
+  assert_int_equal(a.throttle_max, b.throttle_max);
+  assert_int_equal(a.max_connections, b.max_connections);
+  assert_int_equal(a.request_timeout, b.request_timeout);
+  assert_int_equal(a.idle_timeout, b.idle_timeout);
+  assert_int_equal(a.worker_threads, b.worker_threads);
+}
+
+// The documented defaults (studio2fad.conf(5), PROTOCOL.md).
+void assert_documented_defaults(const Config& config)
+{
+  assert_string_equal(config.socket_path.c_str(), "/run/studio2fa/studio2fad.sock");
+  assert_string_equal(config.db_path.c_str(), "/var/lib/studio2fa/studio2fa.db");
+  assert_string_equal(config.key_path.c_str(), "/etc/studio2fa/master.key");
+  assert_string_equal(config.issuer.c_str(), "studio2fa");
+  assert_int_equal(static_cast<int>(config.totp.algorithm),
+                   static_cast<int>(totp::Algorithm::sha1));
+  assert_int_equal(config.totp.digits, 6);
+  assert_int_equal(config.totp.period, 30);
+  assert_int_equal(config.totp_window, 1);
+  assert_int_equal(config.enroll_timeout, 600);
+  assert_int_equal(config.throttle_after, 5);
+  assert_int_equal(config.throttle_base, 2);
+  assert_int_equal(config.throttle_max, 900);
+  assert_int_equal(config.max_connections, 1024);
+  assert_int_equal(config.request_timeout, 5);
+  assert_int_equal(config.idle_timeout, 30);
+  assert_int_equal(config.worker_threads, 4);
+}
+
+// Every key this test knows about; a key added to the table must be added here (and to
+// test_every_key_parsed).
+const char* const k_key_names[] = {
+    "socket_path",     "db_path",         "key_path",      "issuer",
+    "totp_algorithm",  "totp_digits",     "totp_period",   "totp_window",
+    "enroll_timeout",  "throttle_after",  "throttle_base", "throttle_max",
+    "max_connections", "request_timeout", "idle_timeout",  "worker_threads",
+};
+
+// --- defaults and the key table -----------------------------------------------------------
+
+void test_defaults(void**)
+{
+  assert_documented_defaults(default_config());
+  // An empty file, and one of only comments and blank lines, is all defaults.
+  assert_documented_defaults(parse_ok(""));
+  assert_documented_defaults(parse_ok("# nothing here\n\n   \n\t# indented comment\n"));
+}
+
+void test_key_table(void**)
+{
+  const auto keys = config_keys();
+  assert_int_equal(keys.size(), std::size(k_key_names));
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    assert_string_equal(keys[i].name, k_key_names[i]);
+    assert_non_null(keys[i].default_value);
+    assert_non_null(keys[i].description);
+    assert_true(std::strlen(keys[i].description) > 0);
+    assert_non_null(keys[i].apply);
+  }
+}
+
+void test_every_key_parsed(void**)
+{
+  const Config config = parse_ok("socket_path = /run/other/s.sock\n"
+                                 "db_path = /srv/2fa/db.sqlite\n"
+                                 "key_path = /srv/2fa/keys/master.key\n"
+                                 "issuer = Studio Nord\n"
+                                 "totp_algorithm = SHA512\n"
+                                 "totp_digits = 8\n"
+                                 "totp_period = 60\n"
+                                 "totp_window = 3\n"
+                                 "enroll_timeout = 15m\n"
+                                 "throttle_after = 7\n"
+                                 "throttle_base = 10s\n"
+                                 "throttle_max = 1h\n"
+                                 "max_connections = 64\n"
+                                 "request_timeout = 9\n"
+                                 "idle_timeout = 2m\n"
+                                 "worker_threads = 12\n");
+  assert_string_equal(config.socket_path.c_str(), "/run/other/s.sock");
+  assert_string_equal(config.db_path.c_str(), "/srv/2fa/db.sqlite");
+  assert_string_equal(config.key_path.c_str(), "/srv/2fa/keys/master.key");
+  assert_string_equal(config.issuer.c_str(), "Studio Nord");
+  assert_int_equal(static_cast<int>(config.totp.algorithm),
+                   static_cast<int>(totp::Algorithm::sha512));
+  assert_int_equal(config.totp.digits, 8);
+  assert_int_equal(config.totp.period, 60);
+  assert_int_equal(config.totp_window, 3);
+  assert_int_equal(config.enroll_timeout, 900);
+  assert_int_equal(config.throttle_after, 7);
+  assert_int_equal(config.throttle_base, 10);
+  assert_int_equal(config.throttle_max, 3600);
+  assert_int_equal(config.max_connections, 64);
+  assert_int_equal(config.request_timeout, 9);
+  assert_int_equal(config.idle_timeout, 120);
+  assert_int_equal(config.worker_threads, 12);
+
+  assert_int_equal(static_cast<int>(parse_ok("totp_algorithm = SHA256\n").totp.algorithm),
+                   static_cast<int>(totp::Algorithm::sha256));
+  // Algorithm names are case-insensitive.
+  assert_int_equal(static_cast<int>(parse_ok("totp_algorithm = sha512\n").totp.algorithm),
+                   static_cast<int>(totp::Algorithm::sha512));
+}
+
+void test_keys_not_set_keep_defaults(void**)
+{
+  const Config config = parse_ok("issuer = Other\n");
+  Config expected = default_config();
+  expected.issuer = "Other";
+  assert_configs_equal(config, expected);
+}
+
+void test_comments_blank_lines_whitespace(void**)
+{
+  const Config config = parse_ok("# a comment = with an equals sign\n"
+                                 "\n"
+                                 "   # an indented comment\n"
+                                 "\t\n"
+                                 "issuer=NoSpaces\n"
+                                 "  totp_digits\t=\t7  \n"
+                                 "totp_period    =    45\r\n"
+                                 "\r\n"
+                                 "totp_window =2"); // last line without a newline
+  assert_string_equal(config.issuer.c_str(), "NoSpaces");
+  assert_int_equal(config.totp.digits, 7);
+  assert_int_equal(config.totp.period, 45);
+  assert_int_equal(config.totp_window, 2);
+  // Spaces inside a value are kept; only the ends are trimmed.
+  assert_string_equal(parse_ok("issuer =   Two  Words  \n").issuer.c_str(), "Two  Words");
+}
+
+// --- errors carry SOURCE:LINE ---------------------------------------------------------------
+
+void test_unknown_key(void**)
+{
+  const std::string message = parse_error_at("# comment\n"
+                                             "\n"
+                                             "issuer = a\n"
+                                             "no_such_key = 1\n"
+                                             "totp_digits = 6\n",
+                                             4);
+  assert_error_contains(message, "unknown key 'no_such_key'");
+  // A key is matched exactly, not by prefix or case.
+  parse_error_at("issue = x\n", 1);
+  parse_error_at("ISSUER = x\n", 1);
+  parse_error_at("issuer_name = x\n", 1);
+}
+
+void test_missing_equals(void**)
+{
+  const std::string message = parse_error_at("\n\nsocket_path /run/x.sock\n", 3);
+  assert_error_contains(message, "key = value");
+}
+
+void test_empty_value(void**)
+{
+  assert_error_contains(parse_error_at("issuer =\n", 1), "no value");
+  assert_error_contains(parse_error_at("# c\ntotp_digits =   \t \n", 2), "no value");
+  parse_error_at("#\n#\n#\nenroll_timeout=\n", 4);
+}
+
+void test_empty_key(void**)
+{
+  parse_error_at("issuer = x\n = value\n", 2);
+}
+
+void test_key_set_twice(void**)
+{
+  const std::string message = parse_error_at("# header\n"
+                                             "issuer = first\n"
+                                             "totp_digits = 6\n"
+                                             "\n"
+                                             "issuer = second\n",
+                                             5);
+  assert_error_contains(message, "issuer");
+  assert_error_contains(message, "line 2");
+  // Even when the value is the same.
+  assert_error_contains(parse_error_at("totp_window = 1\ntotp_window = 1\n", 2), "line 1");
+}
+
+void test_numbers_out_of_range(void**)
+{
+  assert_error_contains(parse_error_at("totp_digits = 5\n", 1), "totp_digits");
+  parse_error_at("# c\ntotp_digits = 9\n", 2);
+  parse_error_at("\n\ntotp_period = 14\n", 3);
+  parse_error_at("totp_period = 301\n", 1);
+  parse_error_at("issuer = x\ntotp_window = 11\n", 2);
+  parse_error_at("throttle_after = 0\n", 1);
+  parse_error_at("throttle_after = 101\n", 1);
+  parse_error_at("max_connections = 3\n", 1);
+  parse_error_at("max_connections = 65537\n", 1);
+  parse_error_at("worker_threads = 0\n", 1);
+  parse_error_at("worker_threads = 65\n", 1);
+  // Not numbers at all.
+  parse_error_at("totp_digits = six\n", 1);
+  parse_error_at("totp_digits = -6\n", 1);
+  parse_error_at("totp_digits = 6.0\n", 1);
+  parse_error_at("totp_digits = 6 7\n", 1);
+  parse_error_at("totp_window = 99999999999999999999999\n", 1);
+
+  // The ends of each range are allowed.
+  assert_int_equal(parse_ok("totp_digits = 6\n").totp.digits, 6);
+  assert_int_equal(parse_ok("totp_digits = 8\n").totp.digits, 8);
+  assert_int_equal(parse_ok("totp_period = 15\n").totp.period, 15);
+  assert_int_equal(parse_ok("totp_period = 300\n").totp.period, 300);
+  assert_int_equal(parse_ok("totp_window = 0\n").totp_window, 0);
+  assert_int_equal(parse_ok("totp_window = 10\n").totp_window, 10);
+}
+
+void test_bad_algorithm(void**)
+{
+  const std::string message = parse_error_at("issuer = x\ntotp_algorithm = MD5\n", 2);
+  assert_error_contains(message, "SHA1");
+  parse_error_at("totp_algorithm = SHA-1\n", 1);
+  parse_error_at("totp_algorithm = SHA1 \\\n", 1);
+  parse_error_at("totp_algorithm = SHA384\n", 1);
+}
+
+void test_relative_path(void**)
+{
+  for (const char* key : {"socket_path", "db_path", "key_path"}) {
+    const std::string message =
+        parse_error_at("# c\n" + std::string(key) + " = var/lib/studio2fa/x\n", 2);
+    assert_error_contains(message, "absolute");
+    parse_error_at(std::string(key) + " = ./x\n", 1);
+    parse_error_at(std::string(key) + " = ~/x\n", 1);
+  }
+}
+
+void test_issuer(void**)
+{
+  assert_error_contains(parse_error_at("\nissuer = Studio:Nord\n", 2), "':'");
+  parse_error_at("issuer = :\n", 1);
+  const std::string longest(64, 'a');
+  assert_string_equal(parse_ok("issuer = " + longest + "\n").issuer.c_str(), longest.c_str());
+  parse_error_at("issuer = " + std::string(65, 'a') + "\n", 1);
+}
+
+// --- durations ------------------------------------------------------------------------------
+
+void test_parse_duration(void**)
+{
+  assert_int_equal(parse_duration("90").value_or(0), 90);
+  assert_int_equal(parse_duration("90s").value_or(0), 90);
+  assert_int_equal(parse_duration("15m").value_or(0), 900);
+  assert_int_equal(parse_duration("24h").value_or(0), 86400);
+  assert_int_equal(parse_duration("1d").value_or(0), 86400);
+  assert_int_equal(parse_duration("7d").value_or(0), 7 * 86400);
+  assert_true(parse_duration("0").has_value());
+  assert_int_equal(*parse_duration("0"), 0);
+
+  for (const char* bad :
+       {"", "m", "s", "-5", "5x", "99999999999", "5 m", " 5", "5ms", "1.5h", "+5", "m5", "0x10"}) {
+    if (parse_duration(bad).has_value()) {
+      fail_msg("parse_duration(\"%s\") should fail", bad);
+    }
+  }
+}
+
+void test_durations_in_config(void**)
+{
+  assert_int_equal(parse_ok("enroll_timeout = 90\n").enroll_timeout, 90);
+  assert_int_equal(parse_ok("enroll_timeout = 90s\n").enroll_timeout, 90);
+  assert_int_equal(parse_ok("enroll_timeout = 15m\n").enroll_timeout, 900);
+  assert_int_equal(parse_ok("enroll_timeout = 24h\n").enroll_timeout, 86400);
+  assert_int_equal(parse_ok("enroll_timeout = 1d\n").enroll_timeout, 86400);
+  assert_int_equal(parse_ok("throttle_max = 1d\n").throttle_max, 86400);
+
+  for (const char* bad : {"m", "-5", "5x", "99999999999", "99999999999d"}) {
+    const std::string message = parse_error_at("\nthrottle_max = " + std::string(bad) + "\n", 2);
+    assert_error_contains(message, "throttle_max");
+  }
+  // Out of a key's range: enroll_timeout is 1 minute to 1 day.
+  parse_error_at("enroll_timeout = 59\n", 1);
+  parse_error_at("enroll_timeout = 2d\n", 1);
+  parse_error_at("request_timeout = 0\n", 1);
+  parse_error_at("request_timeout = 6m\n", 1);
+}
+
+void test_throttle_base_above_max(void**)
+{
+  const std::string message = parse_error("throttle_base = 10m\nthrottle_max = 5m\n");
+  assert_error_starts_with(message, std::string(k_source) + ":");
+  assert_error_contains(message, "throttle_base");
+  // Either order in the file, and against a default.
+  parse_error("throttle_max = 1s\n"); // default throttle_base is 2s
+  const Config equal = parse_ok("throttle_max = 30s\nthrottle_base = 30s\n");
+  assert_int_equal(equal.throttle_base, 30);
+  assert_int_equal(equal.throttle_max, 30);
+}
+
+// --- the sample config ----------------------------------------------------------------------
+
+// The sample with every "#key = value" line uncommented.
+std::string uncomment_keys(const std::string& sample)
+{
+  std::string out;
+  std::size_t begin = 0;
+  while (begin < sample.size()) {
+    std::size_t end = sample.find('\n', begin);
+    if (end == std::string::npos) {
+      end = sample.size();
+    }
+    std::string line = sample.substr(begin, end - begin);
+    for (const ConfigKey& key : config_keys()) {
+      if (line.rfind(std::string("#") + key.name + " = ", 0) == 0) {
+        line.erase(0, 1);
+      }
+    }
+    out += line;
+    out += '\n';
+    begin = end + 1;
+  }
+  return out;
+}
+
+void test_sample_config(void**)
+{
+  const std::string sample = render_sample_config();
+  assert_configs_equal(parse_ok(sample), default_config());
+
+  for (const ConfigKey& key : config_keys()) {
+    const std::string line = std::string("\n#") + key.name + " = " + key.default_value + "\n";
+    if (sample.find(line) == std::string::npos) {
+      fail_msg("sample config has no line \"#%s = %s\"", key.name, key.default_value);
+    }
+  }
+  // Uncommented, the sample sets every key once, each to its default.
+  const std::string uncommented = uncomment_keys(sample);
+  assert_true(uncommented != sample);
+  assert_configs_equal(parse_ok(uncommented), default_config());
+  assert_documented_defaults(parse_ok(uncommented));
+  assert_true(sample.back() == '\n');
+}
+
+// conf/studio2fad.conf is render_sample_config()'s output, committed.
+void test_shipped_sample_matches(void**)
+{
+  std::string top_srcdir;
+  if (const char* env = std::getenv("top_srcdir"); env != nullptr && *env != '\0') {
+    top_srcdir = env;
+  } else {
+    const std::string here = __FILE__;
+    const std::string tail = "tests/unit/test_config.cpp";
+    if (here.size() < tail.size() || here.compare(here.size() - tail.size(), tail.size(), tail)) {
+      skip();
+      return;
+    }
+    top_srcdir = here.substr(0, here.size() - tail.size());
+    if (top_srcdir.empty()) {
+      top_srcdir = ".";
+    }
+  }
+  const std::string path = top_srcdir + "/conf/studio2fad.conf";
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    skip(); // not written yet
+    return;
+  }
+  const std::string shipped((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (shipped != render_sample_config()) {
+    fail_msg("%s differs from render_sample_config()", path.c_str());
+  }
+}
+
+// --- load_config ----------------------------------------------------------------------------
+
+void test_load_config_accepts_root_0644(void** state)
+{
+  if (skip_unless_root()) {
+    return;
+  }
+  const std::string path = temp_dir(state).file("studio2fad.conf");
+  write_file(path, "issuer = Loaded\ntotp_window = 2\n", 0644);
+  auto config = load_config(path);
+  if (!config) {
+    fail_msg("load_config: %s", config.error().message.c_str());
+  }
+  assert_string_equal(config->issuer.c_str(), "Loaded");
+  assert_int_equal(config->totp_window, 2);
+  assert_int_equal(config->totp.digits, 6);
+
+  // 0600 and 0444 are fine too.
+  write_file(path, "issuer = Private\n", 0600);
+  assert_true(load_config(path).has_value());
+  write_file(path, "issuer = ReadOnly\n", 0444);
+  assert_true(load_config(path).has_value());
+}
+
+void test_load_config_refuses_writable(void** state)
+{
+  if (skip_unless_root()) {
+    return; // ownership is checked first: as non-root the error would be about the owner
+  }
+  const std::string path = temp_dir(state).file("studio2fad.conf");
+  for (mode_t mode : {0664, 0646, 0666, 0620, 0602}) {
+    write_file(path, "issuer = x\n", mode);
+    auto config = load_config(path);
+    if (config) {
+      fail_msg("mode %04o accepted", static_cast<unsigned>(mode));
+    }
+    assert_error_contains(config.error().message, path);
+    assert_error_contains(config.error().message, "writable");
+  }
+}
+
+void test_load_config_refuses_other_owner(void** state)
+{
+  if (skip_unless_root()) {
+    return;
+  }
+  const std::string path = temp_dir(state).file("studio2fad.conf");
+  write_file(path, "issuer = x\n", 0644);
+  assert_int_equal(::chown(path.c_str(), 1, 0), 0);
+  auto config = load_config(path);
+  assert_false(config.has_value());
+  assert_error_contains(config.error().message, path);
+  assert_error_contains(config.error().message, "owned by root");
+}
+
+void test_load_config_refuses_symlink(void** state)
+{
+  const std::string real = temp_dir(state).file("real.conf");
+  const std::string link = temp_dir(state).file("link.conf");
+  write_file(real, "issuer = x\n", 0644);
+  assert_int_equal(::symlink(real.c_str(), link.c_str()), 0);
+  auto config = load_config(link);
+  assert_false(config.has_value());
+  assert_error_contains(config.error().message, link);
+}
+
+void test_load_config_missing_file(void** state)
+{
+  const std::string path = temp_dir(state).file("does-not-exist.conf");
+  auto config = load_config(path);
+  assert_false(config.has_value());
+  assert_error_contains(config.error().message, path);
+}
+
+void test_load_config_refuses_directory(void** state)
+{
+  auto config = load_config(temp_dir(state).path);
+  assert_false(config.has_value());
+  assert_error_contains(config.error().message, temp_dir(state).path);
+}
+
+void test_load_config_errors_name_file_and_line(void** state)
+{
+  if (skip_unless_root()) {
+    return;
+  }
+  const std::string path = temp_dir(state).file("studio2fad.conf");
+  write_file(path, "# comment\nissuer = x\nbogus = 1\n", 0644);
+  auto config = load_config(path);
+  assert_false(config.has_value());
+  assert_error_starts_with(config.error().message, path + ":3: ");
+}
+
+} // namespace
+
+int main()
+{
+#define TMP_TEST(name) cmocka_unit_test_setup_teardown(name, make_temp_dir, remove_temp_dir)
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_defaults),
+      cmocka_unit_test(test_key_table),
+      cmocka_unit_test(test_every_key_parsed),
+      cmocka_unit_test(test_keys_not_set_keep_defaults),
+      cmocka_unit_test(test_comments_blank_lines_whitespace),
+      cmocka_unit_test(test_unknown_key),
+      cmocka_unit_test(test_missing_equals),
+      cmocka_unit_test(test_empty_value),
+      cmocka_unit_test(test_empty_key),
+      cmocka_unit_test(test_key_set_twice),
+      cmocka_unit_test(test_numbers_out_of_range),
+      cmocka_unit_test(test_bad_algorithm),
+      cmocka_unit_test(test_relative_path),
+      cmocka_unit_test(test_issuer),
+      cmocka_unit_test(test_parse_duration),
+      cmocka_unit_test(test_durations_in_config),
+      cmocka_unit_test(test_throttle_base_above_max),
+      cmocka_unit_test(test_sample_config),
+      cmocka_unit_test(test_shipped_sample_matches),
+      TMP_TEST(test_load_config_accepts_root_0644),
+      TMP_TEST(test_load_config_refuses_writable),
+      TMP_TEST(test_load_config_refuses_other_owner),
+      TMP_TEST(test_load_config_refuses_symlink),
+      TMP_TEST(test_load_config_missing_file),
+      TMP_TEST(test_load_config_refuses_directory),
+      TMP_TEST(test_load_config_errors_name_file_and_line),
+  };
+#undef TMP_TEST
+  return cmocka_run_group_tests(tests, nullptr, nullptr);
+}
