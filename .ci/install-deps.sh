@@ -1,0 +1,18 @@
+#!/bin/bash
+# Installs everything studio2fa needs to build, run its demo and run its whole test suite on
+# Debian 12 (run as root). Used by the README's commands and by .ci/run.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+packages=(
+  # build
+  build-essential autoconf automake libtool pkg-config
+  libpam0g-dev libldap2-dev libssl-dev libsqlite3-dev libqrencode-dev
+  # tests: unit (CMocka), PAM and NSS wrappers, an independent TOTP generator, a QR decoder,
+  # a fake clock, and the tools the test scripts call
+  libcmocka-dev libpam-wrapper libpamtest0-dev libnss-wrapper oathtool zbar-tools faketime
+  sqlite3 openssl python3 util-linux bsdutils procps man-db groff-base
+  # sanitizers, fuzzing and memory checks
+  clang valgrind
+)
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${packages[@]}"
