@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,6 +48,9 @@ public:
   // Inserts or replaces the whole record. Returns only once the change is durable (it survives
   // a crash of the daemon and of the machine): callers reply to clients after this.
   virtual Expected<void> save(const UserRecord& record) = 0;
+
+  // Saves every record, all or none, durably (as save()). For bulk changes: one commit.
+  virtual Expected<void> save_all(std::span<const UserRecord> records) = 0;
 
   virtual Expected<void> remove(std::string_view user) = 0;
 };

@@ -4,10 +4,13 @@
 #include "file_safety.hpp"
 
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
 #include <fcntl.h>
 #include <iterator>
 #include <limits>
+#include <span>
+#include <vector>
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -452,6 +455,13 @@ bool fits_blob(const std::vector<std::uint8_t>& blob)
 
 } // namespace
 
+// One caller's records waiting for the next group commit.
+struct WriteTicket {
+  std::span<const UserRecord> records;
+  Expected<void> result;
+  bool done = false;
+};
+
 struct SqliteStore::Impl {
   std::string path;
   DbHandle db;
@@ -461,7 +471,122 @@ struct SqliteStore::Impl {
   Statement remove_stmt;
   // One statement object serves one caller at a time.
   std::mutex mutex;
+
+  // Group commit: callers queue tickets; whoever finds no commit under way becomes the writer,
+  // takes the whole queue and commits it in one transaction.
+  std::mutex queue_mutex;
+  std::condition_variable queue_done;
+  std::vector<WriteTicket*> queue;
+  bool writing = false;
+
+  Expected<void> commit(std::span<const UserRecord> records);
+  void write_batch(const std::vector<WriteTicket*>& batch);
+  Expected<void> upsert(const UserRecord& record);
 };
+
+Expected<void> SqliteStore::Impl::commit(std::span<const UserRecord> records)
+{
+  WriteTicket ticket{records, {}, false};
+  std::unique_lock lock(queue_mutex);
+  queue.push_back(&ticket);
+  while (!ticket.done) {
+    if (writing) {
+      queue_done.wait(lock);
+      continue;
+    }
+    writing = true;
+    std::vector<WriteTicket*> batch;
+    batch.swap(queue);
+    lock.unlock();
+    write_batch(batch);
+    lock.lock();
+    for (WriteTicket* done : batch) {
+      done->done = true;
+    }
+    writing = false;
+    queue_done.notify_all();
+  }
+  return ticket.result;
+}
+
+// One transaction for the whole batch; a savepoint per ticket, so that one caller's bad record
+// fails only that caller. If the commit itself fails (disk full, I/O error), every ticket fails:
+// nobody is told "saved" about something that is not on disk.
+void SqliteStore::Impl::write_batch(const std::vector<WriteTicket*>& batch)
+{
+  std::lock_guard db_lock(mutex);
+  sqlite3* handle = db.get();
+  auto fail_all = [&](const Unexpected<Error>& error) {
+    for (WriteTicket* ticket : batch) {
+      ticket->result = error;
+    }
+  };
+  if (sqlite3_exec(handle, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    fail_all(db_error(path, handle, "cannot begin a transaction"));
+    return;
+  }
+  const bool single = batch.size() == 1;
+  for (WriteTicket* ticket : batch) {
+    if (!single) {
+      sqlite3_exec(handle, "SAVEPOINT ticket", nullptr, nullptr, nullptr);
+    }
+    Expected<void> result;
+    for (const UserRecord& record : ticket->records) {
+      result = upsert(record);
+      if (!result) {
+        break;
+      }
+    }
+    if (!single) {
+      if (!result) {
+        sqlite3_exec(handle, "ROLLBACK TO ticket", nullptr, nullptr, nullptr);
+      }
+      sqlite3_exec(handle, "RELEASE ticket", nullptr, nullptr, nullptr);
+    }
+    ticket->result = result;
+  }
+  if (single && !batch.front()->result) {
+    sqlite3_exec(handle, "ROLLBACK", nullptr, nullptr, nullptr);
+    return;
+  }
+  // synchronous=FULL: COMMIT returns once the WAL is fsynced.
+  if (sqlite3_exec(handle, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    auto error = db_error(path, handle, "cannot commit");
+    sqlite3_exec(handle, "ROLLBACK", nullptr, nullptr, nullptr);
+    fail_all(error);
+  }
+}
+
+Expected<void> SqliteStore::Impl::upsert(const UserRecord& record)
+{
+  const std::string what = "cannot save the record of user " + quoted(record.user);
+  if (record.last_step > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) ||
+      !fits_blob(record.sealed_secret) || !fits_blob(record.pending_secret)) {
+    return make_error(path + ": " + what + ": a value is out of range");
+  }
+  sqlite3_stmt* stmt = save_stmt.get();
+  StatementUse use(stmt);
+
+  Binder bind(stmt);
+  bind.text(record.user);
+  bind.blob(record.sealed_secret);
+  bind.integer(algorithm_code(record.params.algorithm));
+  bind.integer(record.params.digits);
+  bind.integer(record.params.period);
+  bind.integer(record.enrolled_at);
+  bind.integer(static_cast<std::int64_t>(record.last_step));
+  bind.integer(record.failures);
+  bind.integer(record.last_failure_at);
+  bind.blob(record.pending_secret);
+  bind.integer(algorithm_code(record.pending_params.algorithm));
+  bind.integer(record.pending_params.digits);
+  bind.integer(record.pending_params.period);
+  bind.integer(record.pending_created_at);
+  if (!bind.ok() || sqlite3_step(stmt) != SQLITE_DONE) {
+    return db_error(path, db.get(), what);
+  }
+  return {};
+}
 
 SqliteStore::SqliteStore(std::unique_ptr<Impl> impl) : m_impl(std::move(impl))
 {
@@ -556,37 +681,15 @@ Expected<std::optional<UserRecord>> SqliteStore::load(std::string_view user)
 
 Expected<void> SqliteStore::save(const UserRecord& record)
 {
-  const std::string what = "cannot save the record of user " + quoted(record.user);
-  if (record.last_step > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) ||
-      !fits_blob(record.sealed_secret) || !fits_blob(record.pending_secret)) {
-    return make_error(m_impl->path + ": " + what + ": a value is out of range");
-  }
+  return m_impl->commit({&record, 1});
+}
 
-  Impl& impl = *m_impl;
-  std::lock_guard lock(impl.mutex);
-  sqlite3_stmt* stmt = impl.save_stmt.get();
-  StatementUse use(stmt);
-
-  Binder bind(stmt);
-  bind.text(record.user);
-  bind.blob(record.sealed_secret);
-  bind.integer(algorithm_code(record.params.algorithm));
-  bind.integer(record.params.digits);
-  bind.integer(record.params.period);
-  bind.integer(record.enrolled_at);
-  bind.integer(static_cast<std::int64_t>(record.last_step));
-  bind.integer(record.failures);
-  bind.integer(record.last_failure_at);
-  bind.blob(record.pending_secret);
-  bind.integer(algorithm_code(record.pending_params.algorithm));
-  bind.integer(record.pending_params.digits);
-  bind.integer(record.pending_params.period);
-  bind.integer(record.pending_created_at);
-  // Autocommit with synchronous=FULL: the row is durable when the step returns DONE.
-  if (!bind.ok() || sqlite3_step(stmt) != SQLITE_DONE) {
-    return db_error(impl.path, impl.db.get(), what);
+Expected<void> SqliteStore::save_all(std::span<const UserRecord> records)
+{
+  if (records.empty()) {
+    return {};
   }
-  return {};
+  return m_impl->commit(records);
 }
 
 Expected<void> SqliteStore::remove(std::string_view user)

@@ -1,4 +1,8 @@
 // The embedded SecretStore: one SQLite database file (WAL, synchronous=FULL).
+//
+// Writes are group-committed: saves that arrive while a commit is under way wait for it, then
+// go to disk together in the next transaction, with one fsync of the WAL. Every caller still
+// returns only after its own records are durable; under load many logins share one fsync.
 #pragma once
 
 #include "secret_store.hpp"
@@ -26,6 +30,7 @@ public:
 
   Expected<std::optional<UserRecord>> load(std::string_view user) override;
   Expected<void> save(const UserRecord& record) override;
+  Expected<void> save_all(std::span<const UserRecord> records) override;
   Expected<void> remove(std::string_view user) override;
 
 private:

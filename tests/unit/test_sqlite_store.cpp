@@ -326,6 +326,61 @@ void test_concurrent_use(void** state)
   }
 }
 
+void test_save_all_is_all_or_nothing(void** state)
+{
+  auto store = open_store(temp_dir(state).file("store.db"));
+  std::vector<UserRecord> records = {sample_record("good1"), sample_record("bad"),
+                                     sample_record("good2")};
+  records[1].last_step = std::numeric_limits<std::uint64_t>::max(); // cannot be stored
+  auto saved = store->save_all(records);
+  assert_false(saved.has_value());
+  assert_error_contains(saved.error().message, "bad");
+  assert_false(store->load("good1")->has_value());
+  assert_false(store->load("good2")->has_value());
+
+  records.erase(records.begin() + 1);
+  assert_true(store->save_all(records).has_value());
+  assert_records_equal(load_existing(*store, "good1"), records[0]);
+  assert_records_equal(load_existing(*store, "good2"), records[1]);
+}
+
+void test_group_commit_isolates_failures(void** state)
+{
+  // Many savers at once are committed together; one caller's bad record fails only that caller.
+  auto store = open_store(temp_dir(state).file("store.db"));
+  constexpr int k_threads = 16;
+  constexpr int k_saves = 40;
+  std::vector<int> failures(k_threads, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < k_threads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < k_saves; ++i) {
+        UserRecord record = sample_record("g" + std::to_string(t) + "u" + std::to_string(i));
+        if (t == 0 && i % 2 == 1) {
+          record.last_step = std::numeric_limits<std::uint64_t>::max();
+        }
+        if (!store->save(record)) {
+          ++failures[t];
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) {
+    thread.join();
+  }
+  assert_int_equal(failures[0], k_saves / 2);
+  for (int t = 1; t < k_threads; ++t) {
+    assert_int_equal(failures[t], 0);
+  }
+  for (int t = 0; t < k_threads; ++t) {
+    for (int i = 0; i < k_saves; ++i) {
+      auto loaded = store->load("g" + std::to_string(t) + "u" + std::to_string(i));
+      assert_true(loaded.has_value());
+      assert_int_equal(loaded->has_value(), !(t == 0 && i % 2 == 1));
+    }
+  }
+}
+
 void test_refuses_garbage_file(void** state)
 {
   const std::string path = temp_dir(state).file("store.db");
@@ -706,6 +761,8 @@ int main()
       TMP_TEST(test_load_unknown_user),
       TMP_TEST(test_reopen_persists),
       TMP_TEST(test_concurrent_use),
+      TMP_TEST(test_save_all_is_all_or_nothing),
+      TMP_TEST(test_group_commit_isolates_failures),
       TMP_TEST(test_refuses_garbage_file),
       TMP_TEST(test_refuses_newer_schema),
       TMP_TEST(test_refuses_foreign_database),
