@@ -107,7 +107,11 @@ AuthOutcome Authenticator::authenticate(std::string_view user, protocol::AuthMod
   using protocol::AuthMode;
   using protocol::AuthResult;
 
-  if (mode != AuthMode::code_only && password.empty()) {
+  if (mode == AuthMode::code_only) {
+    // No password to hash: one pass under the user's lock does it all.
+    return check_code(user, mode, true, code);
+  }
+  if (password.empty()) {
     return {AuthResult::denied, 0, "empty password"};
   }
 
@@ -136,9 +140,6 @@ AuthOutcome Authenticator::authenticate(std::string_view user, protocol::AuthMod
   }
 
   if (!enrolled) {
-    if (mode == AuthMode::code_only) {
-      return {AuthResult::not_enrolled, 0, "not enrolled"};
-    }
     m_passwords.check(user, password);
     return {AuthResult::denied, 0, "not enrolled, code given"};
   }
@@ -146,12 +147,11 @@ AuthOutcome Authenticator::authenticate(std::string_view user, protocol::AuthMod
     return {AuthResult::throttled, wait, "throttled"};
   }
 
-  bool password_ok = mode == AuthMode::code_only || m_passwords.check(user, password);
-  return check_code(user, password_ok, code);
+  return check_code(user, mode, m_passwords.check(user, password), code);
 }
 
-AuthOutcome Authenticator::check_code(std::string_view user, bool password_ok,
-                                      std::string_view code)
+AuthOutcome Authenticator::check_code(std::string_view user, protocol::AuthMode mode,
+                                      bool password_ok, std::string_view code)
 {
   using protocol::AuthResult;
 
@@ -163,7 +163,10 @@ AuthOutcome Authenticator::check_code(std::string_view user, bool password_ok,
     return {AuthResult::unavailable, 0, "store error"};
   }
   if (!loaded->has_value() || !(*loaded)->enrolled()) {
-    return {AuthResult::denied, 0, "enrollment removed during login"};
+    // Code only: the normal answer for a user without 2FA. After a password: the enrollment
+    // went away between the two looks; no code can be checked, so no success.
+    return mode == protocol::AuthMode::code_only ? AuthOutcome{AuthResult::not_enrolled, 0, "not enrolled"}
+                                 : AuthOutcome{AuthResult::denied, 0, "not enrolled"};
   }
   UserRecord& record = **loaded;
   std::int64_t now = m_clock.now();

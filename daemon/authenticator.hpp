@@ -80,7 +80,9 @@ private:
                                      const std::vector<std::uint8_t>& sealed,
                                      const totp::Parameters& params, std::uint64_t last_step,
                                      std::string_view code, std::int64_t now) const;
-  AuthOutcome check_code(std::string_view user, bool password_ok, std::string_view code);
+  // Under the user's lock: throttle, code (replay-checked), and the durable update.
+  AuthOutcome check_code(std::string_view user, protocol::AuthMode mode, bool password_ok,
+                         std::string_view code);
 
   SecretStore& m_store;
   const Sealer& m_sealer;

@@ -9,6 +9,7 @@
 #include "password_checker.hpp"
 #include "request_handler.hpp"
 #include "sealer.hpp"
+#include "secret_bytes.hpp"
 #include "server.hpp"
 #include "sqlite_store.hpp"
 
@@ -235,6 +236,9 @@ int main(int argc, char** argv)
   }
 
   log::init(foreground || check_only, debug);
+  if (!init_secure_heap(256 * 1024)) {
+    log::warning("cannot set up a locked memory area for secrets; they may be swapped");
+  }
   auto startup = prepare(config_path, config_given);
   if (!startup) {
     if (!foreground && !check_only) {

@@ -61,30 +61,33 @@ SecretBytes stored_hash(const std::string& user)
     std::span(reinterpret_cast<const std::uint8_t*>(shadow_hash.data()), shadow_hash.size()));
 }
 
-} // namespace
-
-ShadowPasswordChecker::ShadowPasswordChecker() : m_dummy_hash(k_fallback_dummy_hash)
+// A hash of a random phrase with libxcrypt's default method (a NULL prefix asks for it).
+std::string make_dummy_hash()
 {
-  // A NULL prefix asks libxcrypt for its default (preferred) method with a random salt.
   char setting[CRYPT_GENSALT_OUTPUT_SIZE];
-  if (crypt_gensalt_rn(nullptr, 0, nullptr, 0, setting, sizeof(setting)) == nullptr) {
-    return;
-  }
   std::uint8_t random[24];
-  char phrase[sizeof(random) * 2 + 1];
-  if (!random_bytes(random)) {
-    return;
+  if (crypt_gensalt_rn(nullptr, 0, nullptr, 0, setting, sizeof(setting)) == nullptr ||
+      !random_bytes(random)) {
+    return k_fallback_dummy_hash;
   }
+  char phrase[sizeof(random) * 2 + 1];
   for (std::size_t i = 0; i < sizeof(random); ++i) {
     snprintf(phrase + 2 * i, 3, "%02x", random[i]);
   }
   auto data = std::make_unique<crypt_data>();
   const char* hash = crypt_r(phrase, setting, data.get());
-  if (hash != nullptr && hash[0] != '*') {
-    m_dummy_hash = hash;
-  }
+  std::string result = hash != nullptr && hash[0] != '*' ? hash : k_fallback_dummy_hash;
   secure_wipe(phrase, sizeof(phrase));
   secure_wipe(data.get(), sizeof(crypt_data));
+  return result;
+}
+
+} // namespace
+
+const std::string& ShadowPasswordChecker::dummy_hash()
+{
+  std::call_once(m_dummy_once, [this] { m_dummy_hash = make_dummy_hash(); });
+  return m_dummy_hash;
 }
 
 bool ShadowPasswordChecker::check(std::string_view user, std::string_view password)
@@ -107,7 +110,7 @@ bool ShadowPasswordChecker::check(std::string_view user, std::string_view passwo
   auto data = std::make_unique<crypt_data>();
   const char* computed =
     crypt_r(reinterpret_cast<const char*>(phrase.data()),
-            usable ? reinterpret_cast<const char*>(setting.data()) : m_dummy_hash.c_str(), data.get());
+            usable ? reinterpret_cast<const char*>(setting.data()) : dummy_hash().c_str(), data.get());
   bool match = usable && computed != nullptr && computed[0] != '*' &&
                constant_time_equal(std::string_view(computed), hash.view());
   secure_wipe(data.get(), sizeof(crypt_data));

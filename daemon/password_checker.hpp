@@ -2,6 +2,7 @@
 // crypt_r(3); a directory-backed one (an LDAP bind) will sit beside it.
 #pragma once
 
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -17,12 +18,16 @@ public:
 
 class ShadowPasswordChecker final : public PasswordChecker {
 public:
-  // Prepares the stand-in hash used for unknown and locked accounts with the system's preferred
-  // method (yescrypt on Debian 12, SHA-512 on EL 8), so that they cost what a real account does.
-  ShadowPasswordChecker();
   bool check(std::string_view user, std::string_view password) override;
 
 private:
+  // The stand-in hash used for unknown and locked accounts, made on first need with the
+  // system's preferred method (yescrypt on Debian 12, SHA-512 on EL 8) so that they cost what a
+  // real account does. Lazily: yescrypt needs 16 MiB per hash, which a daemon that never
+  // checks passwords (otp_only stacks) should not pay at start.
+  const std::string& dummy_hash();
+
+  std::once_flag m_dummy_once;
   std::string m_dummy_hash;
 };
 

@@ -7,54 +7,35 @@
 #include <new>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
-#include <sys/mman.h>
 #include <unistd.h>
 #include <utility>
 
 namespace studio2fa {
 
-namespace {
-
-std::size_t page_size()
+bool init_secure_heap(std::size_t bytes)
 {
-  static const std::size_t size = [] {
-    const long value = sysconf(_SC_PAGESIZE);
-    return value > 0 ? static_cast<std::size_t>(value) : std::size_t{4096};
-  }();
-  return size;
+  // One mlocked, MADV_DONTDUMP arena between guard pages, set up once, instead of a locked
+  // page per buffer (which cost five system calls per secret on the login path).
+  return CRYPTO_secure_malloc_init(bytes, 32) != 0;
 }
-
-// mlock() works on whole pages and does not nest: unlocking one buffer would unlock any other
-// secret sharing its page. Each buffer therefore gets pages of its own.
-std::size_t round_to_pages(std::size_t size)
-{
-  const std::size_t page = page_size();
-  if (size > SIZE_MAX - page) {
-    throw std::bad_alloc();
-  }
-  return (size + page - 1) / page * page;
-}
-
-} // namespace
 
 SecretBytes::SecretBytes(std::size_t size)
 {
   if (size == 0) {
     return;
   }
-  const std::size_t capacity = round_to_pages(size);
-  void* memory = nullptr;
-  if (posix_memalign(&memory, page_size(), capacity) != 0) {
+  // From the secure heap when the process set one up (the daemon); when it has none or it is
+  // full, from the ordinary heap: still zeroed and wiped on release, just not locked.
+  void* memory = CRYPTO_secure_malloc_initialized() ? OPENSSL_secure_zalloc(size) : nullptr;
+  if (memory == nullptr) {
+    memory = std::calloc(1, size);
+  }
+  if (memory == nullptr) {
     throw std::bad_alloc();
   }
-  // Both best effort: without CAP_IPC_LOCK or under RLIMIT_MEMLOCK the buffer still works, it
-  // just may be swapped; MADV_DONTDUMP keeps it out of core dumps.
-  (void)mlock(memory, capacity);
-  (void)madvise(memory, capacity, MADV_DONTDUMP);
-  std::memset(memory, 0, capacity);
   m_data = static_cast<std::uint8_t*>(memory);
   m_size = size;
-  m_capacity = capacity;
+  m_capacity = size;
 }
 
 SecretBytes::SecretBytes(std::span<const std::uint8_t> bytes) : SecretBytes(bytes.size())
@@ -97,9 +78,12 @@ void SecretBytes::truncate(std::size_t size)
 void SecretBytes::release()
 {
   if (m_data != nullptr) {
-    OPENSSL_cleanse(m_data, m_capacity);
-    (void)munlock(m_data, m_capacity);
-    std::free(m_data);
+    if (CRYPTO_secure_allocated(m_data)) {
+      OPENSSL_secure_clear_free(m_data, m_capacity);
+    } else {
+      OPENSSL_cleanse(m_data, m_capacity);
+      std::free(m_data);
+    }
   }
   m_data = nullptr;
   m_size = 0;

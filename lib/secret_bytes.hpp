@@ -1,5 +1,6 @@
-// SecretBytes: a heap buffer for key material that is locked in RAM (best effort), never
-// copied implicitly, and wiped with OPENSSL_cleanse when it goes away.
+// SecretBytes: a buffer for key material, never copied implicitly, and wiped with
+// OPENSSL_cleanse when it goes away. In a process that called init_secure_heap() (the daemon)
+// it lives in OpenSSL's secure heap: locked in RAM, out of core dumps, between guard pages.
 #pragma once
 
 #include <cstddef>
@@ -37,6 +38,10 @@ private:
   std::size_t m_size = 0;
   std::size_t m_capacity = 0;
 };
+
+// Sets up the process's secure heap of `bytes` (a power of two); false if it cannot be had
+// (SecretBytes then falls back to the ordinary heap, still wiped).
+bool init_secure_heap(std::size_t bytes);
 
 // Constant-time equality of two byte strings (CRYPTO_memcmp); different lengths are unequal,
 // and the length difference is the only thing the timing can tell.

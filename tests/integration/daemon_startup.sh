@@ -48,9 +48,12 @@ for path in sys.argv[2:]:
 PY
 }
 check "no plaintext secret in the db, WAL or log" no_secret_in "$DB" "$DB-wal" "$DB-shm" "$DAEMON_LOG"
+out=$(env $(nss_env) "$S2FAD" --check-config -c "$CONF" 2>&1); rc=$?
+check "a second daemon on the same database is refused (rc=$rc)" \
+  bash -c '[ "$0" -ne 0 ] && grep -q "$1" <<< "$2"' "$rc" "$DB" "$out"
+stop_daemon
 check "the db does hold a sealed secret for alice" \
   bash -c '[ "$(sqlite3 "$0" "select length(secret) from users where name = '"'"'alice'"'"'")" -gt 20 ]' "$DB"
-stop_daemon
 check "no plaintext secret after a clean stop (WAL checkpointed)" no_secret_in "$DB" "$DB-wal"
 
 # Swapping rows between users fails: alice's sealed secret copied to bob does not open for bob.

@@ -292,9 +292,23 @@ void test_reopen_persists(void** state)
     auto store = open_store(path);
     assert_true(store->save(sample_record("alice")).has_value());
   }
-  auto store = open_store(path);
-  assert_records_equal(load_existing(*store, "alice"), sample_record("alice"));
+  {
+    auto store = open_store(path);
+    assert_records_equal(load_existing(*store, "alice"), sample_record("alice"));
+  }
+  // The store holds the database exclusively while open: look at it after closing.
   assert_int_equal(raw_query(path, "PRAGMA user_version"), 1);
+}
+
+void test_second_opener_is_refused(void** state)
+{
+  // A second daemon started on the same file must not run beside the first.
+  const std::string path = temp_dir(state).file("store.db");
+  auto first = open_store(path);
+  assert_true(first->save(sample_record("alice")).has_value());
+  auto second = SqliteStore::open(path);
+  assert_false(second.has_value());
+  assert_error_contains(second.error().message, path);
 }
 
 void test_concurrent_use(void** state)
@@ -760,6 +774,7 @@ int main()
       TMP_TEST(test_remove),
       TMP_TEST(test_load_unknown_user),
       TMP_TEST(test_reopen_persists),
+      TMP_TEST(test_second_opener_is_refused),
       TMP_TEST(test_concurrent_use),
       TMP_TEST(test_save_all_is_all_or_nothing),
       TMP_TEST(test_group_commit_isolates_failures),

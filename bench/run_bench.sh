@@ -1,0 +1,127 @@
+#!/bin/bash
+# The studio2fa benchmark (make bench; as root). Prints one table:
+#   - whole logins through the real libpam at 1, 8 and 32 parallel clients, each a fresh valid
+#     code for a distinct enrolled user, for studio2fa (otp_only) and, in the same harness, the
+#     PAM framework's floor (pam_permit), Google Authenticator and pam_oath;
+#   - studio2fad alone over its socket at 1..64 connections;
+#   - scale: 1,000 vs 100,000 enrolled users (db size, daemon RSS, start-up time, logins/s).
+# Everything runs in a private temp directory; nothing on the machine changes.
+set -euo pipefail
+: "${top_builddir:?run through make bench}" "${top_srcdir:?}"
+L=${BENCH_LOGINS:-2000}          # logins per studio2fa run
+L_REF=${BENCH_REF_LOGINS:-1000}  # logins per reference run (they are slower)
+D=${BENCH_VERIFICATIONS:-10000}  # verifications per daemon-alone run
+
+B=$(mktemp -d /tmp/studio2fa-bench.XXXXXX)
+chmod 0711 "$B"
+mkdir -m 0700 "$B/etc" "$B/lib1k" "$B/lib100k" "$B/ga" "$B/oath"
+mkdir -m 0755 "$B/run" "$B/pam.d"
+SOCK=$B/run/studio2fad.sock
+PID=
+cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$B"; }
+trap cleanup EXIT
+
+MODULE=$top_builddir/.libs/pam_studio2fa.so
+PAMDIR=$(dirname "$(find /lib /usr/lib /lib64 /usr/lib64 -name pam_permit.so -path '*security*' 2>/dev/null | head -n1)")
+have_ga=no; [ -e "$PAMDIR/pam_google_authenticator.so" ] && have_ga=yes
+have_oath=no; [ -e "$PAMDIR/pam_oath.so" ] && have_oath=yes
+
+echo "# seeding users (100,000 and 1,000 for studio2fa; $((3 * L_REF)) for the references)" >&2
+seed_start=$(date +%s%N)
+"$top_builddir/bench/seed" --users 100000 --prefix u --out "$B/users-100k" \
+  --db "$B/lib100k/studio2fa.db" --key "$B/etc/master.key"
+seed_ms=$(( ($(date +%s%N) - seed_start) / 1000000 ))
+"$top_builddir/bench/seed" --users 1000 --prefix u --out "$B/users-1k" \
+  --db "$B/lib1k/studio2fa.db" --key "$B/etc/master.key"
+"$top_builddir/bench/seed" --users $((3 * L_REF)) --prefix r --out "$B/users-ref" \
+  --ga-dir "$B/ga" --oath-file "$B/oath/users"
+
+# libpam reads "other" when a stack has none of a type; without it, it logs an error per login.
+echo "auth required pam_deny.so" > "$B/pam.d/other"
+echo "auth required pam_permit.so" > "$B/pam.d/permit"
+echo "auth required $MODULE socket=$SOCK otp_only" > "$B/pam.d/studio2fa"
+echo "auth required pam_google_authenticator.so user=root secret=$B/ga/\${USER}" > "$B/pam.d/ga"
+echo "auth required pam_oath.so usersfile=$B/oath/users window=1 digits=6" > "$B/pam.d/oath"
+
+# start_daemon DB_DIR: starts studio2fad on that database; sets PID and STARTUP_MS.
+start_daemon() {
+  cat > "$B/etc/studio2fad.conf" <<CONF
+socket_path = $SOCK
+db_path = $1/studio2fa.db
+key_path = $B/etc/master.key
+CONF
+  local start; start=$(date +%s%N)
+  "$top_builddir/studio2fad" -f -c "$B/etc/studio2fad.conf" 2>> "$B/daemon.log" &
+  PID=$!
+  until [ -S "$SOCK" ]; do sleep 0.001; done
+  STARTUP_MS=$(( ($(date +%s%N) - start) / 1000000 ))
+}
+stop_daemon() { kill "$PID"; wait "$PID" || true; PID=; }
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$PID/status"; }
+hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$PID/status"; }
+
+# field NAME LINE: a key=value field of a result line.
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<< "$2"; }
+ROWS=()
+row() {  # row LABEL RESULT_LINE
+  local line=$2
+  ROWS+=("$(printf '%-34s %7s %7s %7s %9s %9s %9s' "$1" "$(field clients "$line")" \
+    "$(field ok "$line")" "$(field failed "$line")" "$(field rate "$line")" \
+    "$(field p50_ms "$line")" "$(field p99_ms "$line")")")
+}
+pam_run() {  # pam_run SERVICE USERS FIRST COUNT CLIENTS
+  "$top_builddir/bench/pam_bench" --confdir "$B/pam.d" --service "$1" --users "$2" \
+    --first "$3" --count "$4" --clients "$5" --label "$1"
+}
+
+start_daemon "$B/lib100k"
+startup_100k=$STARTUP_MS
+echo "# whole logins through libpam" >&2
+offset=0; ref_offset=0
+for c in 1 8 32; do
+  row "pam_permit (PAM floor)" "$(pam_run permit "$B/users-ref" 0 "$L_REF" "$c")"
+  row "studio2fa otp_only" "$(pam_run studio2fa "$B/users-100k" "$offset" "$L" "$c")"
+  offset=$((offset + L))
+  if [ "$have_ga" = yes ]; then
+    row "google-authenticator" "$(pam_run ga "$B/users-ref" "$ref_offset" "$L_REF" "$c")"
+  fi
+  if [ "$have_oath" = yes ]; then
+    row "pam_oath" "$(pam_run oath "$B/users-ref" "$ref_offset" "$L_REF" "$c")"
+  fi
+  ref_offset=$((ref_offset + L_REF))
+done
+
+echo "# the daemon alone" >&2
+for c in 1 2 4 8 16 32 64; do
+  row "studio2fad over its socket" "$("$top_builddir/bench/daemon_bench" --socket "$SOCK" \
+    --users "$B/users-100k" --first "$offset" --count "$D" --clients "$c")"
+  offset=$((offset + D))
+done
+
+echo "# scale" >&2
+scale_100k=$(pam_run studio2fa "$B/users-100k" "$offset" 1000 8)
+rss_100k=$(rss_kb); hwm_100k=$(hwm_kb)
+stop_daemon
+db_100k=$(du -k "$B/lib100k/studio2fa.db" | cut -f1)
+start_daemon "$B/lib1k"
+startup_1k=$STARTUP_MS
+scale_1k=$(pam_run studio2fa "$B/users-1k" 0 1000 8)
+rss_1k=$(rss_kb); hwm_1k=$(hwm_kb)
+stop_daemon
+db_1k=$(du -k "$B/lib1k/studio2fa.db" | cut -f1)
+row "studio2fa, 1,000 users" "$scale_1k"
+row "studio2fa, 100,000 users" "$scale_100k"
+
+echo
+echo "studio2fa benchmark — $(date -u +%Y-%m-%d), $(nproc) cores, $(uname -r), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+printf '%-34s %7s %7s %7s %9s %9s %9s\n' "what" clients ok failed "per s" "p50 ms" "p99 ms"
+printf '%s\n' "${ROWS[@]}"
+echo
+printf '%-34s %12s %12s\n' "scale" "1,000 users" "100,000 users"
+printf '%-34s %12s %12s\n' "database size (KiB)" "$db_1k" "$db_100k"
+printf '%-34s %12s %12s\n' "daemon RSS after the runs (KiB)" "$rss_1k" "$rss_100k"
+printf '%-34s %12s %12s\n' "daemon peak RSS (KiB)" "$hwm_1k" "$hwm_100k"
+printf '%-34s %12s %12s\n' "daemon start-up to socket (ms)" "$startup_1k" "$startup_100k"
+printf '%-34s %12s %12s\n' "logins/s at 8 clients" "$(field rate "$scale_1k")" "$(field rate "$scale_100k")"
+echo "seeding 100,000 enrollments (sealed, one transaction per 5,000): $seed_ms ms"
+echo "with LDAP: not measured yet (the LDAP-aware policy is not built yet)"
