@@ -1,24 +1,22 @@
 #include "server.hpp"
 
 #include "log.hpp"
-#include "protocol.hpp"
 
 #include <errno.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <condition_variable>
 #include <cstring>
-#include <deque>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <thread>
-#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -33,32 +31,33 @@ long long monotonic_ms()
   return static_cast<long long>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 
-enum class ConnState { reading, working, writing };
+constexpr long long k_sweep_interval_ms = 200;
 
 struct Connection {
   Fd fd;
   PeerCredentials peer;
-  // Who owns the connection: `working` means a worker, anything else the event loop. A worker
-  // hands it back by storing `reading` last, after every other field it wrote.
-  std::atomic<ConnState> state{ConnState::reading};
-  long long deadline_ms = 0;
+  // Written by the thread that owns the connection, read by the deadline sweep.
+  std::atomic<long long> deadline_ms{0};
   std::size_t received = 0; // bytes of the current request frame so far
   std::size_t sent = 0;     // bytes of the reply sent so far
+  bool writing = false;     // a reply is waiting for the socket to drain
   RequestHandler::After after = RequestHandler::After::keep_open;
   wire::FrameBuffer request;
   wire::FrameBuffer reply;
 };
 
-constexpr std::uint64_t k_listen_tag = 0;
-constexpr std::uint64_t k_wake_tag = 1;
-constexpr std::uint64_t k_done_tag = 2;
-constexpr std::uint64_t k_first_connection_tag = 16;
+// epoll's data.ptr is a Connection*, or one of these markers for the server's own descriptors.
+char g_listen_marker;
+char g_wake_marker;
+char g_timer_marker;
 
 } // namespace
 
 struct Server::Impl {
-  Impl(const ServerSettings& settings_in, RequestHandler& handler_in, int listen_in, int wake_in)
-    : settings(settings_in), handler(handler_in), listen_fd(listen_in), wake_fd(wake_in)
+  Impl(const ServerSettings& settings_in, RequestHandler& handler_in, int listen_in, int wake_in,
+       const std::atomic<bool>& stop_in)
+    : settings(settings_in), handler(handler_in), listen_fd(listen_in), wake_fd(wake_in),
+      stop(stop_in)
   {
   }
 
@@ -66,73 +65,64 @@ struct Server::Impl {
   RequestHandler& handler;
   int listen_fd;
   int wake_fd;
+  const std::atomic<bool>& stop;
   Fd epoll;
-  Fd done_event;
-  std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections;
-  std::uint64_t next_tag = k_first_connection_tag;
-  bool accepting = true;
+  Fd timer;
 
-  // Work queue (event loop → workers) and done queue (workers → event loop).
-  std::mutex mutex;
-  std::condition_variable work_ready;
-  std::deque<std::pair<std::uint64_t, Connection*>> work;
-  std::deque<std::uint64_t> done;
-  bool stopping_workers = false;
-  std::vector<std::thread> workers;
+  // Every open connection, for the cap and the deadline sweep. Only the thread that owns a
+  // connection (holds its one-shot event) erases it, under `connections_mutex`.
+  std::mutex connections_mutex;
+  std::unordered_map<Connection*, std::unique_ptr<Connection>> connections;
+  std::atomic<bool> accepting{true};
+  long long last_cap_warning = 0;
 
   Expected<void> start()
   {
     epoll.reset(epoll_create1(EPOLL_CLOEXEC));
-    done_event.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-    if (!epoll.valid() || !done_event.valid()) {
+    timer.reset(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
+    if (!epoll.valid() || !timer.valid()) {
       return make_error(std::string("cannot create the event loop: ") + strerror(errno));
     }
-    add(listen_fd, EPOLLIN, k_listen_tag);
-    add(wake_fd, EPOLLIN, k_wake_tag);
-    add(done_event.get(), EPOLLIN, k_done_tag);
-    for (unsigned i = 0; i < settings.worker_threads; ++i) {
-      workers.emplace_back([this] { worker_loop(); });
-    }
+    itimerspec every{};
+    every.it_interval.tv_nsec = k_sweep_interval_ms * 1000000;
+    every.it_value.tv_nsec = k_sweep_interval_ms * 1000000;
+    timerfd_settime(timer.get(), 0, &every, nullptr);
+    control(EPOLL_CTL_ADD, listen_fd, EPOLLIN | EPOLLONESHOT, &g_listen_marker);
+    control(EPOLL_CTL_ADD, timer.get(), EPOLLIN | EPOLLONESHOT, &g_timer_marker);
+    // Level-triggered and not one-shot: a stop request wakes every thread.
+    control(EPOLL_CTL_ADD, wake_fd, EPOLLIN, &g_wake_marker);
     return {};
   }
 
-  void stop_workers()
+  void control(int op, int fd, std::uint32_t events, void* data)
   {
+    epoll_event ev{};
+    ev.events = events;
+    ev.data.ptr = data;
+    epoll_ctl(epoll.get(), op, fd, &ev);
+  }
+
+  // Called by the owner only: no other thread can hold an event for `conn`.
+  void close_connection(Connection* conn)
+  {
+    std::unique_ptr<Connection> owned;
     {
-      std::lock_guard lock(mutex);
-      stopping_workers = true;
+      std::lock_guard lock(connections_mutex);
+      auto it = connections.find(conn);
+      if (it == connections.end()) {
+        return;
+      }
+      owned = std::move(it->second);
+      connections.erase(it);
     }
-    work_ready.notify_all();
-    for (auto& worker : workers) {
-      worker.join();
-    }
-    workers.clear();
+    epoll_ctl(epoll.get(), EPOLL_CTL_DEL, owned->fd.get(), nullptr);
+    // `owned` closes the descriptor and frees the buffers (FrameBuffer wipes itself).
   }
 
-  void add(int fd, std::uint32_t events, std::uint64_t tag)
+  void rearm(Connection* conn)
   {
-    epoll_event ev{};
-    ev.events = events;
-    ev.data.u64 = tag;
-    epoll_ctl(epoll.get(), EPOLL_CTL_ADD, fd, &ev);
-  }
-
-  void modify(int fd, std::uint32_t events, std::uint64_t tag)
-  {
-    epoll_event ev{};
-    ev.events = events;
-    ev.data.u64 = tag;
-    epoll_ctl(epoll.get(), EPOLL_CTL_MOD, fd, &ev);
-  }
-
-  void close_connection(std::uint64_t tag)
-  {
-    auto it = connections.find(tag);
-    if (it == connections.end()) {
-      return;
-    }
-    epoll_ctl(epoll.get(), EPOLL_CTL_DEL, it->second->fd.get(), nullptr);
-    connections.erase(it);
+    control(EPOLL_CTL_MOD, conn->fd.get(),
+            (conn->writing ? EPOLLOUT : EPOLLIN) | EPOLLRDHUP | EPOLLONESHOT, conn);
   }
 
   void accept_all()
@@ -146,18 +136,9 @@ struct Server::Impl {
         if (errno == EMFILE || errno == ENFILE) {
           log::warning("out of file descriptors; not accepting for now");
         }
-        return;
+        break;
       }
       Fd owned(fd);
-      if (connections.size() >= settings.max_connections) {
-        static long long last_warning = 0;
-        if (monotonic_ms() - last_warning > 10000) {
-          log::warning("connection limit (%u) reached; closing new connections",
-                       settings.max_connections);
-          last_warning = monotonic_ms();
-        }
-        continue;
-      }
       ucred cred{};
       socklen_t length = sizeof(cred);
       if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &length) != 0) {
@@ -167,25 +148,50 @@ struct Server::Impl {
       conn->fd = std::move(owned);
       conn->peer = PeerCredentials{cred.pid, cred.uid, cred.gid};
       conn->deadline_ms = monotonic_ms() + settings.idle_timeout * 1000LL;
-      std::uint64_t tag = next_tag++;
-      add(fd, EPOLLIN | EPOLLRDHUP, tag);
-      connections.emplace(tag, std::move(conn));
+      Connection* raw = conn.get();
+      {
+        std::lock_guard lock(connections_mutex);
+        if (connections.size() >= settings.max_connections) {
+          long long now = monotonic_ms();
+          if (now - last_cap_warning > 10000) {
+            log::warning("connection limit (%u) reached; closing new connections",
+                         settings.max_connections);
+            last_cap_warning = now;
+          }
+          continue; // `conn` closes it
+        }
+        connections.emplace(raw, std::move(conn));
+      }
+      control(EPOLL_CTL_ADD, fd, EPOLLIN | EPOLLRDHUP | EPOLLONESHOT, raw);
+    }
+    if (accepting) {
+      control(EPOLL_CTL_MOD, listen_fd, EPOLLIN | EPOLLONESHOT, &g_listen_marker);
     }
   }
 
-  // Read-only requests that touch no password and write nothing are answered by the event loop
-  // itself, saving two thread switches on the first round trip of every login.
-  static bool answer_inline(const wire::FrameBuffer& request)
+  // Deadlines: a connection past its deadline is shut down, not freed; its owner (whichever
+  // thread gets the hang-up event, or the one working on it) frees it. So the sweep never frees
+  // memory another thread may be using.
+  void sweep()
   {
-    if (wire::decode_header(request) != wire::HeaderStatus::ok) {
-      return false;
+    std::uint64_t expirations;
+    ssize_t ignored = read(timer.get(), &expirations, sizeof(expirations));
+    (void)ignored;
+    long long now = monotonic_ms();
+    {
+      std::lock_guard lock(connections_mutex);
+      for (auto& [raw, conn] : connections) {
+        if (now >= conn->deadline_ms.load(std::memory_order_relaxed)) {
+          shutdown(conn->fd.get(), SHUT_RDWR);
+        }
+      }
     }
-    auto type = static_cast<protocol::MessageType>(request.type());
-    return type == protocol::MessageType::status || type == protocol::MessageType::ping;
+    control(EPOLL_CTL_MOD, timer.get(), EPOLLIN | EPOLLONESHOT, &g_timer_marker);
   }
 
-  // Reads what is available; answers or hands on a complete frame.
-  void on_readable(std::uint64_t tag, Connection& conn)
+  // Reads what is available. Returns true when a whole frame has arrived.
+  enum class ReadResult { incomplete, complete, closed };
+  ReadResult read_request(Connection& conn)
   {
     for (;;) {
       std::size_t want;
@@ -199,34 +205,17 @@ struct Server::Impl {
           // Framing is lost: no reply is possible (PROTOCOL.md, "Framing").
           log::warning("bad frame length from pid %d uid %u; closing",
                        static_cast<int>(conn.peer.pid), static_cast<unsigned>(conn.peer.uid));
-          close_connection(tag);
-          return;
+          return ReadResult::closed;
         }
         std::size_t total = wire::k_length_size + body;
         if (conn.received > total) {
           log::warning("request sent before the last was answered, from pid %d uid %u; closing",
                        static_cast<int>(conn.peer.pid), static_cast<unsigned>(conn.peer.uid));
-          close_connection(tag);
-          return;
+          return ReadResult::closed;
         }
         if (conn.received == total) {
           conn.request.set_size(total);
-          if (answer_inline(conn.request)) {
-            conn.after = handler.handle(conn.request, conn.peer, conn.reply);
-            conn.request.wipe();
-            conn.sent = 0;
-            on_writable(tag, conn);
-            return;
-          }
-          conn.state = ConnState::working;
-          // One-shot and no events: a hang-up while the worker runs is seen when replying.
-          modify(conn.fd.get(), EPOLLONESHOT, tag);
-          {
-            std::lock_guard lock(mutex);
-            work.emplace_back(tag, &conn);
-          }
-          work_ready.notify_one();
-          return;
+          return ReadResult::complete;
         }
         want = total - conn.received;
       }
@@ -242,18 +231,18 @@ struct Server::Impl {
         continue;
       }
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        return;
+        return ReadResult::incomplete;
       }
-      close_connection(tag); // EOF or error
-      return;
+      return ReadResult::closed; // EOF, a shutdown by the sweep, or an error
     }
   }
 
-  void on_writable(std::uint64_t tag, Connection& conn)
+  // Sends what is left of the reply. Returns false when the connection must be closed.
+  bool send_reply(Connection& conn)
   {
     while (conn.sent < conn.reply.size()) {
       ssize_t n = send(conn.fd.get(), conn.reply.data() + conn.sent,
-                       conn.reply.size() - conn.sent, MSG_NOSIGNAL);
+                       conn.reply.size() - conn.sent, MSG_DONTWAIT | MSG_NOSIGNAL);
       if (n > 0) {
         conn.sent += static_cast<std::size_t>(n);
         continue;
@@ -262,134 +251,101 @@ struct Server::Impl {
         continue;
       }
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        if (conn.state != ConnState::writing) {
-          conn.state = ConnState::writing;
+        if (!conn.writing) {
+          conn.writing = true;
           conn.deadline_ms = monotonic_ms() + settings.request_timeout * 1000LL;
-          modify(conn.fd.get(), EPOLLOUT | EPOLLRDHUP, tag);
         }
-        return;
+        return true;
       }
-      close_connection(tag);
-      return;
-    }
-    if (conn.after == RequestHandler::After::close) {
-      close_connection(tag);
-      return;
-    }
-    conn.reply.wipe();
-    conn.request.wipe();
-    conn.received = 0;
-    conn.sent = 0;
-    conn.state = ConnState::reading;
-    conn.deadline_ms = monotonic_ms() + settings.idle_timeout * 1000LL;
-    // A next request already waiting is reported by the (level-triggered) event loop.
-    modify(conn.fd.get(), EPOLLIN | EPOLLRDHUP, tag);
-  }
-
-  void collect_done()
-  {
-    std::uint64_t counter;
-    while (read(done_event.get(), &counter, sizeof(counter)) > 0) {
-    }
-    std::deque<std::uint64_t> finished;
-    {
-      std::lock_guard lock(mutex);
-      finished.swap(done);
-    }
-    for (std::uint64_t tag : finished) {
-      auto it = connections.find(tag);
-      if (it == connections.end()) {
-        continue;
-      }
-      Connection& conn = *it->second;
-      conn.request.wipe();
-      on_writable(tag, conn);
-    }
-  }
-
-  void worker_loop()
-  {
-    for (;;) {
-      std::uint64_t tag;
-      Connection* conn;
-      {
-        std::unique_lock lock(mutex);
-        work_ready.wait(lock, [this] { return stopping_workers || !work.empty(); });
-        if (work.empty()) {
-          return;
-        }
-        std::tie(tag, conn) = work.front();
-        work.pop_front();
-      }
-      // While a connection is `working` the event loop neither reads, writes nor frees it
-      // (sweep() and the event handlers skip it), so the worker has it to itself.
-      conn->after = handler.handle(conn->request, conn->peer, conn->reply);
-      if (reply_directly(tag, *conn)) {
-        continue;
-      }
-      {
-        std::lock_guard lock(mutex);
-        done.push_back(tag);
-      }
-      std::uint64_t one = 1;
-      ssize_t ignored = write(done_event.get(), &one, sizeof(one));
-      (void)ignored;
-    }
-  }
-
-  // The common case, without a trip through the event loop: the whole reply fits in the socket
-  // buffer and the connection stays open. Returns false (nothing sent) when the event loop must
-  // finish the job: a close is due, or the reply could not be sent at once.
-  bool reply_directly(std::uint64_t tag, Connection& conn)
-  {
-    if (conn.after != RequestHandler::After::keep_open) {
       return false;
     }
-    ssize_t n = send(conn.fd.get(), conn.reply.data(), conn.reply.size(),
-                     MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (n != static_cast<ssize_t>(conn.reply.size())) {
-      conn.sent = n > 0 ? static_cast<std::size_t>(n) : 0;
-      return false;
-    }
-    conn.request.wipe();
-    conn.reply.wipe();
-    conn.received = 0;
-    conn.sent = 0;
-    conn.deadline_ms = monotonic_ms() + settings.idle_timeout * 1000LL;
-    int fd = conn.fd.get();
-    // Hand the connection back, then re-arm it: until the re-arm no event for it can reach the
-    // event loop, and its deadline is fresh, so nothing frees it while the worker still needs
-    // the descriptor.
-    conn.state.store(ConnState::reading, std::memory_order_release);
-    modify(fd, EPOLLIN | EPOLLRDHUP, tag);
+    conn.writing = false;
     return true;
   }
 
-  void sweep()
+  // The whole life of one event for a connection this thread now owns.
+  void on_connection_event(Connection* conn, std::uint32_t events)
   {
-    long long now = monotonic_ms();
-    std::vector<std::uint64_t> expired;
-    for (auto& [tag, conn] : connections) {
-      if (conn->state.load(std::memory_order_acquire) != ConnState::working &&
-          now >= conn->deadline_ms) {
-        expired.push_back(tag);
+    if (conn->writing) {
+      if ((events & (EPOLLERR | EPOLLHUP)) != 0 || !send_reply(*conn)) {
+        close_connection(conn);
+        return;
+      }
+    } else {
+      switch (read_request(*conn)) {
+      case ReadResult::closed:
+        close_connection(conn);
+        return;
+      case ReadResult::incomplete:
+        if ((events & (EPOLLERR | EPOLLHUP)) != 0) {
+          close_connection(conn);
+          return;
+        }
+        rearm(conn);
+        return;
+      case ReadResult::complete:
+        // The daemon's own time (a slow password hash) never counts against the client.
+        conn->deadline_ms = std::numeric_limits<long long>::max();
+        conn->after = handler.handle(conn->request, conn->peer, conn->reply);
+        conn->request.wipe();
+        conn->sent = 0;
+        if (!send_reply(*conn)) {
+          close_connection(conn);
+          return;
+        }
+        break;
       }
     }
-    for (std::uint64_t tag : expired) {
-      log::debug("closing connection %llu: deadline passed",
-                 static_cast<unsigned long long>(tag));
-      close_connection(tag);
+    if (conn->writing) {
+      rearm(conn); // wait for the socket to drain
+      return;
+    }
+    if (conn->after == RequestHandler::After::close) {
+      close_connection(conn);
+      return;
+    }
+    conn->reply.wipe();
+    conn->received = 0;
+    conn->sent = 0;
+    conn->deadline_ms = monotonic_ms() + settings.idle_timeout * 1000LL;
+    rearm(conn);
+  }
+
+  void stop_accepting()
+  {
+    bool expected = true;
+    if (accepting.compare_exchange_strong(expected, false)) {
+      epoll_ctl(epoll.get(), EPOLL_CTL_DEL, listen_fd, nullptr);
+      log::info("stopping: finishing requests in flight");
     }
   }
 
-  bool any_working() const
+  // One thread's loop. Returns when a stop was requested; a request this thread was running
+  // is always finished first (it is only ever checked between events).
+  void serve()
   {
-    for (const auto& [tag, conn] : connections) {
-      if (conn->state == ConnState::working) {
-        return true;
+    epoll_event event{};
+    for (;;) {
+      if (stop.load()) {
+        stop_accepting();
+        return;
+      }
+      int n = epoll_wait(epoll.get(), &event, 1, static_cast<int>(k_sweep_interval_ms));
+      if (n <= 0) {
+        continue; // timeout or EINTR: look at `stop` again
+      }
+      void* data = event.data.ptr;
+      if (data == &g_wake_marker) {
+        continue;
+      }
+      if (data == &g_listen_marker) {
+        accept_all();
+      } else if (data == &g_timer_marker) {
+        sweep();
+      } else {
+        on_connection_event(static_cast<Connection*>(data), event.events);
       }
     }
-    return false;
   }
 };
 
@@ -447,67 +403,18 @@ Expected<void> Server::listen()
 
 Expected<void> Server::run(const std::atomic<bool>& stop)
 {
-  Impl impl(m_settings, m_handler, m_listen.get(), m_wake.get());
+  Impl impl(m_settings, m_handler, m_listen.get(), m_wake.get(), stop);
   if (auto started = impl.start(); !started) {
     return started;
   }
-  long long next_sweep = monotonic_ms() + 200;
-  epoll_event events[64];
-  for (;;) {
-    if (stop.load() && impl.accepting) {
-      // Stop taking new connections; finish what is in flight.
-      impl.accepting = false;
-      epoll_ctl(impl.epoll.get(), EPOLL_CTL_DEL, m_listen.get(), nullptr);
-      log::info("stopping: finishing requests in flight");
-    }
-    if (!impl.accepting && !impl.any_working()) {
-      break;
-    }
-    int n = epoll_wait(impl.epoll.get(), events, 64, 200);
-    if (n < 0 && errno != EINTR) {
-      impl.stop_workers();
-      return make_error(std::string("epoll_wait: ") + strerror(errno));
-    }
-    for (int i = 0; i < n; ++i) {
-      std::uint64_t tag = events[i].data.u64;
-      if (tag == k_listen_tag) {
-        impl.accept_all();
-        continue;
-      }
-      if (tag == k_wake_tag) {
-        std::uint64_t counter;
-        while (read(m_wake.get(), &counter, sizeof(counter)) > 0) {
-        }
-        continue;
-      }
-      if (tag == k_done_tag) {
-        impl.collect_done();
-        continue;
-      }
-      auto it = impl.connections.find(tag);
-      if (it == impl.connections.end()) {
-        continue;
-      }
-      Connection& conn = *it->second;
-      if (conn.state == ConnState::working) {
-        continue; // the worker owns it; a hang-up is noticed when the reply is sent
-      }
-      if ((events[i].events & (EPOLLERR | EPOLLHUP)) != 0) {
-        impl.close_connection(tag);
-        continue;
-      }
-      if (conn.state == ConnState::writing) {
-        impl.on_writable(tag, conn);
-      } else if ((events[i].events & (EPOLLIN | EPOLLRDHUP)) != 0) {
-        impl.on_readable(tag, conn);
-      }
-    }
-    if (monotonic_ms() >= next_sweep) {
-      impl.sweep();
-      next_sweep = monotonic_ms() + 200;
-    }
+  std::vector<std::thread> threads;
+  for (unsigned i = 1; i < m_settings.worker_threads; ++i) {
+    threads.emplace_back([&impl] { impl.serve(); });
   }
-  impl.stop_workers();
+  impl.serve();
+  for (auto& thread : threads) {
+    thread.join();
+  }
   return {};
 }
 

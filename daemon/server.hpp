@@ -1,6 +1,10 @@
-// The socket side of studio2fad: one event-loop thread owns every connection (accept, read,
-// write, deadlines, the connection cap); a pool of worker threads runs complete requests through
-// the RequestHandler. A slow or hostile client only ever holds its own connection.
+// The socket side of studio2fad.
+//
+// Leader/followers: `worker_threads` threads all wait on one epoll set. Every descriptor is
+// armed one-shot, so an event goes to exactly one thread, which then owns that connection until
+// it re-arms it: it reads the request, runs it through the RequestHandler, sends the reply and
+// re-arms, with no hand-off between threads. Deadlines and the connection cap keep a slow or
+// hostile client to its own connection.
 #pragma once
 
 #include "expected.hpp"
@@ -29,8 +33,8 @@ public:
   // A stale socket file is replaced, anything else at the path is refused.
   Expected<void> listen();
 
-  // Serves until `stop` becomes true (checked at least every 200 ms, and at once when
-  // wake() is called), then finishes the requests in flight and returns.
+  // Serves until `stop` becomes true (checked at once when wake() is called, and at every
+  // deadline sweep), then lets the requests in flight finish and returns.
   Expected<void> run(const std::atomic<bool>& stop);
 
   // Async-signal-safe: makes run() look at `stop` now.
