@@ -11,6 +11,13 @@ packages=(
   # a fake clock, and the tools the test scripts call
   libcmocka-dev libpam-wrapper libpamtest0-dev libnss-wrapper oathtool zbar-tools faketime
   sqlite3 openssl python3 util-linux bsdutils procps man-db groff-base
+  # tests against the real login programs (sshd, ssh, su, sudo) driven by expect; they run
+  # in a private mount namespace and never use the machine's own configuration. (Where
+  # services may start, installing openssh-server also starts the stock ssh service.)
+  openssh-server openssh-client sudo expect mount
+  # packaging tests (tests/packaging/): the RPM with Debian's rpmbuild, its SELinux module with
+  # Debian's refpolicy devel files, the Debian package with debhelper, checked by lintian
+  rpm bzip2 selinux-policy-dev checkpolicy debhelper dpkg-dev fakeroot lintian binutils
   # sanitizers, fuzzing and memory checks
   clang valgrind
 )

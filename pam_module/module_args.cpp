@@ -36,10 +36,21 @@ bool parse_seconds(const char* text, int& out_ms)
   return true;
 }
 
+// The length of a code: one digit, 6 to 8 (as totp_digits in studio2fad.conf).
+bool parse_code_digits(const char* text, int& out)
+{
+  if (text[0] < '6' || text[0] > '8' || text[1] != '\0') {
+    return false;
+  }
+  out = text[0] - '0';
+  return true;
+}
+
 } // namespace
 
 bool parse_module_args(int argc, const char** argv, ModuleArgs& out, const char** bad)
 {
+  const char* single_prompt = nullptr;
   for (int i = 0; i < argc; ++i) {
     const char* arg = argv[i];
     const char* value = nullptr;
@@ -54,6 +65,11 @@ bool parse_module_args(int argc, const char** argv, ModuleArgs& out, const char*
       out.use_first_pass = true;
     } else if (strcmp(arg, "try_first_pass") == 0) {
       out.try_first_pass = true;
+    } else if (strcmp(arg, "single_prompt") == 0) {
+      out.single_prompt = true;
+      single_prompt = arg;
+    } else if (starts_with(arg, "code_digits=", &value) &&
+               parse_code_digits(value, out.code_digits)) {
     } else if (starts_with(arg, "socket=", &value) && value[0] == '/') {
       out.socket_path = value;
     } else if (starts_with(arg, "timeout=", &value) && parse_seconds(value, out.timeout_ms)) {
@@ -61,6 +77,10 @@ bool parse_module_args(int argc, const char** argv, ModuleArgs& out, const char*
       *bad = arg;
       return false;
     }
+  }
+  if (out.single_prompt && out.otp_only) {
+    *bad = single_prompt;
+    return false;
   }
   return true;
 }

@@ -1,5 +1,5 @@
-// pam_studio2fa.so: asks for the password, then the verification code, and lets studio2fad
-// decide. See pam_studio2fa(8).
+// pam_studio2fa.so: asks for the password, then the verification code (or for both in one
+// answer), and lets studio2fad decide. See pam_studio2fa(8).
 //
 // This code runs inside sshd, login, sudo and screen lockers. It is built without exceptions or
 // RTTI and linked without libstdc++, allocates nothing that outlives a call, never sees a TOTP
@@ -8,12 +8,14 @@
 #include "conversation.hpp"
 #include "module_args.hpp"
 #include "protocol.hpp"
+#include "secure_memory.hpp"
 
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 #include <syslog.h>
 
 #include <cstdio>
+#include <cstring>
 
 namespace studio2fa {
 
@@ -21,6 +23,7 @@ namespace {
 
 constexpr const char* k_password_prompt = "Password: ";
 constexpr const char* k_code_prompt = "Verification code: ";
+constexpr const char* k_combined_prompt = "Password and verification code: ";
 constexpr const char* k_unavailable_message =
   "Two-factor authentication is not available right now. Contact your administrator.";
 
@@ -32,6 +35,50 @@ const char* item_string(pam_handle_t* pamh, int item)
   }
   return static_cast<const char*>(value);
 }
+
+// The answer to the single prompt, split into the password and the code appended to it. Both
+// parts live on the stack and are wiped when it goes away.
+class CombinedAnswer {
+public:
+  CombinedAnswer() = default;
+  CombinedAnswer(const CombinedAnswer&) = delete;
+  CombinedAnswer& operator=(const CombinedAnswer&) = delete;
+  ~CombinedAnswer()
+  {
+    secure_wipe(m_password, sizeof(m_password));
+    secure_wipe(m_code, sizeof(m_code));
+  }
+
+  // Takes the last `digits` characters of `answer` as the code and the rest as the password.
+  // Only that one split is tried: trying several lengths would give several guesses per attempt.
+  // Returns false, keeping nothing, unless they are all digits after a non-empty password that
+  // fits the protocol.
+  bool split(const char* answer, std::size_t digits)
+  {
+    std::size_t length = strnlen(answer, protocol::limits::password + digits + 1);
+    if (length <= digits || length - digits > protocol::limits::password) {
+      return false;
+    }
+    std::size_t password_length = length - digits;
+    for (std::size_t i = password_length; i < length; ++i) {
+      if (answer[i] < '0' || answer[i] > '9') {
+        return false;
+      }
+    }
+    memcpy(m_password, answer, password_length);
+    m_password[password_length] = '\0';
+    memcpy(m_code, answer + password_length, digits);
+    m_code[digits] = '\0';
+    return true;
+  }
+
+  const char* password() const { return m_password; }
+  const char* code() const { return m_code; }
+
+private:
+  char m_password[protocol::limits::password + 1] = {};
+  char m_code[protocol::limits::code + 1] = {};
+};
 
 class Login {
 public:
@@ -62,6 +109,9 @@ public:
       }
       return authenticate(protocol::AuthMode::code_only, "", code.get());
     }
+    if (m_args.single_prompt) {
+      return run_single_prompt(enrolled);
+    }
 
     // pam_get_authtok honours use_first_pass / try_first_pass and stores what was typed as
     // PAM_AUTHTOK for the modules stacked after this one.
@@ -86,6 +136,40 @@ public:
   }
 
 private:
+  // One hidden answer: the password with the code appended; for a user who is not enrolled, the
+  // password alone.
+  int run_single_prompt(bool enrolled)
+  {
+    const char* answer = nullptr;
+    int rc = pam_get_authtok(m_pamh, PAM_AUTHTOK, &answer, k_combined_prompt);
+    if (rc != PAM_SUCCESS) {
+      return rc;
+    }
+    if (answer == nullptr) {
+      return PAM_AUTH_ERR;
+    }
+    if (!enrolled) {
+      return authenticate(protocol::AuthMode::password_only, answer, "");
+    }
+    CombinedAnswer combined;
+    if (!combined.split(answer, static_cast<std::size_t>(m_args.code_digits))) {
+      // Refused without asking the daemon: the same failure as a wrong answer, and no attempt
+      // is spent on something that cannot be right.
+      if (m_args.debug) {
+        pam_syslog(m_pamh, LOG_DEBUG, "the answer for %s does not end in %d digits", m_user,
+                   m_args.code_digits);
+      }
+      return PAM_AUTH_ERR;
+    }
+    // The modules stacked after this one (pam_gnome_keyring, for one) need the password alone.
+    // libpam keeps its own copy and wipes the combined answer it replaces.
+    if (rc = pam_set_item(m_pamh, PAM_AUTHTOK, combined.password()); rc != PAM_SUCCESS) {
+      return rc;
+    }
+    return authenticate(protocol::AuthMode::password_and_code, combined.password(),
+                        combined.code());
+  }
+
   int unavailable(ClientError error)
   {
     pam_syslog(m_pamh, LOG_ERR, "cannot reach studio2fad at %s: %s", m_args.socket_path,

@@ -30,6 +30,9 @@ void assert_defaults(const ModuleArgs& args)
   assert_false(args.otp_only);
   assert_false(args.use_first_pass);
   assert_false(args.try_first_pass);
+  assert_false(args.single_prompt);
+  assert_int_equal(args.code_digits, 6);
+  assert_int_equal(args.code_digits, k_default_code_digits);
 }
 
 // Parses a single argument that must be refused, and checks `bad` names it.
@@ -92,6 +95,15 @@ void test_each_flag(void**)
     args.try_first_pass = false;
     assert_defaults(args);
   }
+  {
+    const char* argv[] = {"single_prompt"};
+    ModuleArgs args;
+    const char* bad = nullptr;
+    assert_true(parse(argv, args, &bad));
+    assert_true(args.single_prompt);
+    args.single_prompt = false;
+    assert_defaults(args);
+  }
 }
 
 void test_socket(void**)
@@ -142,6 +154,56 @@ void test_timeout(void**)
   }
 }
 
+void test_code_digits(void**)
+{
+  for (int digits = 6; digits <= 8; ++digits) {
+    char arg[] = "code_digits=N";
+    arg[sizeof(arg) - 2] = static_cast<char>('0' + digits);
+    const char* argv[] = {"single_prompt", arg};
+    ModuleArgs args;
+    const char* bad = nullptr;
+    assert_true(parse(argv, args, &bad));
+    assert_true(args.single_prompt);
+    assert_int_equal(args.code_digits, digits);
+  }
+  {
+    // Accepted on its own too (it then changes nothing), and a later value wins.
+    const char* argv[] = {"code_digits=8", "code_digits=7"};
+    ModuleArgs args;
+    const char* bad = nullptr;
+    assert_true(parse(argv, args, &bad));
+    assert_false(args.single_prompt);
+    assert_int_equal(args.code_digits, 7);
+  }
+  for (const char* arg : {"code_digits=5", "code_digits=9", "code_digits=0", "code_digits=06",
+                          "code_digits=10", "code_digits=", "code_digits", "code_digits=6 ",
+                          "code_digits= 6", "code_digits=+6", "code_digits=-6", "code_digits=six",
+                          "code_digits=6.0", "code_digits=66", "code-digits=6", "digits=6"}) {
+    assert_refused(arg);
+  }
+}
+
+void test_single_prompt_with_otp_only_refused(void**)
+{
+  {
+    const char* argv[] = {"otp_only", "single_prompt"};
+    ModuleArgs args;
+    const char* bad = nullptr;
+    assert_false(parse(argv, args, &bad));
+    assert_ptr_equal(bad, argv[1]);
+  }
+  {
+    const char* argv[] = {"single_prompt", "debug", "otp_only"};
+    ModuleArgs args;
+    const char* bad = nullptr;
+    assert_false(parse(argv, args, &bad));
+    assert_ptr_equal(bad, argv[0]);
+  }
+  for (const char* arg : {"single-prompt", "singleprompt", "SINGLE_PROMPT", "single_prompt=1"}) {
+    assert_refused(arg);
+  }
+}
+
 void test_unknown_argument(void**)
 {
   for (const char* arg : {"bogus", "", "DEBUG", "debug=1", "debug ", "otp-only", "nullok"}) {
@@ -157,17 +219,26 @@ void test_unknown_argument(void**)
 
 void test_several_arguments(void**)
 {
-  const char* argv[] = {"debug",     "otp_only",       "socket=/run/alt/s.sock",
-                        "timeout=7", "use_first_pass", "try_first_pass"};
+  const char* argv[] = {"debug",          "socket=/run/alt/s.sock", "timeout=7",
+                        "use_first_pass", "try_first_pass",         "single_prompt",
+                        "code_digits=8"};
   ModuleArgs args;
   const char* bad = nullptr;
   assert_true(parse(argv, args, &bad));
   assert_true(args.debug);
-  assert_true(args.otp_only);
+  assert_false(args.otp_only);
   assert_true(args.use_first_pass);
   assert_true(args.try_first_pass);
+  assert_true(args.single_prompt);
+  assert_int_equal(args.code_digits, 8);
   assert_string_equal(args.socket_path, "/run/alt/s.sock");
   assert_int_equal(args.timeout_ms, 7000);
+
+  const char* with_otp_only[] = {"debug", "otp_only", "timeout=7", "use_first_pass"};
+  ModuleArgs otp;
+  assert_true(parse(with_otp_only, otp, &bad));
+  assert_true(otp.otp_only);
+  assert_false(otp.single_prompt);
 
   // A later value replaces an earlier one.
   const char* twice[] = {"timeout=3", "timeout=9", "socket=/a", "socket=/b"};
@@ -202,6 +273,8 @@ int main()
       cmocka_unit_test(test_each_flag),
       cmocka_unit_test(test_socket),
       cmocka_unit_test(test_timeout),
+      cmocka_unit_test(test_code_digits),
+      cmocka_unit_test(test_single_prompt_with_otp_only_refused),
       cmocka_unit_test(test_unknown_argument),
       cmocka_unit_test(test_several_arguments),
       cmocka_unit_test(test_null_entries_skipped),
