@@ -15,6 +15,8 @@ packages=(
   # in a private mount namespace and never use the machine's own configuration. (Where
   # services may start, installing openssh-server also starts the stock ssh service.)
   openssh-server openssh-client sudo expect mount
+  # a real OpenLDAP server for the schema and directory tests (run privately by the tests)
+  slapd ldap-utils
   # packaging tests (tests/packaging/): the RPM with Debian's rpmbuild, its SELinux module with
   # Debian's refpolicy devel files, the Debian package with debhelper, checked by lintian
   rpm bzip2 selinux-policy-dev checkpolicy debhelper dpkg-dev fakeroot lintian binutils
