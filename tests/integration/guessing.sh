@@ -6,6 +6,9 @@
 . "$top_srcdir/tests/integration/lib.sh"
 
 DAYS=2
+# The throttle alone is measured here: the account lock (lockout_after, default 20 wrong codes)
+# would end the guessing after 20 tries; recovery.sh tests it.
+write_config "lockout_after = 0"
 check "daemon starts (default throttle: 5 free, then 2 s doubling to 15 min)" start_daemon
 check "alice enrolls" enroll alice
 A=$SECRET
@@ -14,7 +17,9 @@ start=$(fake_now)
 end=$((start + DAYS * 86400))
 evaluated=0
 probes=0
-while [ "$(fake_now)" -lt "$end" ]; do
+unexpected=0
+# Bounded: at most 1,000 attempts (about twice what two days allow), whatever happens.
+while [ "$(fake_now)" -lt "$end" ] && [ "$probes" -lt 1000 ]; do
   right=$(code_for "$A")
   wrong=$(printf '%06d' $(( (10#$right + 1) % 1000000 )))
   pam_login s2fa alice 'alice-Pa55word' "$wrong"
@@ -22,10 +27,16 @@ while [ "$(fake_now)" -lt "$end" ]; do
   wait_s=$(sed -n 's/^ERROR Too many wrong codes. Wait \([0-9]*\) seconds.*/\1/p' <<< "$LOGIN_OUT")
   if [ -n "$wait_s" ]; then
     advance_time "$wait_s"
-  else
+  elif [ "$LOGIN_RC" -eq 7 ]; then
     evaluated=$((evaluated + 1))
+  else
+    unexpected=$((unexpected + 1))
+    diag "unexpected answer: rc=$LOGIN_RC $(tr '\n' ' ' <<< "$LOGIN_OUT")"
+    advance_time 60
   fi
 done
+check "every attempt was either refused or throttled ($unexpected other answers)" test "$unexpected" -eq 0
+check "the two days ran out before the attempt bound ($probes attempts)" test "$probes" -lt 1000
 per_day=$(( evaluated / DAYS ))
 # Window 1: three codes are valid at any moment, so each evaluated guess wins with p = 3/10^6.
 # Expected attempts for a 50% chance: 0.5 / p = 166,667.
