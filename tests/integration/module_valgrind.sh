@@ -9,6 +9,7 @@
 # suppressed: libpam, pam_wrapper and libpamtest free everything on these paths too (if one of
 # them ever does not, a suppression file naming its frames goes next to this script).
 . "$top_srcdir/tests/integration/lib.sh"
+skip_if_sanitized "valgrind and ASan cannot run together"
 
 if ! command -v valgrind > /dev/null; then
   not_ok "valgrind is installed (.ci/install-deps.sh installs it)"

@@ -4,6 +4,7 @@
 # sshd-publickey-then-code, and the real ssh client driven by expect. sshd runs in the private
 # mount namespace of system_lib.sh: the machine's sshd, its config and /etc/pam.d are untouched.
 . "$top_srcdir/tests/integration/system_lib.sh"
+skip_if_sanitized "sshd is not built with ASan"
 
 SSHD=$(command -v sshd || echo /usr/sbin/sshd)
 require_programs "$SSHD" ssh ssh-keygen

@@ -4,6 +4,7 @@
 # private mount namespace of system_lib.sh, with a sudoers file of the test's own: the
 # machine's /etc/pam.d, accounts and sudoers are untouched.
 . "$top_srcdir/tests/integration/system_lib.sh"
+skip_if_sanitized "su and sudo are not built with ASan"
 
 require_programs su sudo setpriv
 
