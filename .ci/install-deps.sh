@@ -17,6 +17,8 @@ packages=(
   openssh-server openssh-client sudo expect mount
   # a real OpenLDAP server for the schema and directory tests (run privately by the tests)
   slapd ldap-utils
+  # systemd-analyze, to verify the unit
+  systemd
   # packaging tests (tests/packaging/): the RPM with Debian's rpmbuild, its SELinux module with
   # Debian's refpolicy devel files, the Debian package with debhelper, checked by lintian
   rpm bzip2 selinux-policy-dev checkpolicy debhelper dpkg-dev fakeroot lintian binutils
