@@ -2,19 +2,24 @@
 #include <config.h>
 
 #include "daemon_connection.hpp"
+#include "fd.hpp"
 #include "otpauth.hpp"
 #include "qr_terminal.hpp"
 #include "secret_bytes.hpp"
 #include "secure_memory.hpp"
 #include "totp.hpp"
 
+#include <fcntl.h>
 #include <getopt.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -29,7 +34,17 @@ void usage(FILE* out)
                "Commands:\n"
                "  enroll [--no-qr]   turn on two-factor authentication for your account: shows a\n"
                "                     QR code for your authenticator app, then asks for a code\n"
-               "  status             tell whether two-factor authentication is on\n"
+               "  enroll --replace [--no-qr]\n"
+               "                     move to a new phone: asks for a code from the old one (or a\n"
+               "                     backup code), then enrolls the new one; the old one works\n"
+               "                     until the new one is confirmed\n"
+               "  status             whether two-factor authentication is on, whether it is\n"
+               "                     required, and how many backup codes are left\n"
+               "  backup-codes [--output FILE]\n"
+               "                     make a new set of ten backup codes (the old set stops\n"
+               "                     working); asks for a code from your app first\n"
+               "  disable            turn two-factor authentication off; asks for a code from\n"
+               "                     your app or a backup code\n"
                "\n"
                "Options:\n"
                "  --socket PATH      the studio2fad socket (default %s)\n"
@@ -67,6 +82,40 @@ bool read_line(SecretBytes& out)
   return true;
 }
 
+// Prints `prompt` and reads one line: a code, from the app or a backup code.
+bool ask_code(const char* prompt, SecretBytes& code)
+{
+  printf("%s", prompt);
+  fflush(stdout);
+  const bool read = read_line(code);
+  if (!isatty(STDIN_FILENO)) {
+    printf("\n");
+  }
+  return read;
+}
+
+// The message for a code-proven request the daemon did not carry out.
+int code_refused(const protocol::CodeResult result, std::uint32_t retry_after,
+                 const std::string& user, const char* nothing_changed)
+{
+  switch (result) {
+  case protocol::CodeResult::ok:
+    break;
+  case protocol::CodeResult::bad_code:
+    return fail(std::string("that code is not right; ") + nothing_changed);
+  case protocol::CodeResult::throttled:
+    return fail("too many wrong codes; try again in " + std::to_string(retry_after) +
+                " seconds. " + nothing_changed);
+  case protocol::CodeResult::locked:
+    return fail("login is locked for this account after too many wrong codes; contact your "
+                "administrator.");
+  case protocol::CodeResult::not_enrolled:
+    return fail("two-factor authentication is off for " + user +
+                "; turn it on with: studio2fa enroll");
+  }
+  return fail("unexpected answer from the daemon");
+}
+
 // The secret in groups of four characters, as people type it into an app by hand.
 SecretBytes group_key(std::string_view secret)
 {
@@ -82,22 +131,10 @@ SecretBytes group_key(std::string_view secret)
   return out;
 }
 
-int enroll(DaemonConnection& daemon, const std::string& user, bool show_qr)
+// Shows a pending secret (QR code, address, key), then asks for codes until one confirms it.
+int show_and_confirm(DaemonConnection& daemon, const protocol::EnrollBeginReply& offer,
+                     wire::FrameBuffer& reply, bool show_qr, bool replacing)
 {
-  wire::FrameBuffer request;
-  wire::FrameBuffer reply;
-  protocol::encode(protocol::EnrollBeginRequest{user}, request);
-  if (auto called = daemon.call(request, reply, protocol::MessageType::enroll_begin); !called) {
-    if (daemon.last_error_code() == protocol::ErrorCode::already_enrolled) {
-      return fail("two-factor authentication is already on for " + user +
-                  ". To move to a new phone, ask your administrator.");
-    }
-    return fail(called.error().message);
-  }
-  protocol::EnrollBeginReply offer;
-  if (!protocol::decode(reply.payload(), offer)) {
-    return fail("the daemon sent an enrollment reply that does not decode");
-  }
   totp::Parameters params;
   params.algorithm = totp::parse_algorithm(offer.algorithm).value_or(totp::Algorithm::sha1);
   params.digits = offer.digits;
@@ -125,10 +162,16 @@ int enroll(DaemonConnection& daemon, const std::string& user, bool show_qr)
          totp::algorithm_name(params.algorithm), params.digits, params.period);
   printf("Then type the code the app shows, before %s.\n", format_time(
                                                                static_cast<std::int64_t>(offer.expires_at)).c_str());
+  if (replacing) {
+    printf("Until then, your old phone keeps working.\n");
+  }
   std::string account(offer.account);
   reply.wipe();
   daemon.close(); // a person may take longer than the daemon's idle_timeout
 
+  const char* again = replacing ? "studio2fa enroll --replace" : "studio2fa enroll";
+  const char* stays = replacing ? "your old phone keeps working" : "two-factor authentication stays off";
+  wire::FrameBuffer request;
   bool interactive = isatty(STDIN_FILENO) != 0;
   for (int attempt = 1;; ++attempt) {
     printf("Verification code: ");
@@ -136,8 +179,8 @@ int enroll(DaemonConnection& daemon, const std::string& user, bool show_qr)
     SecretBytes code;
     if (!read_line(code)) {
       printf("\n");
-      return fail("no code given; two-factor authentication stays off. Run 'studio2fa enroll' "
-                  "again when you are ready.");
+      return fail(std::string("no code given; ") + stays + ". Run '" + again +
+                  "' again when you are ready.");
     }
     if (!interactive) {
       printf("\n");
@@ -153,9 +196,16 @@ int enroll(DaemonConnection& daemon, const std::string& user, bool show_qr)
     }
     switch (result.result) {
     case protocol::EnrollResult::confirmed:
-      printf("Two-factor authentication is now on for %s.\n"
-             "From now on, log in with your password and then the code your app shows.\n",
-             account.c_str());
+      if (replacing) {
+        printf("Your new phone is now the one for %s: codes from the old one no longer work.\n"
+               "Your backup codes still work. Remove the old entry from the old phone.\n",
+               account.c_str());
+      } else {
+        printf("Two-factor authentication is now on for %s.\n"
+               "From now on, log in with your password and then the code your app shows.\n"
+               "Make backup codes for the day the phone is lost: studio2fa backup-codes\n",
+               account.c_str());
+      }
       return 0;
     case protocol::EnrollResult::bad_code:
       if (interactive && attempt < k_interactive_attempts) {
@@ -163,18 +213,208 @@ int enroll(DaemonConnection& daemon, const std::string& user, bool show_qr)
         daemon.close();
         continue;
       }
-      return fail("that code is not right; two-factor authentication stays off. Run "
-                  "'studio2fa enroll' to start again.");
+      return fail(std::string("that code is not right; ") + stays + ". Run '" + again +
+                  "' to start again.");
     case protocol::EnrollResult::expired:
-      return fail("the enrollment expired before it was confirmed; run 'studio2fa enroll' again "
-                  "and remove the old entry from your app.");
+      return fail(std::string("the enrollment expired before it was confirmed; ") + stays +
+                  ". Run '" + again + "' again and remove the new entry from your app.");
     case protocol::EnrollResult::no_pending:
-      return fail("there is no enrollment waiting for a code; run 'studio2fa enroll' first.");
+      return fail(std::string("there is no enrollment waiting for a code; run '") + again +
+                  "' first.");
     case protocol::EnrollResult::throttled:
-      return fail("too many wrong codes; wait a few minutes and run 'studio2fa enroll' again.");
+      return fail(std::string("too many wrong codes; wait a few minutes and run '") + again +
+                  "' again.");
+    case protocol::EnrollResult::locked:
+      return fail("login is locked for this account after too many wrong codes; contact your "
+                  "administrator.");
     }
     return fail("unexpected answer from the daemon");
   }
+}
+
+int enroll(DaemonConnection& daemon, const std::string& user, bool show_qr)
+{
+  wire::FrameBuffer request;
+  wire::FrameBuffer reply;
+  protocol::encode(protocol::EnrollBeginRequest{user}, request);
+  if (auto called = daemon.call(request, reply, protocol::MessageType::enroll_begin); !called) {
+    if (daemon.last_error_code() == protocol::ErrorCode::already_enrolled) {
+      return fail("two-factor authentication is already on for " + user +
+                  ". To move to a new phone, run: studio2fa enroll --replace");
+    }
+    return fail(called.error().message);
+  }
+  protocol::EnrollBeginReply offer;
+  if (!protocol::decode(reply.payload(), offer)) {
+    return fail("the daemon sent an enrollment reply that does not decode");
+  }
+  return show_and_confirm(daemon, offer, reply, show_qr, false);
+}
+
+int replace(DaemonConnection& daemon, const std::string& user, bool show_qr)
+{
+  SecretBytes code;
+  if (!ask_code("Code from your current phone, or a backup code: ", code)) {
+    return fail("no code given; nothing changed.");
+  }
+  wire::FrameBuffer request;
+  wire::FrameBuffer reply;
+  if (!protocol::encode(protocol::EnrollReplaceRequest{user, code.view()}, request)) {
+    return fail("that code is not right; nothing changed.");
+  }
+  if (auto called = daemon.call(request, reply, protocol::MessageType::enroll_replace); !called) {
+    return fail(called.error().message);
+  }
+  protocol::EnrollReplaceReply result;
+  if (!protocol::decode(reply.payload(), result)) {
+    return fail("the daemon sent a reply that does not decode");
+  }
+  if (result.result != protocol::CodeResult::ok) {
+    return code_refused(result.result, result.retry_after, user, "nothing changed.");
+  }
+  printf("Now set up the new phone.\n\n");
+  return show_and_confirm(daemon, result.offer, reply, show_qr, true);
+}
+
+// Creates `path` for the codes: mode 0600, and never over an existing file.
+Expected<Fd> create_codes_file(const std::string& path)
+{
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd.valid()) {
+    if (errno == EEXIST) {
+      return make_error(path + " already exists; not overwriting it. Choose another name, or "
+                               "remove it first.");
+    }
+    return make_error("cannot create " + path + ": " + std::strerror(errno));
+  }
+  if (::fchmod(fd.get(), 0600) != 0) { // whatever the umask
+    return make_error("cannot set the mode of " + path + ": " + std::strerror(errno));
+  }
+  return fd;
+}
+
+bool write_all(int fd, std::string_view text)
+{
+  while (!text.empty()) {
+    const ssize_t n = ::write(fd, text.data(), text.size());
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      return false;
+    }
+    text.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+int backup_codes(DaemonConnection& daemon, const std::string& user, const std::string& output)
+{
+  // The file first: a set must not be made (voiding the old one) that cannot be written.
+  Fd file;
+  if (!output.empty()) {
+    auto created = create_codes_file(output);
+    if (!created) {
+      return fail(created.error().message);
+    }
+    file = std::move(*created);
+  }
+  auto discard = [&] {
+    if (file.valid()) {
+      file.reset();
+      ::unlink(output.c_str());
+    }
+  };
+  SecretBytes code;
+  if (!ask_code("Code from your app: ", code)) {
+    discard();
+    return fail("no code given; your backup codes are unchanged.");
+  }
+  wire::FrameBuffer request;
+  wire::FrameBuffer reply;
+  if (!protocol::encode(protocol::BackupCodesRequest{user, code.view()}, request)) {
+    discard();
+    return fail("that code is not right; your backup codes are unchanged.");
+  }
+  if (auto called = daemon.call(request, reply, protocol::MessageType::backup_codes); !called) {
+    discard();
+    return fail(called.error().message);
+  }
+  protocol::BackupCodesReply result;
+  if (!protocol::decode(reply.payload(), result)) {
+    discard();
+    return fail("the daemon sent a reply that does not decode");
+  }
+  if (result.result != protocol::CodeResult::ok) {
+    discard();
+    return code_refused(result.result, result.retry_after, user,
+                        "your backup codes are unchanged.");
+  }
+
+  SecretBytes text(64 * (result.count + 4) + user.size() + 256);
+  std::size_t length = 0;
+  auto append = [&](std::string_view part) {
+    const std::size_t n = std::min(part.size(), text.size() - length);
+    std::copy(part.begin(), part.begin() + static_cast<std::ptrdiff_t>(n), text.data() + length);
+    length += n;
+  };
+  append("Backup codes for " + user + ", made " + format_time(time(nullptr)) + ".\n");
+  append("Each works once, in place of a code from your app. Keep them somewhere safe,\n"
+         "away from your phone. Making a new set voids this one.\n\n");
+  for (std::size_t i = 0; i < result.count; ++i) {
+    char number[8];
+    snprintf(number, sizeof(number), "%2zu. ", i + 1);
+    append(number);
+    append(result.codes[i]);
+    append("\n");
+  }
+  reply.wipe();
+  const std::string_view written(reinterpret_cast<const char*>(text.data()), length);
+  if (file.valid()) {
+    if (!write_all(file.get(), written) || ::fsync(file.get()) != 0) {
+      // The old set is void already: show the new one rather than lose it.
+      fprintf(stderr, "studio2fa: cannot write %s: %s; here are the codes instead:\n\n",
+              output.c_str(), std::strerror(errno));
+      fwrite(written.data(), 1, written.size(), stdout);
+      return 1;
+    }
+    file.reset();
+    printf("Ten new backup codes are in %s (readable only by you).\n"
+           "Your old backup codes no longer work.\n",
+           output.c_str());
+    return 0;
+  }
+  fwrite(written.data(), 1, written.size(), stdout);
+  printf("\nYour old backup codes no longer work.\n");
+  return 0;
+}
+
+int disable(DaemonConnection& daemon, const std::string& user)
+{
+  SecretBytes code;
+  if (!ask_code("Code from your app, or a backup code: ", code)) {
+    return fail("no code given; two-factor authentication stays on.");
+  }
+  wire::FrameBuffer request;
+  wire::FrameBuffer reply;
+  if (!protocol::encode(protocol::DisableRequest{user, code.view()}, request)) {
+    return fail("that code is not right; two-factor authentication stays on.");
+  }
+  if (auto called = daemon.call(request, reply, protocol::MessageType::disable); !called) {
+    return fail(called.error().message);
+  }
+  protocol::DisableReply result;
+  if (!protocol::decode(reply.payload(), result)) {
+    return fail("the daemon sent a reply that does not decode");
+  }
+  if (result.result != protocol::CodeResult::ok) {
+    return code_refused(result.result, result.retry_after, user,
+                        "two-factor authentication stays on.");
+  }
+  printf("Two-factor authentication is now off for %s; the secret and the backup codes are\n"
+         "gone. Remove the entry from your app.\n",
+         user.c_str());
+  return 0;
 }
 
 int status(DaemonConnection& daemon, const std::string& user)
@@ -204,7 +444,38 @@ int status(DaemonConnection& daemon, const std::string& user)
            user.c_str());
     break;
   }
-  if (status.retry_after > 0) {
+  const std::int64_t now = time(nullptr);
+  if (status.pass_until != 0 && static_cast<std::int64_t>(status.pass_until) > now) {
+    printf("An administrator has let you log in with your password alone until %s.\n"
+           "Then turn two-factor authentication on again: studio2fa enroll\n",
+           format_time(static_cast<std::int64_t>(status.pass_until)).c_str());
+  } else if (status.pass_until != 0 && status.state != protocol::EnrollmentState::active) {
+    printf("The temporary pass an administrator gave you ended at %s: turn two-factor\n"
+           "authentication on again with: studio2fa enroll\n",
+           format_time(static_cast<std::int64_t>(status.pass_until)).c_str());
+  }
+  printf("It is %s for %s: %.*s.\n", status.required ? "required" : "not required",
+         user.c_str(), static_cast<int>(status.reason.size()), status.reason.data());
+  if (status.grace_until != 0) {
+    printf("Turn it on before %s.\n",
+           format_time(static_cast<std::int64_t>(status.grace_until)).c_str());
+  }
+  if (status.state == protocol::EnrollmentState::active) {
+    if (status.backup_codes == 0) {
+      printf("You have no backup codes. Make a set with: studio2fa backup-codes\n");
+    } else {
+      printf("Backup codes left: %u.%s\n", status.backup_codes,
+             status.backup_codes <= 2 ? " Make a new set soon: studio2fa backup-codes" : "");
+    }
+  }
+  if (status.replacing) {
+    printf("A new phone is waiting for its first code (studio2fa enroll --replace); until it\n"
+           "gets one, the old phone keeps working.\n");
+  }
+  if (status.lock != protocol::LockState::none) {
+    printf("Login is locked for this account after too many wrong codes: contact your "
+           "administrator.\n");
+  } else if (status.retry_after > 0) {
     printf("After %u wrong codes in a row, the next code is accepted in %u seconds.\n",
            status.failures, status.retry_after);
   }
@@ -219,13 +490,17 @@ int main(int argc, char** argv)
     {"socket", required_argument, nullptr, 's'},
     {"user", required_argument, nullptr, 'u'},
     {"no-qr", no_argument, nullptr, 'n'},
+    {"replace", no_argument, nullptr, 'r'},
+    {"output", required_argument, nullptr, 'o'},
     {"help", no_argument, nullptr, 'h'},
     {"version", no_argument, nullptr, 'V'},
     {nullptr, 0, nullptr, 0},
   };
   const char* socket_path = k_default_socket_path;
   std::string user;
+  std::string output;
   bool show_qr = true;
+  bool replacing = false;
   int opt;
   while ((opt = getopt_long(argc, argv, "+hV", k_options, nullptr)) != -1) {
     switch (opt) {
@@ -238,6 +513,11 @@ int main(int argc, char** argv)
     case 'n':
       show_qr = false;
       break;
+    case 'r':
+    case 'o':
+      fprintf(stderr, "studio2fa: options of a command come after it\n");
+      usage(stderr);
+      return 2;
     case 'h':
       usage(stdout);
       return 0;
@@ -258,6 +538,14 @@ int main(int argc, char** argv)
   while ((opt = getopt_long(argc, argv, "+", k_options, nullptr)) != -1) {
     if (opt == 'n' && command == "enroll") {
       show_qr = false;
+    } else if (opt == 'r' && command == "enroll") {
+      replacing = true;
+    } else if (opt == 'o' && command == "backup-codes") {
+      output = optarg;
+      if (output.empty()) {
+        fprintf(stderr, "studio2fa: --output needs a file name\n");
+        return 2;
+      }
     } else {
       fprintf(stderr, "studio2fa: option not valid for '%s'\n", command.c_str());
       return 2;
@@ -283,10 +571,16 @@ int main(int argc, char** argv)
     return fail(connected.error().message);
   }
   if (command == "enroll") {
-    return enroll(daemon, user, show_qr);
+    return replacing ? replace(daemon, user, show_qr) : enroll(daemon, user, show_qr);
   }
   if (command == "status") {
     return status(daemon, user);
+  }
+  if (command == "backup-codes") {
+    return backup_codes(daemon, user, output);
+  }
+  if (command == "disable") {
+    return disable(daemon, user);
   }
   fprintf(stderr, "studio2fa: unknown command '%s'\n", command.c_str());
   usage(stderr);

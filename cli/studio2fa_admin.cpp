@@ -1,33 +1,61 @@
 // studio2fa-admin: administration of studio2fa. See studio2fa-admin(8).
+//
+// The daemon decides who may use it (root and members of admin_group, by SO_PEERCRED); this
+// program only asks.
 #include <config.h>
 
+#include "base32.hpp"
 #include "daemon_connection.hpp"
+#include "import_files.hpp"
+#include "secret_bytes.hpp"
 
 #include <getopt.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace {
 
 using namespace studio2fa;
 
+constexpr unsigned k_default_pass_hours = 24;
+
 void usage(FILE* out)
 {
-  fprintf(out, "Usage: studio2fa-admin [--socket PATH] COMMAND\n"
-               "\n"
-               "Commands:\n"
-               "  status USER   whether USER has two-factor authentication on, and the state of\n"
-               "                their wrong-code throttle\n"
-               "  ping          check that studio2fad answers\n"
-               "\n"
-               "Options:\n"
-               "  --socket PATH the studio2fad socket (default %s)\n"
-               "  -h, --help    show this help\n"
-               "  -V, --version show the version\n",
-               k_default_socket_path);
+  fprintf(out,
+          "Usage: studio2fa-admin [--socket PATH] COMMAND [ARGS]\n"
+          "\n"
+          "Commands:\n"
+          "  list [--json]               every account the daemon knows, with its state\n"
+          "  status USER                 the state of USER's second factor\n"
+          "  disable USER                turn USER's second factor off (secret and backup codes)\n"
+          "  unlock USER                 lift a lock after too many wrong codes\n"
+          "  pass USER [--hours N]       let USER log in with the password alone for N hours\n"
+          "                              (default %u); then USER must enroll again\n"
+          "  pass USER --revoke          end a pass now\n"
+          "  log [USER] [--since TIME]   the audit trail, oldest first\n"
+          "  import USER [--replace] [--digits N] [--period S] [--algorithm A]\n"
+          "                              USER's existing TOTP secret, base32 on standard input\n"
+          "  import USER --google-authenticator FILE [--replace]\n"
+          "                              from a ~/.google_authenticator file, scratch codes kept\n"
+          "  import --oath-usersfile FILE [--replace]\n"
+          "                              every TOTP user of an oath-toolkit users file\n"
+          "  ping                        check that studio2fad answers\n"
+          "\n"
+          "Options:\n"
+          "  --socket PATH the studio2fad socket (default %s)\n"
+          "  -h, --help    show this help\n"
+          "  -V, --version show the version\n"
+          "\n"
+          "For root and the members of the daemon's admin_group.\n",
+          k_default_pass_hours, k_default_socket_path);
 }
 
 int fail(const std::string& message)
@@ -35,6 +63,116 @@ int fail(const std::string& message)
   fprintf(stderr, "studio2fa-admin: %s\n", message.c_str());
   return 1;
 }
+
+int usage_error(const std::string& message)
+{
+  fprintf(stderr, "studio2fa-admin: %s\n", message.c_str());
+  usage(stderr);
+  return 2;
+}
+
+// "2026-11-23T17:46:02Z"; "-" for 0.
+std::string utc_time(std::uint64_t unix_time)
+{
+  if (unix_time == 0) {
+    return "-";
+  }
+  const time_t t = static_cast<time_t>(unix_time);
+  tm utc{};
+  gmtime_r(&t, &utc);
+  char text[32];
+  strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
+
+// Text from the daemon (user names, hosts) as safe to print: printable ASCII and UTF-8 kept,
+// control characters as \xNN.
+std::string printable(std::string_view text)
+{
+  std::string out;
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f) {
+      char escaped[5];
+      snprintf(escaped, sizeof(escaped), "\\x%02x", byte);
+      out += escaped;
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::string json_string(std::string_view text)
+{
+  std::string out = "\"";
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (byte < 0x20 || byte == 0x7f) {
+      char escaped[8];
+      snprintf(escaped, sizeof(escaped), "\\u%04x", byte);
+      out += escaped;
+    } else {
+      out.push_back(c);
+    }
+  }
+  out.push_back('"');
+  return out;
+}
+
+std::string json_time(std::uint64_t unix_time)
+{
+  return unix_time == 0 ? "null" : json_string(utc_time(unix_time));
+}
+
+const char* state_name(protocol::EnrollmentState state)
+{
+  switch (state) {
+  case protocol::EnrollmentState::active:
+    return "on";
+  case protocol::EnrollmentState::pending:
+    return "pending";
+  case protocol::EnrollmentState::none:
+    break;
+  }
+  return "off";
+}
+
+const char* lock_name(protocol::LockState lock)
+{
+  switch (lock) {
+  case protocol::LockState::second_factor:
+    return "second-factor";
+  case protocol::LockState::account:
+    return "account";
+  case protocol::LockState::none:
+    break;
+  }
+  return "no";
+}
+
+// The pass column: "-", the end of a running pass, or "ended ..." for one that ran out.
+std::string pass_text(const protocol::StatusReply& state, std::int64_t now)
+{
+  if (state.pass_until == 0) {
+    return "-";
+  }
+  if (static_cast<std::int64_t>(state.pass_until) <= now) {
+    return "ended " + utc_time(state.pass_until);
+  }
+  return utc_time(state.pass_until);
+}
+
+std::string codes_text(const protocol::StatusReply& state)
+{
+  return state.state == protocol::EnrollmentState::active ? std::to_string(state.backup_codes)
+                                                          : "-";
+}
+
+// --- commands -------------------------------------------------------------------------------
 
 int status(DaemonConnection& daemon, const std::string& user)
 {
@@ -50,31 +188,310 @@ int status(DaemonConnection& daemon, const std::string& user)
   if (!protocol::decode(reply.payload(), status)) {
     return fail("the daemon sent a status reply that does not decode");
   }
-  const char* state = status.state == protocol::EnrollmentState::active    ? "on"
-                      : status.state == protocol::EnrollmentState::pending ? "pending"
-                                                                             : "off";
-  printf("user: %s\n2fa: %s\n", user.c_str(), state);
+  printf("user: %s\n2fa: %s\n", user.c_str(), state_name(status.state));
   if (status.state == protocol::EnrollmentState::active) {
-    time_t t = static_cast<time_t>(status.enrolled_at);
-    tm utc{};
-    gmtime_r(&t, &utc);
-    char text[32];
-    strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &utc);
-    printf("enrolled: %s\n", text);
+    printf("enrolled: %s\n", utc_time(status.enrolled_at).c_str());
   }
   printf("failures: %u\nretry_after: %u\n", status.failures, status.retry_after);
+  printf("locked: %s\n", lock_name(status.lock));
+  printf("backup_codes: %s\n", codes_text(status).c_str());
+  printf("required: %s (%s)\n", status.required ? "yes" : "no",
+         printable(status.reason).c_str());
+  if (status.grace_until != 0) {
+    printf("grace_until: %s\n", utc_time(status.grace_until).c_str());
+  }
+  printf("pass_until: %s\n", pass_text(status, time(nullptr)).c_str());
+  printf("last_login: %s\n", utc_time(status.last_login).c_str());
+  if (status.replacing) {
+    printf("replacing: yes (a new phone waits for its first code)\n");
+  }
   return 0;
 }
 
-int ping(DaemonConnection& daemon)
+int list(DaemonConnection& daemon, bool json)
 {
   wire::FrameBuffer request;
   wire::FrameBuffer reply;
-  protocol::encode(protocol::PingRequest{}, request);
-  if (auto called = daemon.call(request, reply, protocol::MessageType::ping); !called) {
+  static protocol::AdminListReply page;
+  std::string after;
+  bool first = true;
+  const std::int64_t now = time(nullptr);
+  if (json) {
+    printf("[");
+  } else {
+    printf("%-20s %-7s %-8s %-22s %-20s %-13s %-5s %-20s %s\n", "USER", "2FA", "REQUIRED",
+           "WHY", "GRACE UNTIL", "LOCKED", "CODES", "LAST LOGIN", "PASS UNTIL");
+  }
+  for (;;) {
+    if (!protocol::encode(protocol::AdminListRequest{after}, request)) {
+      return fail("a user name is too long");
+    }
+    if (auto called = daemon.call(request, reply, protocol::MessageType::admin_list); !called) {
+      return fail(called.error().message);
+    }
+    if (!protocol::decode(reply.payload(), page)) {
+      return fail("the daemon sent a list that does not decode");
+    }
+    for (std::size_t i = 0; i < page.count; ++i) {
+      const protocol::AccountEntry& entry = page.entries[i];
+      const protocol::StatusReply& s = entry.state;
+      if (json) {
+        printf("%s\n  {\"user\": %s, \"enabled\": %s, \"state\": \"%s\", \"required\": %s, "
+               "\"reason\": %s, \"grace_until\": %s, \"locked\": %s, \"backup_codes\": %u, "
+               "\"last_login\": %s, \"pass_until\": %s, \"pass_active\": %s, "
+               "\"enrolled_at\": %s, \"failures\": %u, \"replacing\": %s}",
+               first ? "" : ",", json_string(entry.user).c_str(),
+               s.state == protocol::EnrollmentState::active ? "true" : "false",
+               state_name(s.state), s.required ? "true" : "false",
+               json_string(s.reason).c_str(), json_time(s.grace_until).c_str(),
+               s.lock == protocol::LockState::none
+                 ? "null"
+                 : json_string(lock_name(s.lock)).c_str(),
+               static_cast<unsigned>(s.backup_codes), json_time(s.last_login).c_str(),
+               json_time(s.pass_until).c_str(),
+               static_cast<std::int64_t>(s.pass_until) > now ? "true" : "false",
+               json_time(s.enrolled_at).c_str(), s.failures, s.replacing ? "true" : "false");
+      } else {
+        printf("%-20s %-7s %-8s %-22s %-20s %-13s %-5s %-20s %s\n",
+               printable(entry.user).c_str(), state_name(s.state), s.required ? "yes" : "no",
+               printable(s.reason).c_str(), utc_time(s.grace_until).c_str(), lock_name(s.lock),
+               codes_text(s).c_str(), utc_time(s.last_login).c_str(),
+               pass_text(s, now).c_str());
+      }
+      first = false;
+    }
+    if (!page.more || page.count == 0) {
+      break;
+    }
+    after = std::string(page.entries[page.count - 1].user);
+  }
+  if (json) {
+    printf("%s]\n", first ? "" : "\n");
+  }
+  return 0;
+}
+
+int disable(DaemonConnection& daemon, const std::string& user)
+{
+  wire::FrameBuffer request;
+  wire::FrameBuffer reply;
+  if (!protocol::encode(protocol::AdminDisableRequest{user}, request)) {
+    return fail("user name too long");
+  }
+  if (auto called = daemon.call(request, reply, protocol::MessageType::admin_disable); !called) {
     return fail(called.error().message);
   }
-  printf("studio2fad is answering\n");
+  protocol::AdminDisableReply result;
+  if (!protocol::decode(reply.payload(), result)) {
+    return fail("the daemon sent a reply that does not decode");
+  }
+  if (result.result == protocol::AdminDisableResult::disabled) {
+    printf("Two-factor authentication is off for %s: the secret and the backup codes are gone.\n",
+           user.c_str());
+  } else {
+    printf("Two-factor authentication was not on for %s; nothing to turn off.\n", user.c_str());
+  }
+  return 0;
+}
+
+int unlock(DaemonConnection& daemon, const std::string& user)
+{
+  wire::FrameBuffer request;
+  wire::FrameBuffer reply;
+  if (!protocol::encode(protocol::AdminUnlockRequest{user}, request)) {
+    return fail("user name too long");
+  }
+  if (auto called = daemon.call(request, reply, protocol::MessageType::admin_unlock); !called) {
+    return fail(called.error().message);
+  }
+  protocol::AdminUnlockReply result;
+  if (!protocol::decode(reply.payload(), result)) {
+    return fail("the daemon sent a reply that does not decode");
+  }
+  if (result.result == protocol::UnlockResult::unlocked) {
+    printf("Unlocked %s; the count of wrong codes starts again from zero.\n", user.c_str());
+  } else {
+    printf("%s was not locked; the count of wrong codes starts again from zero.\n", user.c_str());
+  }
+  return 0;
+}
+
+int pass(DaemonConnection& daemon, const std::string& user, unsigned hours, bool revoke)
+{
+  wire::FrameBuffer request;
+  wire::FrameBuffer reply;
+  const std::uint32_t duration = revoke ? 0 : hours * 3600;
+  if (!protocol::encode(protocol::AdminPassRequest{user, duration}, request)) {
+    return fail("user name too long");
+  }
+  if (auto called = daemon.call(request, reply, protocol::MessageType::admin_pass); !called) {
+    return fail(called.error().message);
+  }
+  protocol::AdminPassReply result;
+  if (!protocol::decode(reply.payload(), result)) {
+    return fail("the daemon sent a reply that does not decode");
+  }
+  switch (result.result) {
+  case protocol::PassResult::granted:
+    printf("%s may log in with the password alone until %s.\n"
+           "The old secret and backup codes no longer work: when the pass ends, %s must enroll\n"
+           "again (studio2fa enroll).\n",
+           user.c_str(), utc_time(result.pass_until).c_str(), user.c_str());
+    return 0;
+  case protocol::PassResult::revoked:
+    printf("The pass of %s has ended; %s must enroll again.\n", user.c_str(), user.c_str());
+    return 0;
+  case protocol::PassResult::no_pass:
+    return fail(user + " has no pass to revoke");
+  }
+  return fail("unexpected answer from the daemon");
+}
+
+// "2026-11-23", "2026-11-23 17:46", "2026-11-23T17:46:02Z" (UTC, as the log prints times),
+// "@1700000000", or an age: "90m", "24h", "7d" ago.
+std::optional<std::int64_t> parse_time(const std::string& text)
+{
+  if (text.empty()) {
+    return std::nullopt;
+  }
+  char* end = nullptr;
+  if (text[0] == '@') {
+    errno = 0;
+    const long long value = strtoll(text.c_str() + 1, &end, 10);
+    if (errno != 0 || end == text.c_str() + 1 || *end != '\0' || value < 0) {
+      return std::nullopt;
+    }
+    return value;
+  }
+  const char unit = text.back();
+  if (text.find('-') == std::string::npos &&
+      (unit == 's' || unit == 'm' || unit == 'h' || unit == 'd')) {
+    errno = 0;
+    const long long value = strtoll(text.c_str(), &end, 10);
+    if (errno != 0 || end != text.c_str() + text.size() - 1 || value < 0 ||
+        value > 100LL * 365 * 86400) {
+      return std::nullopt;
+    }
+    const long long scale = unit == 's' ? 1 : unit == 'm' ? 60 : unit == 'h' ? 3600 : 86400;
+    return static_cast<std::int64_t>(time(nullptr)) - value * scale;
+  }
+  for (const char* format : {"%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S",
+                             "%Y-%m-%d %H:%M", "%Y-%m-%d"}) {
+    tm parsed{};
+    const char* rest = strptime(text.c_str(), format, &parsed);
+    if (rest != nullptr && *rest == '\0') {
+      return static_cast<std::int64_t>(timegm(&parsed));
+    }
+  }
+  return std::nullopt;
+}
+
+int log(DaemonConnection& daemon, const std::string& user, std::int64_t since)
+{
+  wire::FrameBuffer request;
+  wire::FrameBuffer reply;
+  static protocol::AdminLogReply page;
+  std::uint64_t after_id = 0;
+  for (;;) {
+    if (!protocol::encode(protocol::AdminLogRequest{user, static_cast<std::uint64_t>(since),
+                                                    after_id},
+                          request)) {
+      return fail("user name too long");
+    }
+    if (auto called = daemon.call(request, reply, protocol::MessageType::admin_log); !called) {
+      return fail(called.error().message);
+    }
+    if (!protocol::decode(reply.payload(), page)) {
+      return fail("the daemon sent an audit page that does not decode");
+    }
+    for (std::size_t i = 0; i < page.count; ++i) {
+      const protocol::AuditEntry& e = page.entries[i];
+      std::string line = utc_time(e.at) + " " + printable(e.action);
+      if (!e.subject.empty()) {
+        line += " user=" + printable(e.subject);
+      }
+      line += " outcome=" + printable(e.outcome) + " by=" + printable(e.actor) + "(uid " +
+              std::to_string(e.actor_uid) + ")";
+      if (!e.service.empty()) {
+        line += " service=" + printable(e.service);
+      }
+      if (!e.rhost.empty()) {
+        line += " rhost=" + printable(e.rhost);
+      }
+      if (!e.tty.empty()) {
+        line += " tty=" + printable(e.tty);
+      }
+      if (!e.detail.empty()) {
+        line += " detail=\"" + printable(e.detail) + "\"";
+      }
+      printf("%s\n", line.c_str());
+    }
+    if (!page.more || page.count == 0) {
+      break;
+    }
+    after_id = page.entries[page.count - 1].id;
+  }
+  return 0;
+}
+
+// Sends the accounts in batches that fill frames; returns how many were imported.
+int send_import(DaemonConnection& daemon, const std::vector<ImportAccount>& accounts,
+                bool replace)
+{
+  wire::FrameBuffer request;
+  wire::FrameBuffer reply;
+  static protocol::AdminImportRequest batch;
+  std::size_t next = 0;
+  std::size_t imported = 0;
+  while (next < accounts.size()) {
+    batch.replace = replace;
+    batch.count = 0;
+    std::size_t used = 0;
+    const std::size_t first = next;
+    while (next < accounts.size() && batch.count < protocol::k_max_import_entries) {
+      const ImportAccount& account = accounts[next];
+      protocol::ImportEntry entry;
+      entry.user = account.user;
+      entry.secret = account.secret_base32.view();
+      entry.algorithm = totp::algorithm_name(account.params.algorithm);
+      entry.digits = static_cast<std::uint8_t>(account.params.digits);
+      entry.period = account.params.period;
+      entry.code_count = static_cast<std::uint8_t>(account.codes.size());
+      for (std::size_t c = 0; c < account.codes.size(); ++c) {
+        entry.codes[c] = account.codes[c].view();
+      }
+      const std::size_t size = protocol::encoded_size(entry);
+      if (used + size > protocol::k_entries_budget) {
+        break;
+      }
+      used += size;
+      batch.entries[batch.count++] = entry;
+      ++next;
+    }
+    if (batch.count == 0 || !protocol::encode(batch, request)) {
+      return fail("the entry for " + accounts[next].user + " does not fit the protocol");
+    }
+    if (auto called = daemon.call(request, reply, protocol::MessageType::admin_import); !called) {
+      return fail(called.error().message + (imported > 0 ? " (" + std::to_string(imported) +
+                                                             " users were imported before)"
+                                                         : ""));
+    }
+    protocol::AdminImportReply result;
+    if (!protocol::decode(reply.payload(), result)) {
+      return fail("the daemon sent a reply that does not decode");
+    }
+    if (result.result != protocol::ImportResult::imported) {
+      const std::string& user = accounts[first + result.index].user;
+      std::string why = result.result == protocol::ImportResult::already_enrolled
+                          ? user + " already has two-factor authentication on (--replace "
+                                   "overwrites it)"
+                          : "the daemon refused the entry for " + user;
+      return fail(why + "; " + std::to_string(imported) +
+                  " users were imported before it, none of its batch");
+    }
+    imported += batch.count;
+  }
+  printf("Imported %zu user%s.\n", imported, imported == 1 ? "" : "s");
   return 0;
 }
 
@@ -110,24 +527,227 @@ int main(int argc, char** argv)
     usage(stderr);
     return 2;
   }
-  std::string command = argv[optind++];
-  int operands = argc - optind;
-  if ((command == "status" && operands != 1) || (command == "ping" && operands != 0)) {
-    fprintf(stderr, "studio2fa-admin: wrong number of arguments for '%s'\n", command.c_str());
-    usage(stderr);
-    return 2;
+  const std::string command = argv[optind];
+
+  // The command's own options, anywhere after it.
+  enum {
+    k_json = 1000, k_hours, k_revoke, k_since, k_google, k_oath, k_replace, k_digits, k_period,
+    k_algorithm,
+  };
+  static const option k_command_options[] = {
+    {"json", no_argument, nullptr, k_json},
+    {"hours", required_argument, nullptr, k_hours},
+    {"revoke", no_argument, nullptr, k_revoke},
+    {"since", required_argument, nullptr, k_since},
+    {"google-authenticator", required_argument, nullptr, k_google},
+    {"oath-usersfile", required_argument, nullptr, k_oath},
+    {"replace", no_argument, nullptr, k_replace},
+    {"digits", required_argument, nullptr, k_digits},
+    {"period", required_argument, nullptr, k_period},
+    {"algorithm", required_argument, nullptr, k_algorithm},
+    {nullptr, 0, nullptr, 0},
+  };
+  bool json = false;
+  bool revoke = false;
+  bool replace = false;
+  std::optional<unsigned long> hours;
+  std::optional<std::string> since_text;
+  std::optional<std::string> google_file;
+  std::optional<std::string> oath_file;
+  totp::Parameters params;
+  bool params_given = false;
+  std::vector<std::string> allowed;
+  int sub_argc = argc - optind;
+  char** sub_argv = argv + optind;
+  optind = 0; // restart GNU getopt on the command's arguments
+  opterr = 0;
+  while ((opt = getopt_long(sub_argc, sub_argv, "", k_command_options, nullptr)) != -1) {
+    auto number = [&](unsigned long min, unsigned long max) -> std::optional<unsigned long> {
+      char* end = nullptr;
+      errno = 0;
+      const unsigned long value = strtoul(optarg, &end, 10);
+      if (errno != 0 || end == optarg || *end != '\0' || value < min || value > max) {
+        return std::nullopt;
+      }
+      return value;
+    };
+    switch (opt) {
+    case k_json:
+      json = true;
+      allowed = {"list"};
+      break;
+    case k_hours:
+      hours = number(1, protocol::k_max_pass_duration / 3600);
+      if (!hours) {
+        return usage_error("--hours must be a whole number from 1 to 720");
+      }
+      allowed = {"pass"};
+      break;
+    case k_revoke:
+      revoke = true;
+      allowed = {"pass"};
+      break;
+    case k_since:
+      since_text = optarg;
+      allowed = {"log"};
+      break;
+    case k_google:
+      google_file = optarg;
+      allowed = {"import"};
+      break;
+    case k_oath:
+      oath_file = optarg;
+      allowed = {"import"};
+      break;
+    case k_replace:
+      replace = true;
+      allowed = {"import"};
+      break;
+    case k_digits: {
+      auto value = number(6, 8);
+      if (!value) {
+        return usage_error("--digits must be 6, 7 or 8");
+      }
+      params.digits = static_cast<unsigned>(*value);
+      params_given = true;
+      allowed = {"import"};
+      break;
+    }
+    case k_period: {
+      auto value = number(10, 300);
+      if (!value) {
+        return usage_error("--period must be from 10 to 300 seconds");
+      }
+      params.period = static_cast<unsigned>(*value);
+      params_given = true;
+      allowed = {"import"};
+      break;
+    }
+    case k_algorithm: {
+      auto algorithm = totp::parse_algorithm(optarg);
+      if (!algorithm) {
+        return usage_error("--algorithm must be SHA1, SHA256 or SHA512");
+      }
+      params.algorithm = *algorithm;
+      params_given = true;
+      allowed = {"import"};
+      break;
+    }
+    default:
+      return usage_error(std::string("unknown option '") + sub_argv[optind - 1] + "' for '" +
+                         command + "'");
+    }
+    if (std::find(allowed.begin(), allowed.end(), command) == allowed.end()) {
+      return usage_error(std::string("option '") + sub_argv[optind - 1] + "' is not valid for '" +
+                         command + "'");
+    }
   }
-  if (command != "status" && command != "ping") {
-    fprintf(stderr, "studio2fa-admin: unknown command '%s'\n", command.c_str());
-    usage(stderr);
-    return 2;
+  std::vector<std::string> operands(sub_argv + optind, sub_argv + sub_argc);
+
+  auto operand_count = [&](std::size_t min, std::size_t max) {
+    return operands.size() >= min && operands.size() <= max;
+  };
+  bool counts_ok = false;
+  if (command == "list" || command == "ping") {
+    counts_ok = operand_count(0, 0);
+  } else if (command == "status" || command == "disable" || command == "unlock" ||
+             command == "pass") {
+    counts_ok = operand_count(1, 1);
+  } else if (command == "log") {
+    counts_ok = operand_count(0, 1);
+  } else if (command == "import") {
+    counts_ok = oath_file ? operand_count(0, 0) : operand_count(1, 1);
+  } else {
+    return usage_error("unknown command '" + command + "'");
   }
-  if (getuid() != 0) {
-    return fail("this command is for root (run it with sudo)");
+  if (!counts_ok) {
+    return usage_error("wrong number of arguments for '" + command + "'");
   }
+  if (revoke && hours) {
+    return usage_error("--hours and --revoke do not go together");
+  }
+  if (google_file && oath_file) {
+    return usage_error("--google-authenticator and --oath-usersfile do not go together");
+  }
+  if (params_given && (google_file || oath_file)) {
+    return usage_error("--digits, --period and --algorithm are for a secret on standard input");
+  }
+  for (const std::string& operand : operands) {
+    if (operand.empty()) {
+      return usage_error("an empty user name");
+    }
+  }
+
+  std::int64_t since = 0;
+  if (since_text) {
+    auto parsed = parse_time(*since_text);
+    if (!parsed) {
+      return usage_error("--since takes 2026-11-23, '2026-11-23 17:46', 2026-11-23T17:46:02Z "
+                         "(UTC), @UNIXTIME or an age such as 2h or 7d");
+    }
+    since = *parsed;
+  }
+
+  // Read what is to be imported before connecting: a bad file changes nothing.
+  std::vector<ImportAccount> accounts;
+  if (command == "import") {
+    Expected<std::vector<ImportAccount>> read = make_error("");
+    std::vector<std::string> warnings;
+    if (oath_file) {
+      read = read_oath_usersfile(*oath_file, warnings);
+    } else if (google_file) {
+      read = read_google_authenticator(*google_file, operands[0]);
+    } else {
+      if (isatty(STDIN_FILENO)) {
+        fprintf(stderr, "Type or paste %s's base32 secret, then press Enter:\n",
+                operands[0].c_str());
+      }
+      read = read_base32_secret(stdin, operands[0], params);
+    }
+    if (!read) {
+      return fail(read.error().message);
+    }
+    for (const std::string& warning : warnings) {
+      fprintf(stderr, "studio2fa-admin: warning: %s\n", warning.c_str());
+    }
+    accounts = std::move(*read);
+    if (accounts.empty()) {
+      return fail("nothing to import");
+    }
+  }
+
   DaemonConnection daemon;
   if (auto connected = daemon.connect(socket_path); !connected) {
     return fail(connected.error().message);
   }
-  return command == "status" ? status(daemon, argv[optind]) : ping(daemon);
+  if (command == "status") {
+    return status(daemon, operands[0]);
+  }
+  if (command == "list") {
+    return list(daemon, json);
+  }
+  if (command == "disable") {
+    return disable(daemon, operands[0]);
+  }
+  if (command == "unlock") {
+    return unlock(daemon, operands[0]);
+  }
+  if (command == "pass") {
+    return pass(daemon, operands[0], static_cast<unsigned>(hours.value_or(k_default_pass_hours)),
+                revoke);
+  }
+  if (command == "log") {
+    return log(daemon, operands.empty() ? std::string() : operands[0], since);
+  }
+  if (command == "import") {
+    return send_import(daemon, accounts, replace);
+  }
+  wire::FrameBuffer request;
+  wire::FrameBuffer reply;
+  protocol::encode(protocol::PingRequest{}, request);
+  if (auto called = daemon.call(request, reply, protocol::MessageType::ping); !called) {
+    return fail(called.error().message);
+  }
+  printf("studio2fad is answering\n");
+  return 0;
 }

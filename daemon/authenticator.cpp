@@ -1,19 +1,28 @@
 #include "authenticator.hpp"
 
-#include "base32.hpp"
 #include "log.hpp"
 
 #include <algorithm>
 #include <functional>
+#include <limits>
 
 namespace studio2fa {
 
 namespace {
 
+using protocol::AuthMode;
+using protocol::AuthResult;
+using protocol::CodeResult;
+using protocol::EnrollResult;
+using protocol::LockState;
+
 constexpr std::string_view k_purpose_active = "totp";
 constexpr std::string_view k_purpose_pending = "pending";
 constexpr std::size_t k_secret_bytes = 20; // 160 bits, RFC 4226's recommendation
 constexpr const char* k_already_enrolled = "already enrolled";
+constexpr const char* k_locked = "locked: contact your administrator";
+constexpr std::int64_t k_prune_interval = 24 * 3600;
+constexpr const char* k_no_policy = "no policy requires it";
 
 void clear_pending(UserRecord& record)
 {
@@ -22,12 +31,54 @@ void clear_pending(UserRecord& record)
   record.pending_params = {};
 }
 
+const char* outcome_name(AuthResult result)
+{
+  switch (result) {
+  case AuthResult::success:
+    return "success";
+  case AuthResult::denied:
+    return "denied";
+  case AuthResult::not_enrolled:
+    return "not-enrolled";
+  case AuthResult::throttled:
+    return "throttled";
+  case AuthResult::unavailable:
+    return "unavailable";
+  case AuthResult::locked:
+    return "locked";
+  }
+  return "?";
+}
+
+const char* outcome_name(CodeResult result)
+{
+  switch (result) {
+  case CodeResult::ok:
+    return "success";
+  case CodeResult::bad_code:
+    return "bad-code";
+  case CodeResult::throttled:
+    return "throttled";
+  case CodeResult::locked:
+    return "locked";
+  case CodeResult::not_enrolled:
+    return "not-enrolled";
+  }
+  return "?";
+}
+
+std::uint32_t saturating_increment(std::uint32_t value)
+{
+  return value == std::numeric_limits<std::uint32_t>::max() ? value : value + 1;
+}
+
 } // namespace
 
-Authenticator::Authenticator(SecretStore& store, const Sealer& sealer, PasswordChecker& passwords,
+Authenticator::Authenticator(SecretStore& store, const Sealer& sealer,
+                             const BackupCodeHasher& backup_codes, PasswordChecker& passwords,
                              const Clock& clock, AuthenticatorSettings settings)
-  : m_store(store), m_sealer(sealer), m_passwords(passwords), m_clock(clock),
-    m_settings(settings)
+  : m_store(store), m_sealer(sealer), m_backup_codes(backup_codes), m_passwords(passwords),
+    m_clock(clock), m_settings(settings)
 {
 }
 
@@ -53,6 +104,32 @@ std::uint32_t Authenticator::throttle_wait(const UserRecord& record, std::int64_
   return static_cast<std::uint32_t>(std::min<std::int64_t>(until - now, static_cast<std::int64_t>(delay)));
 }
 
+UserStatus Authenticator::describe(const UserRecord* record, std::int64_t now) const
+{
+  UserStatus status;
+  status.reason = k_no_policy;
+  if (record == nullptr) {
+    return status;
+  }
+  const bool pending_alive =
+    record->has_pending() &&
+    now - record->pending_created_at < static_cast<std::int64_t>(m_settings.enroll_timeout);
+  if (record->enrolled()) {
+    status.state = protocol::EnrollmentState::active;
+    status.enrolled_at = record->enrolled_at;
+    status.replacing = pending_alive;
+  } else if (pending_alive) {
+    status.state = protocol::EnrollmentState::pending;
+  }
+  status.failures = record->failures;
+  status.lock = record->lock;
+  status.retry_after = record->lock == LockState::none ? throttle_wait(*record, now) : 0;
+  status.backup_codes = static_cast<unsigned>(record->backup_codes.size());
+  status.pass_until = record->pass_until;
+  status.last_login = record->last_login_at;
+  return status;
+}
+
 Expected<UserStatus> Authenticator::status(std::string_view user)
 {
   std::lock_guard lock(lock_for(user));
@@ -60,22 +137,7 @@ Expected<UserStatus> Authenticator::status(std::string_view user)
   if (!loaded) {
     return Unexpected<Error>{loaded.error()};
   }
-  UserStatus status;
-  if (!loaded->has_value()) {
-    return status;
-  }
-  const UserRecord& record = **loaded;
-  std::int64_t now = m_clock.now();
-  if (record.enrolled()) {
-    status.state = protocol::EnrollmentState::active;
-    status.enrolled_at = record.enrolled_at;
-  } else if (record.has_pending() &&
-             now - record.pending_created_at < static_cast<std::int64_t>(m_settings.enroll_timeout)) {
-    status.state = protocol::EnrollmentState::pending;
-  }
-  status.failures = record.failures;
-  status.retry_after = throttle_wait(record, now);
-  return status;
+  return describe(loaded->has_value() ? &**loaded : nullptr, m_clock.now());
 }
 
 Expected<std::uint64_t> Authenticator::match_code(std::string_view user, std::string_view purpose,
@@ -101,116 +163,301 @@ Expected<std::uint64_t> Authenticator::match_code(std::string_view user, std::st
   return *step;
 }
 
-AuthOutcome Authenticator::authenticate(std::string_view user, protocol::AuthMode mode,
-                                        std::string_view password, std::string_view code)
+Expected<Authenticator::CodeVerdict> Authenticator::verify(const UserRecord& record,
+                                                           std::string_view code,
+                                                           std::int64_t now,
+                                                           bool allow_backup) const
 {
-  using protocol::AuthMode;
-  using protocol::AuthResult;
+  auto step = match_code(record.user, k_purpose_active, record.sealed_secret, record.params,
+                         record.last_step, code, now);
+  if (!step) {
+    return Unexpected<Error>{step.error()};
+  }
+  const CodeShape shape = code_shape(code, record.params.digits);
+  std::optional<std::size_t> backup;
+  if (allow_backup) {
+    backup = m_backup_codes.find(record.user, code, record.backup_codes);
+  }
+  if (shape == CodeShape::totp) {
+    if (*step != 0) {
+      return CodeVerdict{CodeKind::totp, *step, 0};
+    }
+    // Numeric backup codes (imported scratch codes) may have as many digits as a TOTP code;
+    // a wrong one still counts as a wrong TOTP code, as its shape says.
+    if (backup) {
+      return CodeVerdict{CodeKind::backup_code, 0, *backup};
+    }
+    return CodeVerdict{};
+  }
+  if (shape == CodeShape::backup_code && allow_backup) {
+    if (backup) {
+      return CodeVerdict{CodeKind::backup_code, 0, *backup};
+    }
+    // Only someone with backup codes can be guessing them.
+    return CodeVerdict{record.backup_codes.empty() ? CodeKind::wrong_code
+                                                   : CodeKind::wrong_backup_code,
+                       0, 0};
+  }
+  return CodeVerdict{};
+}
+
+bool Authenticator::count_failure(UserRecord& record, CodeKind kind, std::int64_t now) const
+{
+  record.failures = saturating_increment(record.failures);
+  record.last_failure_at = now;
+  bool locked_now = false;
+  if (kind == CodeKind::wrong_backup_code) {
+    record.backup_failures = saturating_increment(record.backup_failures);
+    if (record.backup_failures >= m_settings.backup_lockout_after &&
+        record.lock == LockState::none) {
+      record.lock = LockState::second_factor;
+      record.locked_at = now;
+      locked_now = true;
+    }
+  }
+  if (m_settings.lockout_after > 0 && record.failures >= m_settings.lockout_after &&
+      record.lock != LockState::account) {
+    record.lock = LockState::account;
+    record.locked_at = now;
+    locked_now = true;
+  }
+  return locked_now;
+}
+
+void Authenticator::count_success(UserRecord& record, const CodeVerdict& verdict)
+{
+  record.failures = 0;
+  record.last_failure_at = 0;
+  record.backup_failures = 0;
+  if (verdict.kind == CodeKind::totp) {
+    record.last_step = verdict.step;
+  } else if (verdict.kind == CodeKind::backup_code) {
+    record.backup_codes.erase(record.backup_codes.begin() +
+                              static_cast<std::ptrdiff_t>(verdict.backup_index));
+  }
+}
+
+// --- the audit trail ---------------------------------------------------------------------------
+
+AuditEvent Authenticator::event(const Requester& who, std::string_view action,
+                                std::string_view subject, std::string_view outcome,
+                                std::string_view detail) const
+{
+  AuditEvent event;
+  event.at = m_clock.now();
+  event.actor_uid = who.uid;
+  event.actor = who.name;
+  event.action = action;
+  event.subject = subject;
+  event.service = who.service;
+  event.rhost = who.rhost;
+  event.tty = who.tty;
+  event.outcome = outcome;
+  event.detail = detail;
+  return event;
+}
+
+std::int64_t Authenticator::prune_before()
+{
+  const std::int64_t now = m_clock.now();
+  std::int64_t next = m_next_prune.load();
+  if (now < next || !m_next_prune.compare_exchange_strong(next, now + k_prune_interval)) {
+    return 0;
+  }
+  return now - static_cast<std::int64_t>(m_settings.audit_retention);
+}
+
+Expected<void> Authenticator::commit(std::span<const UserRecord> records, const AuditEvent& event)
+{
+  return m_store.commit({records, {&event, 1}, prune_before()});
+}
+
+void Authenticator::record_event(const AuditEvent& event)
+{
+  if (auto done = commit(std::span<const UserRecord>(), event); !done) {
+    log::error("audit: %s", done.error().message.c_str());
+  }
+}
+
+// --- login ---------------------------------------------------------------------------------
+
+AuthOutcome Authenticator::authenticate(std::string_view user, AuthMode mode,
+                                        std::string_view password, std::string_view code,
+                                        const Requester& who)
+{
+  // Every outcome but those of check_code() is recorded here, with nothing else to write.
+  auto audited = [&](AuthOutcome outcome) {
+    record_event(event(who, "login", user, outcome_name(outcome.result), outcome.reason));
+    return outcome;
+  };
 
   if (mode == AuthMode::code_only) {
     // No password to hash: one pass under the user's lock does it all.
-    return check_code(user, mode, true, code);
+    return check_code(user, mode, true, code, who);
   }
   if (password.empty()) {
-    return {AuthResult::denied, 0, "empty password"};
+    return audited({AuthResult::denied, 0, "empty password"});
   }
 
-  // First look: enrollment state and throttle, before any expensive or counted work.
+  // First look: enrollment state, lock and throttle, before any expensive or counted work.
   std::optional<UserRecord> record;
   {
     std::lock_guard lock(lock_for(user));
     auto loaded = m_store.load(user);
     if (!loaded) {
       log::error("store: %s", loaded.error().message.c_str());
-      return {AuthResult::unavailable, 0, "store error"};
+      return audited({AuthResult::unavailable, 0, "store error"});
     }
     record = std::move(*loaded);
   }
-  bool enrolled = record && record->enrolled();
+  // Whatever the password: the answer must not tell whether it was right.
+  if (record && record->lock != LockState::none) {
+    return audited({AuthResult::locked, 0, "locked"});
+  }
+  const bool enrolled = record && record->enrolled();
 
   if (mode == AuthMode::password_only) {
     if (enrolled) {
       // Never a way around the second factor: the client must ask for the code.
       m_passwords.check(user, password); // same timing as a real attempt
-      return {AuthResult::denied, 0, "password-only login refused: the account has 2FA"};
+      return audited({AuthResult::denied, 0, "password-only login refused: the account has 2FA"});
     }
-    bool ok = m_passwords.check(user, password);
-    return ok ? AuthOutcome{AuthResult::success, 0, "password"}
-              : AuthOutcome{AuthResult::denied, 0, "wrong password"};
+    if (!m_passwords.check(user, password)) {
+      return audited({AuthResult::denied, 0, "wrong password"});
+    }
+    // The last login is kept with the audit event, in one commit.
+    std::lock_guard lock(lock_for(user));
+    auto loaded = m_store.load(user);
+    if (!loaded) {
+      log::error("store: %s", loaded.error().message.c_str());
+      return audited({AuthResult::unavailable, 0, "store error"});
+    }
+    UserRecord updated;
+    if (loaded->has_value()) {
+      updated = std::move(**loaded);
+    } else {
+      updated.user = std::string(user);
+    }
+    if (updated.enrolled() || updated.lock != LockState::none) {
+      // Enrolled or locked since the first look.
+      return audited({AuthResult::denied, 0, "the account changed during the login"});
+    }
+    const std::int64_t now = m_clock.now();
+    updated.last_login_at = now;
+    const AuthOutcome outcome{AuthResult::success, 0,
+                              updated.pass_until > now ? "password (temporary pass)" : "password"};
+    if (auto saved = commit(updated, event(who, "login", user, "success", outcome.reason));
+        !saved) {
+      log::error("store: %s", saved.error().message.c_str());
+      return audited({AuthResult::unavailable, 0, "store error"});
+    }
+    return outcome;
   }
 
   if (!enrolled) {
     m_passwords.check(user, password);
-    return {AuthResult::denied, 0, "not enrolled, code given"};
+    return audited({AuthResult::denied, 0, "not enrolled, code given"});
   }
   if (std::uint32_t wait = throttle_wait(*record, m_clock.now()); wait > 0) {
-    return {AuthResult::throttled, wait, "throttled"};
+    return audited({AuthResult::throttled, wait, "throttled"});
   }
 
-  return check_code(user, mode, m_passwords.check(user, password), code);
+  return check_code(user, mode, m_passwords.check(user, password), code, who);
 }
 
-AuthOutcome Authenticator::check_code(std::string_view user, protocol::AuthMode mode,
-                                      bool password_ok, std::string_view code)
+AuthOutcome Authenticator::check_code(std::string_view user, AuthMode mode, bool password_ok,
+                                      std::string_view code, const Requester& who)
 {
-  using protocol::AuthResult;
+  auto audited = [&](AuthOutcome outcome) {
+    record_event(event(who, "login", user, outcome_name(outcome.result), outcome.reason));
+    return outcome;
+  };
 
   std::lock_guard lock(lock_for(user));
   // Reload under the lock: another login may have used a step or failed in the meantime.
   auto loaded = m_store.load(user);
   if (!loaded) {
     log::error("store: %s", loaded.error().message.c_str());
-    return {AuthResult::unavailable, 0, "store error"};
+    return audited({AuthResult::unavailable, 0, "store error"});
+  }
+  if (loaded->has_value() && (*loaded)->lock != LockState::none) {
+    return audited({AuthResult::locked, 0, "locked"});
   }
   if (!loaded->has_value() || !(*loaded)->enrolled()) {
     // Code only: the normal answer for a user without 2FA. After a password: the enrollment
     // went away between the two looks; no code can be checked, so no success.
-    return mode == protocol::AuthMode::code_only ? AuthOutcome{AuthResult::not_enrolled, 0, "not enrolled"}
-                                 : AuthOutcome{AuthResult::denied, 0, "not enrolled"};
+    return audited(mode == AuthMode::code_only
+                     ? AuthOutcome{AuthResult::not_enrolled, 0, "not enrolled"}
+                     : AuthOutcome{AuthResult::denied, 0, "not enrolled"});
   }
   UserRecord& record = **loaded;
-  std::int64_t now = m_clock.now();
+  const std::int64_t now = m_clock.now();
   if (std::uint32_t wait = throttle_wait(record, now); wait > 0) {
-    return {AuthResult::throttled, wait, "throttled"};
+    return audited({AuthResult::throttled, wait, "throttled"});
   }
 
-  auto step = match_code(user, k_purpose_active, record.sealed_secret, record.params,
-                         record.last_step, code, now);
-  if (!step) {
-    log::error("%s", step.error().message.c_str());
-    return {AuthResult::unavailable, 0, "secret unreadable"};
+  auto verdict = verify(record, code, now, true);
+  if (!verdict) {
+    log::error("%s", verdict.error().message.c_str());
+    return audited({AuthResult::unavailable, 0, "secret unreadable"});
   }
   if (!password_ok) {
-    // A wrong password never counts toward the code throttle: nobody can throttle an account
-    // without knowing its password.
-    return {AuthResult::denied, 0, "wrong password"};
+    // A wrong password never counts toward the throttle or a lock: nobody can throttle or lock
+    // an account without knowing its password.
+    return audited({AuthResult::denied, 0, "wrong password"});
   }
-  if (*step == 0) {
-    record.failures += 1;
-    record.last_failure_at = now;
-    if (auto saved = m_store.save(record); !saved) {
-      log::error("store: %s", saved.error().message.c_str());
-      return {AuthResult::unavailable, 0, "store error"};
+
+  AuthOutcome outcome;
+  std::string detail;
+  if (verdict->kind == CodeKind::wrong_code || verdict->kind == CodeKind::wrong_backup_code) {
+    const bool wrong_backup = verdict->kind == CodeKind::wrong_backup_code;
+    const bool locked_now = count_failure(record, verdict->kind, now);
+    outcome = {locked_now ? AuthResult::locked : AuthResult::denied, 0,
+               wrong_backup ? "wrong backup code" : "wrong or reused code"};
+    detail = outcome.reason;
+    if (locked_now) {
+      detail += record.lock == LockState::account ? "; the account is now locked"
+                                                  : "; the second factor is now locked";
     }
-    return {AuthResult::denied, 0, "wrong or reused code"};
+  } else {
+    count_success(record, *verdict);
+    record.last_login_at = now;
+    outcome.result = AuthResult::success;
+    if (verdict->kind == CodeKind::backup_code) {
+      outcome.reason = "password and backup code";
+      outcome.factor = protocol::SecondFactor::backup_code;
+      outcome.backup_codes_left = static_cast<unsigned>(record.backup_codes.size());
+      detail = "password and backup code, " + std::to_string(outcome.backup_codes_left) + " left";
+    } else {
+      outcome.reason = mode == AuthMode::code_only ? "code" : "password and code";
+      outcome.factor = protocol::SecondFactor::totp;
+      detail = outcome.reason;
+    }
   }
-  record.last_step = *step;
-  record.failures = 0;
-  record.last_failure_at = 0;
-  // The step is on disk before the client hears "success": a code is never accepted twice.
-  if (auto saved = m_store.save(record); !saved) {
+  // The step (or the backup code) is gone from disk before the client hears "success": a code
+  // is never accepted twice. The audit event rides in the same commit.
+  if (auto saved = commit(record, event(who, "login", user, outcome_name(outcome.result), detail));
+      !saved) {
     log::error("store: %s", saved.error().message.c_str());
-    return {AuthResult::unavailable, 0, "store error"};
+    return audited({AuthResult::unavailable, 0, "store error"});
   }
-  return {AuthResult::success, 0, "password and code"};
+  return outcome;
 }
+
+// --- enrollment ----------------------------------------------------------------------------
 
 bool Authenticator::is_already_enrolled(const Error& error)
 {
   return error.message == k_already_enrolled;
 }
 
-Expected<EnrollmentOffer> Authenticator::begin_enrollment(std::string_view user)
+bool Authenticator::is_locked(const Error& error)
+{
+  return error.message == k_locked;
+}
+
+Expected<EnrollmentOffer> Authenticator::begin_enrollment(std::string_view user,
+                                                          const Requester& who)
 {
   std::lock_guard lock(lock_for(user));
   auto loaded = m_store.load(user);
@@ -223,7 +470,12 @@ Expected<EnrollmentOffer> Authenticator::begin_enrollment(std::string_view user)
   } else {
     record.user = std::string(user);
   }
+  if (record.lock != LockState::none) {
+    record_event(event(who, "enroll-begin", user, "locked", ""));
+    return make_error(k_locked);
+  }
   if (record.enrolled()) {
+    record_event(event(who, "enroll-begin", user, "refused", "already enrolled"));
     return make_error(k_already_enrolled);
   }
 
@@ -240,7 +492,7 @@ Expected<EnrollmentOffer> Authenticator::begin_enrollment(std::string_view user)
   record.pending_secret = std::move(*sealed);
   record.pending_params = m_settings.new_enrollment;
   record.pending_created_at = now;
-  if (auto saved = m_store.save(record); !saved) {
+  if (auto saved = commit(record, event(who, "enroll-begin", user, "started", "")); !saved) {
     return Unexpected<Error>{saved.error()};
   }
   offer.params = m_settings.new_enrollment;
@@ -249,28 +501,34 @@ Expected<EnrollmentOffer> Authenticator::begin_enrollment(std::string_view user)
 }
 
 Expected<EnrollOutcome> Authenticator::confirm_enrollment(std::string_view user,
-                                                          std::string_view code)
+                                                          std::string_view code,
+                                                          const Requester& who)
 {
-  using protocol::EnrollResult;
-
+  constexpr std::string_view k_action = "enroll-confirm";
   std::lock_guard lock(lock_for(user));
   auto loaded = m_store.load(user);
   if (!loaded) {
     return Unexpected<Error>{loaded.error()};
   }
   if (!loaded->has_value() || !(*loaded)->has_pending()) {
+    record_event(event(who, k_action, user, "no-pending", ""));
     return EnrollOutcome{EnrollResult::no_pending, 0};
   }
   UserRecord& record = **loaded;
   std::int64_t now = m_clock.now();
   if (now - record.pending_created_at >= static_cast<std::int64_t>(m_settings.enroll_timeout)) {
     clear_pending(record);
-    if (auto saved = m_store.save(record); !saved) {
+    if (auto saved = commit(record, event(who, k_action, user, "expired", "")); !saved) {
       return Unexpected<Error>{saved.error()};
     }
     return EnrollOutcome{EnrollResult::expired, 0};
   }
+  if (record.lock != LockState::none) {
+    record_event(event(who, k_action, user, "locked", ""));
+    return EnrollOutcome{EnrollResult::locked, 0};
+  }
   if (std::uint32_t wait = throttle_wait(record, now); wait > 0) {
+    record_event(event(who, k_action, user, "throttled", ""));
     return EnrollOutcome{EnrollResult::throttled, wait};
   }
 
@@ -280,12 +538,13 @@ Expected<EnrollOutcome> Authenticator::confirm_enrollment(std::string_view user,
     return Unexpected<Error>{step.error()};
   }
   if (*step == 0) {
-    record.failures += 1;
-    record.last_failure_at = now;
-    if (auto saved = m_store.save(record); !saved) {
+    const bool locked_now = count_failure(record, CodeKind::wrong_code, now);
+    if (auto saved = commit(record, event(who, k_action, user, locked_now ? "locked" : "bad-code",
+                                          "wrong code"));
+        !saved) {
       return Unexpected<Error>{saved.error()};
     }
-    return EnrollOutcome{EnrollResult::bad_code, 0};
+    return EnrollOutcome{locked_now ? EnrollResult::locked : EnrollResult::bad_code, 0};
   }
 
   // Re-seal under the "active" purpose: a pending blob can never be mistaken for an active one.
@@ -297,17 +556,209 @@ Expected<EnrollOutcome> Authenticator::confirm_enrollment(std::string_view user,
   if (!sealed) {
     return Unexpected<Error>{sealed.error()};
   }
+  const bool replacing = record.enrolled();
   record.sealed_secret = std::move(*sealed);
   record.params = record.pending_params;
   record.enrolled_at = now;
   record.last_step = *step; // the confirming code may not be replayed for a login
   record.failures = 0;
   record.last_failure_at = 0;
+  record.backup_failures = 0;
+  record.pass_until = 0; // a new phone ends a temporary pass
   clear_pending(record);
-  if (auto saved = m_store.save(record); !saved) {
+  if (auto saved = commit(record, event(who, k_action, user, "confirmed",
+                                        replacing ? "the new secret replaced the old one" : ""));
+      !saved) {
     return Unexpected<Error>{saved.error()};
   }
   return EnrollOutcome{EnrollResult::confirmed, 0};
+}
+
+// --- code-proven self-service --------------------------------------------------------------
+
+Expected<std::optional<UserRecord>> Authenticator::load_for_code(std::string_view user,
+                                                                 std::int64_t now,
+                                                                 CodeOutcome& refused) const
+{
+  auto loaded = m_store.load(user);
+  if (!loaded) {
+    return Unexpected<Error>{loaded.error()};
+  }
+  if (!loaded->has_value() || !(*loaded)->enrolled()) {
+    refused = {CodeResult::not_enrolled, 0};
+    return std::optional<UserRecord>{};
+  }
+  if ((*loaded)->lock != LockState::none) {
+    refused = {CodeResult::locked, 0};
+    return std::optional<UserRecord>{};
+  }
+  if (std::uint32_t wait = throttle_wait(**loaded, now); wait > 0) {
+    refused = {CodeResult::throttled, wait};
+    return std::optional<UserRecord>{};
+  }
+  return std::move(*loaded);
+}
+
+Expected<bool> Authenticator::settle_code(UserRecord& record, const CodeVerdict& verdict,
+                                          std::int64_t now, const Requester& who,
+                                          std::string_view action, CodeOutcome& refused)
+{
+  if (verdict.kind == CodeKind::totp || verdict.kind == CodeKind::backup_code) {
+    count_success(record, verdict);
+    return true;
+  }
+  const bool locked_now = count_failure(record, verdict.kind, now);
+  refused = {locked_now ? CodeResult::locked : CodeResult::bad_code, 0};
+  const char* detail =
+    verdict.kind == CodeKind::wrong_backup_code ? "wrong backup code" : "wrong code";
+  if (auto saved = commit(record, event(who, action, record.user, outcome_name(refused.result),
+                                        detail));
+      !saved) {
+    return Unexpected<Error>{saved.error()};
+  }
+  return false;
+}
+
+Expected<ReplaceOutcome> Authenticator::replace_enrollment(std::string_view user,
+                                                           std::string_view code,
+                                                           const Requester& who)
+{
+  constexpr std::string_view k_action = "enroll-replace";
+  std::lock_guard lock(lock_for(user));
+  const std::int64_t now = m_clock.now();
+  ReplaceOutcome outcome;
+  auto loaded = load_for_code(user, now, outcome.code);
+  if (!loaded) {
+    return Unexpected<Error>{loaded.error()};
+  }
+  if (!loaded->has_value()) {
+    record_event(event(who, k_action, user, outcome_name(outcome.code.result), ""));
+    return outcome;
+  }
+  UserRecord& record = **loaded;
+  auto verdict = verify(record, code, now, true);
+  if (!verdict) {
+    return Unexpected<Error>{verdict.error()};
+  }
+  auto settled = settle_code(record, *verdict, now, who, k_action, outcome.code);
+  if (!settled) {
+    return Unexpected<Error>{settled.error()};
+  }
+  if (!*settled) {
+    return outcome;
+  }
+
+  outcome.offer.secret = SecretBytes(k_secret_bytes);
+  if (!random_bytes({outcome.offer.secret.data(), outcome.offer.secret.size()})) {
+    return make_error("the random number generator failed");
+  }
+  auto sealed = m_sealer.seal(outcome.offer.secret.span(), user, k_purpose_pending);
+  if (!sealed) {
+    return Unexpected<Error>{sealed.error()};
+  }
+  record.pending_secret = std::move(*sealed);
+  record.pending_params = m_settings.new_enrollment;
+  record.pending_created_at = now;
+  const char* detail = verdict->kind == CodeKind::backup_code
+                         ? "proved with a backup code; the old secret works until confirmation"
+                         : "the old secret works until confirmation";
+  if (auto saved = commit(record, event(who, k_action, user, "success", detail)); !saved) {
+    return Unexpected<Error>{saved.error()};
+  }
+  outcome.code = {CodeResult::ok, 0};
+  outcome.offer.params = m_settings.new_enrollment;
+  outcome.offer.expires_at = now + m_settings.enroll_timeout;
+  return outcome;
+}
+
+Expected<BackupCodesOutcome> Authenticator::new_backup_codes(std::string_view user,
+                                                             std::string_view code,
+                                                             const Requester& who)
+{
+  constexpr std::string_view k_action = "backup-codes";
+  std::lock_guard lock(lock_for(user));
+  const std::int64_t now = m_clock.now();
+  BackupCodesOutcome outcome;
+  auto loaded = load_for_code(user, now, outcome.code);
+  if (!loaded) {
+    return Unexpected<Error>{loaded.error()};
+  }
+  if (!loaded->has_value()) {
+    record_event(event(who, k_action, user, outcome_name(outcome.code.result), ""));
+    return outcome;
+  }
+  UserRecord& record = **loaded;
+  // A TOTP code only: a set of backup codes must not be able to renew itself.
+  auto verdict = verify(record, code, now, false);
+  if (!verdict) {
+    return Unexpected<Error>{verdict.error()};
+  }
+  auto settled = settle_code(record, *verdict, now, who, k_action, outcome.code);
+  if (!settled) {
+    return Unexpected<Error>{settled.error()};
+  }
+  if (!*settled) {
+    return outcome;
+  }
+
+  auto codes = generate_backup_codes(protocol::k_backup_codes_per_set);
+  if (!codes) {
+    return Unexpected<Error>{codes.error()};
+  }
+  record.backup_codes.clear();
+  for (const SecretBytes& new_code : *codes) {
+    auto hash = m_backup_codes.hash(user, new_code.view());
+    if (!hash) {
+      return make_error("cannot hash a backup code");
+    }
+    record.backup_codes.push_back(*hash);
+  }
+  if (auto saved = commit(record, event(who, k_action, user, "success",
+                                        "a new set of 10; the old set is void"));
+      !saved) {
+    return Unexpected<Error>{saved.error()};
+  }
+  outcome.code = {CodeResult::ok, 0};
+  outcome.codes = std::move(*codes);
+  return outcome;
+}
+
+Expected<CodeOutcome> Authenticator::disable(std::string_view user, std::string_view code,
+                                             const Requester& who)
+{
+  constexpr std::string_view k_action = "disable";
+  std::lock_guard lock(lock_for(user));
+  const std::int64_t now = m_clock.now();
+  CodeOutcome outcome;
+  auto loaded = load_for_code(user, now, outcome);
+  if (!loaded) {
+    return Unexpected<Error>{loaded.error()};
+  }
+  if (!loaded->has_value()) {
+    record_event(event(who, k_action, user, outcome_name(outcome.result), ""));
+    return outcome;
+  }
+  UserRecord& record = **loaded;
+  auto verdict = verify(record, code, now, true);
+  if (!verdict) {
+    return Unexpected<Error>{verdict.error()};
+  }
+  auto settled = settle_code(record, *verdict, now, who, k_action, outcome);
+  if (!settled) {
+    return Unexpected<Error>{settled.error()};
+  }
+  if (!*settled) {
+    return outcome;
+  }
+  record.sealed_secret.clear();
+  record.enrolled_at = 0;
+  record.backup_codes.clear();
+  clear_pending(record);
+  const char* detail = verdict->kind == CodeKind::backup_code ? "proved with a backup code" : "";
+  if (auto saved = commit(record, event(who, k_action, user, "success", detail)); !saved) {
+    return Unexpected<Error>{saved.error()};
+  }
+  return CodeOutcome{CodeResult::ok, 0};
 }
 
 } // namespace studio2fa

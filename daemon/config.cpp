@@ -126,6 +126,17 @@ const std::array k_keys = {
             [](Config& c, std::string_view v) {
               return set_duration(c.throttle_max, v, 1, 7 * 24 * 3600);
             }},
+  ConfigKey{"lockout_after", "20",
+            "Consecutive wrong codes after which the account is locked until an administrator "
+            "unlocks it (studio2fa-admin unlock); 0: never. Throttling slows guessing long "
+            "before that.",
+            [](Config& c, std::string_view v) { return set_number(c.lockout_after, v, 0, 1000); }},
+  ConfigKey{"backup_lockout_after", "3",
+            "Consecutive wrong backup codes after which the second factor is locked until an "
+            "administrator unlocks it.",
+            [](Config& c, std::string_view v) {
+              return set_number(c.backup_lockout_after, v, 1, 10);
+            }},
   ConfigKey{"max_connections", "1024",
             "Client connections open at once; further ones are closed at once.",
             [](Config& c, std::string_view v) {
@@ -138,6 +149,21 @@ const std::array k_keys = {
   ConfigKey{"worker_threads", "4",
             "Threads that check passwords and codes (password hashing is slow by design).",
             [](Config& c, std::string_view v) { return set_number(c.worker_threads, v, 1, 64); }},
+  ConfigKey{"admin_group", "",
+            "Group whose members may use studio2fa-admin, besides root; empty: root only. Its "
+            "members can turn off anyone's second factor (but root's): choose it with care.",
+            [](Config& c, std::string_view v) -> Expected<void> {
+              if (v.size() > 64 || v.find_first_of(" \t:,") != std::string_view::npos) {
+                return make_error("must be a group name of up to 64 characters, or empty");
+              }
+              c.admin_group = std::string(v);
+              return {};
+            }},
+  ConfigKey{"audit_retention", "365d",
+            "How long the audit trail in the database keeps events (syslog keeps its own copy).",
+            [](Config& c, std::string_view v) {
+              return set_duration(c.audit_retention, v, 86400, 3650ULL * 86400);
+            }},
 };
 
 } // namespace
@@ -231,7 +257,7 @@ Expected<Config> parse_config(std::string_view text, std::string_view source_nam
                   std::to_string(set_at[index]));
     }
     set_at[index] = line_number;
-    if (value.empty()) {
+    if (value.empty() && *k_keys[index].default_value != '\0') {
       return fail("'" + std::string(name) + "' has no value");
     }
     auto applied = k_keys[index].apply(config, value);
@@ -307,7 +333,7 @@ std::string render_sample_config()
     }
     out += "#";
     out += key.name;
-    out += " = ";
+    out += *key.default_value != '\0' ? " = " : " =";
     out += key.default_value;
     out += "\n";
   }

@@ -29,15 +29,19 @@ struct Config {
   unsigned throttle_after = 0;
   unsigned throttle_base = 0;
   unsigned throttle_max = 0;
+  unsigned lockout_after = 0;        // wrong codes in a row that lock the account; 0 never
+  unsigned backup_lockout_after = 0; // wrong backup codes in a row that lock the second factor
   unsigned max_connections = 0;
   unsigned request_timeout = 0;
   unsigned idle_timeout = 0;
   unsigned worker_threads = 0;
+  std::string admin_group; // empty: only root administers
+  unsigned audit_retention = 0; // seconds
 };
 
 struct ConfigKey {
   const char* name;
-  const char* default_value;
+  const char* default_value; // a key whose default is empty may be set to an empty value
   const char* description; // sentences for the sample file and the man page
   // Parses `value` into the config; the error says what is allowed, without file:line.
   Expected<void> (*apply)(Config& config, std::string_view value);

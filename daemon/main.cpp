@@ -1,7 +1,9 @@
 // studio2fad: the privileged side of studio2fa. See studio2fad(8).
 #include <config.h>
 
+#include "account_admin.hpp"
 #include "authenticator.hpp"
+#include "backup_codes.hpp"
 #include "config.hpp"
 #include "file_safety.hpp"
 #include "log.hpp"
@@ -254,6 +256,11 @@ int main(int argc, char** argv)
   }
   Config& config = startup->config;
 
+  auto backup_codes = BackupCodeHasher::create(startup->key.span());
+  if (!backup_codes) {
+    log::error("cannot start: %s", backup_codes.error().message.c_str());
+    return 1;
+  }
   auto sealer = Sealer::create(std::move(startup->key));
   if (!sealer) {
     log::error("cannot start: %s", sealer.error().message.c_str());
@@ -261,11 +268,20 @@ int main(int argc, char** argv)
   }
   SystemClock clock;
   ShadowPasswordChecker passwords;
-  AuthenticatorSettings auth_settings{config.totp,           config.totp_window,
-                                      config.enroll_timeout, config.throttle_after,
-                                      config.throttle_base,  config.throttle_max};
-  Authenticator authenticator(*startup->store, *sealer, passwords, clock, auth_settings);
-  RequestHandler handler(authenticator, HandlerSettings{config.issuer});
+  AuthenticatorSettings auth_settings;
+  auth_settings.new_enrollment = config.totp;
+  auth_settings.window = config.totp_window;
+  auth_settings.enroll_timeout = config.enroll_timeout;
+  auth_settings.throttle_after = config.throttle_after;
+  auth_settings.throttle_base = config.throttle_base;
+  auth_settings.throttle_max = config.throttle_max;
+  auth_settings.lockout_after = config.lockout_after;
+  auth_settings.backup_lockout_after = config.backup_lockout_after;
+  auth_settings.audit_retention = config.audit_retention;
+  Authenticator authenticator(*startup->store, *sealer, *backup_codes, passwords, clock,
+                              auth_settings);
+  AccountAdmin admin(authenticator);
+  RequestHandler handler(authenticator, admin, HandlerSettings{config.issuer, config.admin_group});
   Server server(ServerSettings{config.socket_path, config.max_connections, config.request_timeout,
                                config.idle_timeout, config.worker_threads},
                 handler);

@@ -4,8 +4,10 @@
 #include "log.hpp"
 #include "protocol.hpp"
 
+#include <grp.h>
 #include <pwd.h>
 
+#include <algorithm>
 #include <vector>
 
 namespace studio2fa {
@@ -14,29 +16,69 @@ namespace {
 
 using namespace protocol;
 
-// The account `user` may be acted on by `peer`: root for anyone, others only for the account
-// whose uid they run as.
+constexpr std::size_t k_nss_buffer = 16384;
+constexpr const char* k_admin_only =
+  "permission denied: only root and members of the admin group may do this";
+
+struct Account {
+  bool found = false;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::string name;
+};
+
+Account account_named(std::string_view user)
+{
+  std::string name(user);
+  std::vector<char> buffer(k_nss_buffer);
+  passwd pw{};
+  passwd* result = nullptr;
+  if (getpwnam_r(name.c_str(), &pw, buffer.data(), buffer.size(), &result) != 0 ||
+      result == nullptr) {
+    return {};
+  }
+  return {true, pw.pw_uid, pw.pw_gid, pw.pw_name};
+}
+
+Account account_of(uid_t uid)
+{
+  std::vector<char> buffer(k_nss_buffer);
+  passwd pw{};
+  passwd* result = nullptr;
+  if (getpwuid_r(uid, &pw, buffer.data(), buffer.size(), &result) != 0 || result == nullptr) {
+    return {};
+  }
+  return {true, pw.pw_uid, pw.pw_gid, pw.pw_name};
+}
+
+// The account `user` may be acted on by `peer` as itself: root for anyone, others only for the
+// account whose uid they run as.
 bool authorised(const PeerCredentials& peer, std::string_view user)
 {
   if (peer.uid == 0) {
     return true;
   }
-  std::string name(user);
-  std::vector<char> buffer(16384);
-  passwd pw{};
-  passwd* result = nullptr;
-  return getpwnam_r(name.c_str(), &pw, buffer.data(), buffer.size(), &result) == 0 &&
-         result != nullptr && pw.pw_uid == peer.uid;
+  const Account account = account_named(user);
+  return account.found && account.uid == peer.uid;
 }
 
-bool account_exists(std::string_view user)
+// For the audit trail: "root", the peer's account name, or "uid N" when it has none.
+std::string peer_name(const PeerCredentials& peer)
 {
-  std::string name(user);
-  std::vector<char> buffer(16384);
-  passwd pw{};
-  passwd* result = nullptr;
-  return getpwnam_r(name.c_str(), &pw, buffer.data(), buffer.size(), &result) == 0 &&
-         result != nullptr;
+  if (peer.uid == 0) {
+    return "root";
+  }
+  const Account account = account_of(peer.uid);
+  return account.found ? account.name : "uid " + std::to_string(peer.uid);
+}
+
+// A peer acting for `user` after authorised(): root, or that account itself.
+Requester requester_for(const PeerCredentials& peer, std::string_view user)
+{
+  Requester who;
+  who.uid = static_cast<std::uint32_t>(peer.uid);
+  who.name = peer.uid == 0 ? "root" : std::string(user);
+  return who;
 }
 
 RequestHandler::After reply_error(wire::FrameBuffer& reply, ErrorCode code, std::string_view text,
@@ -59,15 +101,92 @@ const char* result_name(AuthResult result)
     return "throttled";
   case AuthResult::unavailable:
     return "unavailable";
+  case AuthResult::locked:
+    return "locked";
   }
   return "?";
 }
 
+const char* result_name(CodeResult result)
+{
+  switch (result) {
+  case CodeResult::ok:
+    return "success";
+  case CodeResult::bad_code:
+    return "bad-code";
+  case CodeResult::throttled:
+    return "throttled";
+  case CodeResult::locked:
+    return "locked";
+  case CodeResult::not_enrolled:
+    return "not-enrolled";
+  }
+  return "?";
+}
+
+// The wire form of an account state; `reason` points into `status`.
+StatusReply to_wire(const UserStatus& status)
+{
+  StatusReply out;
+  out.state = status.state;
+  out.enrolled_at = static_cast<std::uint64_t>(std::max<std::int64_t>(status.enrolled_at, 0));
+  out.failures = status.failures;
+  out.retry_after = status.retry_after;
+  out.lock = status.lock;
+  out.backup_codes = static_cast<std::uint8_t>(
+    std::min<unsigned>(status.backup_codes, static_cast<unsigned>(k_backup_codes_per_set)));
+  out.pass_until = static_cast<std::uint64_t>(std::max<std::int64_t>(status.pass_until, 0));
+  out.last_login = static_cast<std::uint64_t>(std::max<std::int64_t>(status.last_login, 0));
+  out.replacing = status.replacing;
+  out.required = status.required;
+  out.grace_until = static_cast<std::uint64_t>(std::max<std::int64_t>(status.grace_until, 0));
+  out.reason = std::string_view(status.reason).substr(0, limits::reason);
+  return out;
+}
+
+std::int64_t to_time(std::uint64_t value)
+{
+  return static_cast<std::int64_t>(std::min<std::uint64_t>(value, INT64_MAX));
+}
+
 } // namespace
 
-RequestHandler::RequestHandler(Authenticator& authenticator, HandlerSettings settings)
-  : m_authenticator(authenticator), m_settings(std::move(settings))
+RequestHandler::RequestHandler(Authenticator& authenticator, AccountAdmin& admin,
+                               HandlerSettings settings)
+  : m_authenticator(authenticator), m_admin(admin), m_settings(std::move(settings))
 {
+}
+
+bool RequestHandler::is_admin(const PeerCredentials& peer) const
+{
+  if (peer.uid == 0) {
+    return true;
+  }
+  if (m_settings.admin_group.empty()) {
+    return false;
+  }
+  const Account account = account_of(peer.uid);
+  if (!account.found) {
+    return false;
+  }
+  std::vector<char> buffer(k_nss_buffer);
+  group gr{};
+  group* found = nullptr;
+  if (getgrnam_r(m_settings.admin_group.c_str(), &gr, buffer.data(), buffer.size(), &found) != 0 ||
+      found == nullptr) {
+    return false;
+  }
+  const gid_t admin_gid = gr.gr_gid;
+  std::vector<gid_t> groups(64);
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    int count = static_cast<int>(groups.size());
+    if (getgrouplist(account.name.c_str(), account.gid, groups.data(), &count) >= 0) {
+      groups.resize(static_cast<std::size_t>(count));
+      return std::find(groups.begin(), groups.end(), admin_gid) != groups.end();
+    }
+    groups.resize(static_cast<std::size_t>(std::max(count, 1)) * 2);
+  }
+  return false;
 }
 
 RequestHandler::After RequestHandler::handle(const wire::FrameBuffer& request,
@@ -119,16 +238,14 @@ RequestHandler::After RequestHandler::handle(const wire::FrameBuffer& request,
     if (!decode(payload, msg) || msg.user.empty()) {
       return malformed();
     }
-    if (!authorised(peer, msg.user)) {
+    if (!authorised(peer, msg.user) && !is_admin(peer)) {
       return denied("query status", msg.user);
     }
     auto status = m_authenticator.status(msg.user);
     if (!status) {
       return internal(status.error());
     }
-    encode(StatusReply{status->state, static_cast<std::uint64_t>(status->enrolled_at),
-                       status->failures, status->retry_after},
-           reply);
+    encode(to_wire(*status), reply);
     return k_keep;
   }
 
@@ -140,13 +257,24 @@ RequestHandler::After RequestHandler::handle(const wire::FrameBuffer& request,
     if (!authorised(peer, msg.user)) {
       return denied("authenticate", msg.user);
     }
-    AuthOutcome outcome = m_authenticator.authenticate(msg.user, msg.mode, msg.password, msg.code);
+    Requester who = requester_for(peer, msg.user);
+    who.service = msg.service;
+    who.rhost = msg.rhost;
+    who.tty = msg.tty;
+    AuthOutcome outcome =
+      m_authenticator.authenticate(msg.user, msg.mode, msg.password, msg.code, who);
     auto line = outcome.result == AuthResult::success ? log::notice : log::warning;
     line("authentication %s: user=%s service=%s rhost=%s tty=%s uid=%u reason=\"%s\"",
          result_name(outcome.result), log::sanitize(msg.user).c_str(),
          log::sanitize(msg.service).c_str(), log::sanitize(msg.rhost).c_str(),
          log::sanitize(msg.tty).c_str(), static_cast<unsigned>(peer.uid), outcome.reason);
-    encode(AuthenticateReply{outcome.result, outcome.retry_after}, reply);
+    AuthenticateReply out;
+    out.result = outcome.result;
+    out.retry_after = outcome.retry_after;
+    out.factor = outcome.factor;
+    out.backup_codes = static_cast<std::uint8_t>(
+      std::min<unsigned>(outcome.backup_codes_left, static_cast<unsigned>(k_backup_codes_per_set)));
+    encode(out, reply);
     return k_keep;
   }
 
@@ -158,14 +286,19 @@ RequestHandler::After RequestHandler::handle(const wire::FrameBuffer& request,
     if (!authorised(peer, msg.user)) {
       return denied("enroll", msg.user);
     }
-    if (!account_exists(msg.user)) {
+    if (!account_named(msg.user).found) {
       return reply_error(reply, ErrorCode::permission_denied, "no such account", k_keep);
     }
-    auto offer = m_authenticator.begin_enrollment(msg.user);
+    auto offer = m_authenticator.begin_enrollment(msg.user, requester_for(peer, msg.user));
     if (!offer) {
       if (Authenticator::is_already_enrolled(offer.error())) {
         return reply_error(reply, ErrorCode::already_enrolled,
                            "two-factor authentication is already on for this account", k_keep);
+      }
+      if (Authenticator::is_locked(offer.error())) {
+        return reply_error(reply, ErrorCode::permission_denied,
+                           "login is locked for this account; contact your administrator",
+                           k_keep);
       }
       return internal(offer.error());
     }
@@ -192,12 +325,13 @@ RequestHandler::After RequestHandler::handle(const wire::FrameBuffer& request,
     if (!authorised(peer, msg.user)) {
       return denied("confirm enrollment", msg.user);
     }
-    auto outcome = m_authenticator.confirm_enrollment(msg.user, msg.code);
+    auto outcome =
+      m_authenticator.confirm_enrollment(msg.user, msg.code, requester_for(peer, msg.user));
     if (!outcome) {
       return internal(outcome.error());
     }
-    static const char* const k_names[] = {"confirmed", "bad-code", "expired", "no-pending",
-                                          "throttled"};
+    static const char* const k_names[] = {"confirmed", "bad-code",  "expired",
+                                          "no-pending", "throttled", "locked"};
     auto line = outcome->result == EnrollResult::confirmed ? log::notice : log::warning;
     line("enrollment %s: user=%s uid=%u", k_names[static_cast<int>(outcome->result)],
          log::sanitize(msg.user).c_str(), static_cast<unsigned>(peer.uid));
@@ -205,11 +339,317 @@ RequestHandler::After RequestHandler::handle(const wire::FrameBuffer& request,
     return k_keep;
   }
 
+  case MessageType::enroll_replace: {
+    EnrollReplaceRequest msg;
+    if (!decode(payload, msg) || msg.user.empty()) {
+      return malformed();
+    }
+    if (!authorised(peer, msg.user)) {
+      return denied("replace the enrollment", msg.user);
+    }
+    auto outcome =
+      m_authenticator.replace_enrollment(msg.user, msg.code, requester_for(peer, msg.user));
+    if (!outcome) {
+      return internal(outcome.error());
+    }
+    EnrollReplaceReply out;
+    out.result = outcome->code.result;
+    out.retry_after = outcome->code.retry_after;
+    SecretBytes encoded;
+    if (out.result == CodeResult::ok) {
+      encoded = base32::encode(outcome->offer.secret.span());
+      out.offer.secret = encoded.view();
+      out.offer.issuer = m_settings.issuer;
+      out.offer.account = msg.user;
+      out.offer.algorithm = totp::algorithm_name(outcome->offer.params.algorithm);
+      out.offer.digits = static_cast<std::uint8_t>(outcome->offer.params.digits);
+      out.offer.period = outcome->offer.params.period;
+      out.offer.expires_at = static_cast<std::uint64_t>(outcome->offer.expires_at);
+    }
+    encode(out, reply);
+    auto line = out.result == CodeResult::ok ? log::notice : log::warning;
+    line("enrollment replacement %s: user=%s uid=%u", result_name(out.result),
+         log::sanitize(msg.user).c_str(), static_cast<unsigned>(peer.uid));
+    return k_keep;
+  }
+
+  case MessageType::backup_codes: {
+    BackupCodesRequest msg;
+    if (!decode(payload, msg) || msg.user.empty()) {
+      return malformed();
+    }
+    if (!authorised(peer, msg.user)) {
+      return denied("make backup codes", msg.user);
+    }
+    auto outcome =
+      m_authenticator.new_backup_codes(msg.user, msg.code, requester_for(peer, msg.user));
+    if (!outcome) {
+      return internal(outcome.error());
+    }
+    BackupCodesReply out;
+    out.result = outcome->code.result;
+    out.retry_after = outcome->code.retry_after;
+    out.count = static_cast<std::uint8_t>(std::min(outcome->codes.size(), out.codes.size()));
+    for (std::size_t i = 0; i < out.count; ++i) {
+      out.codes[i] = outcome->codes[i].view();
+    }
+    encode(out, reply);
+    auto line = out.result == CodeResult::ok ? log::notice : log::warning;
+    line("backup codes %s: user=%s uid=%u", result_name(out.result),
+         log::sanitize(msg.user).c_str(), static_cast<unsigned>(peer.uid));
+    return k_keep;
+  }
+
+  case MessageType::disable: {
+    DisableRequest msg;
+    if (!decode(payload, msg) || msg.user.empty()) {
+      return malformed();
+    }
+    if (!authorised(peer, msg.user)) {
+      return denied("turn off two-factor authentication", msg.user);
+    }
+    auto outcome = m_authenticator.disable(msg.user, msg.code, requester_for(peer, msg.user));
+    if (!outcome) {
+      return internal(outcome.error());
+    }
+    encode(DisableReply{outcome->result, outcome->retry_after}, reply);
+    auto line = outcome->result == CodeResult::ok ? log::notice : log::warning;
+    line("two-factor authentication turned off %s: user=%s uid=%u", result_name(outcome->result),
+         log::sanitize(msg.user).c_str(), static_cast<unsigned>(peer.uid));
+    return k_keep;
+  }
+
+  case MessageType::admin_list:
+  case MessageType::admin_disable:
+  case MessageType::admin_unlock:
+  case MessageType::admin_pass:
+  case MessageType::admin_log:
+  case MessageType::admin_import:
+    return handle_admin(request, peer, reply);
+
   case MessageType::error:
     break;
   }
   log::warning("unknown request type 0x%02x from pid %d uid %u", request.type(),
                static_cast<int>(peer.pid), static_cast<unsigned>(peer.uid));
+  return reply_error(reply, ErrorCode::unknown_type, "unknown request type", k_close);
+}
+
+RequestHandler::After RequestHandler::handle_admin(const wire::FrameBuffer& request,
+                                                   const PeerCredentials& peer,
+                                                   wire::FrameBuffer& reply)
+{
+  constexpr After k_keep = After::keep_open;
+  constexpr After k_close = After::close;
+  const auto type = static_cast<MessageType>(request.type());
+  auto payload = request.payload();
+  auto malformed = [&] {
+    log::warning("malformed request (type 0x%02x) from pid %d uid %u; closing", request.type(),
+                 static_cast<int>(peer.pid), static_cast<unsigned>(peer.uid));
+    return reply_error(reply, ErrorCode::malformed, "malformed request", k_close);
+  };
+  auto internal = [&](const Error& error) {
+    log::error("%s", error.message.c_str());
+    return reply_error(reply, ErrorCode::internal, "internal error; see the daemon's log", k_keep);
+  };
+
+  if (!is_admin(peer)) {
+    log::warning("permission denied: uid %u (pid %d) is not an administrator (request 0x%02x)",
+                 static_cast<unsigned>(peer.uid), static_cast<int>(peer.pid), request.type());
+    return reply_error(reply, ErrorCode::permission_denied, k_admin_only, k_keep);
+  }
+  Requester who;
+  who.uid = static_cast<std::uint32_t>(peer.uid);
+  who.name = peer_name(peer);
+  // Only root administers root's own account.
+  auto protected_subject = [&](std::string_view user) {
+    if (peer.uid == 0) {
+      return false;
+    }
+    const Account account = account_named(user);
+    return account.found && account.uid == 0;
+  };
+  auto refuse_root = [&](std::string_view user) {
+    log::warning("permission denied: administrator %s (uid %u) may not act on user=%s",
+                 log::sanitize(who.name).c_str(), static_cast<unsigned>(peer.uid),
+                 log::sanitize(user).c_str());
+    return reply_error(reply, ErrorCode::permission_denied,
+                       "permission denied: only root may administer an account with uid 0",
+                       k_keep);
+  };
+  auto logged = [&](const char* action, std::string_view user, const char* result) {
+    log::notice("admin %s by %s (uid %u): user=%s result=%s", action,
+                log::sanitize(who.name).c_str(), static_cast<unsigned>(peer.uid),
+                log::sanitize(user).c_str(), result);
+  };
+
+  switch (type) {
+  case MessageType::admin_list: {
+    AdminListRequest msg;
+    if (!decode(payload, msg)) {
+      return malformed();
+    }
+    auto page = m_admin.list(msg.after, k_max_list_entries, who);
+    if (!page) {
+      return internal(page.error());
+    }
+    AdminListReply out;
+    std::size_t used = 0;
+    bool full = false;
+    for (const AccountAdmin::Account& account : page->accounts) {
+      AccountEntry entry{account.user, to_wire(account.status)};
+      if (account.user.empty() || account.user.size() > limits::user) {
+        continue; // cannot be named on the wire (a name of 256 characters but more bytes)
+      }
+      if (used + encoded_size(entry) > k_entries_budget) {
+        full = true;
+        break;
+      }
+      used += encoded_size(entry);
+      out.entries[out.count++] = entry;
+    }
+    out.more = page->more || full;
+    if (!encode(out, reply)) {
+      return internal(Error{"an account entry does not fit the protocol's limits"});
+    }
+    if (msg.after.empty()) {
+      logged("list", "-", "success");
+    }
+    return k_keep;
+  }
+
+  case MessageType::admin_disable: {
+    AdminDisableRequest msg;
+    if (!decode(payload, msg) || msg.user.empty()) {
+      return malformed();
+    }
+    if (protected_subject(msg.user)) {
+      return refuse_root(msg.user);
+    }
+    auto result = m_admin.disable(msg.user, who);
+    if (!result) {
+      return internal(result.error());
+    }
+    encode(AdminDisableReply{*result}, reply);
+    logged("disable", msg.user,
+           *result == AdminDisableResult::disabled ? "disabled" : "not-enrolled");
+    return k_keep;
+  }
+
+  case MessageType::admin_unlock: {
+    AdminUnlockRequest msg;
+    if (!decode(payload, msg) || msg.user.empty()) {
+      return malformed();
+    }
+    if (protected_subject(msg.user)) {
+      return refuse_root(msg.user);
+    }
+    auto result = m_admin.unlock(msg.user, who);
+    if (!result) {
+      return internal(result.error());
+    }
+    encode(AdminUnlockReply{*result}, reply);
+    logged("unlock", msg.user, *result == UnlockResult::unlocked ? "unlocked" : "not-locked");
+    return k_keep;
+  }
+
+  case MessageType::admin_pass: {
+    AdminPassRequest msg;
+    if (!decode(payload, msg) || msg.user.empty()) {
+      return malformed();
+    }
+    if (protected_subject(msg.user)) {
+      return refuse_root(msg.user);
+    }
+    auto outcome = m_admin.pass(msg.user, msg.duration, who);
+    if (!outcome) {
+      return internal(outcome.error());
+    }
+    encode(AdminPassReply{outcome->result,
+                          static_cast<std::uint64_t>(std::max<std::int64_t>(outcome->pass_until, 0))},
+           reply);
+    static const char* const k_names[] = {"granted", "revoked", "no-pass"};
+    logged(msg.duration == 0 ? "pass-revoke" : "pass", msg.user,
+           k_names[static_cast<int>(outcome->result)]);
+    return k_keep;
+  }
+
+  case MessageType::admin_log: {
+    AdminLogRequest msg;
+    if (!decode(payload, msg)) {
+      return malformed();
+    }
+    AuditQuery query;
+    query.subject = msg.user;
+    query.since = to_time(msg.since);
+    query.after_id = to_time(msg.after_id);
+    query.limit = k_max_log_entries;
+    auto page = m_admin.log(query, who);
+    if (!page) {
+      return internal(page.error());
+    }
+    AdminLogReply out;
+    std::size_t used = 0;
+    for (const AuditRecord& record : page->records) {
+      const AuditEvent& event = record.event;
+      AuditEntry entry{static_cast<std::uint64_t>(record.id),
+                       static_cast<std::uint64_t>(std::max<std::int64_t>(event.at, 0)),
+                       event.actor_uid,
+                       event.actor,
+                       event.action,
+                       event.subject,
+                       event.service,
+                       event.rhost,
+                       event.tty,
+                       event.outcome,
+                       event.detail};
+      if (used + encoded_size(entry) > k_entries_budget) {
+        break;
+      }
+      used += encoded_size(entry);
+      out.entries[out.count++] = entry;
+    }
+    out.more = page->more || out.count < page->records.size();
+    if (!encode(out, reply)) {
+      return internal(Error{"an audit entry does not fit the protocol's limits"});
+    }
+    if (msg.after_id == 0) {
+      logged("log", msg.user, "success");
+    }
+    return k_keep;
+  }
+
+  case MessageType::admin_import: {
+    AdminImportRequest msg;
+    if (!decode(payload, msg)) {
+      return malformed();
+    }
+    const std::span<const ImportEntry> entries(msg.entries.data(), msg.count);
+    for (const ImportEntry& entry : entries) {
+      if (protected_subject(entry.user)) {
+        return refuse_root(entry.user);
+      }
+    }
+    auto outcome = m_admin.import(entries, msg.replace, who);
+    if (!outcome) {
+      return internal(outcome.error());
+    }
+    encode(AdminImportReply{outcome->result, static_cast<std::uint8_t>(outcome->index)}, reply);
+    if (outcome->result == ImportResult::imported) {
+      log::notice("admin import by %s (uid %u): %u users, first user=%s",
+                  log::sanitize(who.name).c_str(), static_cast<unsigned>(peer.uid),
+                  static_cast<unsigned>(entries.size()), log::sanitize(entries[0].user).c_str());
+    } else {
+      log::warning("admin import by %s (uid %u) refused: user=%s: %s",
+                   log::sanitize(who.name).c_str(), static_cast<unsigned>(peer.uid),
+                   log::sanitize(entries[outcome->index].user).c_str(), outcome->why.c_str());
+    }
+    return k_keep;
+  }
+
+  default:
+    break;
+  }
   return reply_error(reply, ErrorCode::unknown_type, "unknown request type", k_close);
 }
 

@@ -1,7 +1,9 @@
-// Turns one request frame into one reply frame: decodes, authorises the peer for the subject
-// (PROTOCOL.md, "Authorisation"), calls the Authenticator and logs the outcome.
+// Turns one request frame into one reply frame: decodes, authorises the peer for the request and
+// its subject (PROTOCOL.md, "Message types"), calls the Authenticator or the AccountAdmin and
+// logs the outcome to syslog (the audit trail in the database is theirs to write).
 #pragma once
 
+#include "account_admin.hpp"
 #include "authenticator.hpp"
 #include "wire.hpp"
 
@@ -19,11 +21,12 @@ struct PeerCredentials {
 
 struct HandlerSettings {
   std::string issuer;
+  std::string admin_group; // empty: only root may send ADMIN_* requests
 };
 
 class RequestHandler {
 public:
-  RequestHandler(Authenticator& authenticator, HandlerSettings settings);
+  RequestHandler(Authenticator& authenticator, AccountAdmin& admin, HandlerSettings settings);
 
   enum class After { keep_open, close };
 
@@ -34,7 +37,13 @@ public:
                wire::FrameBuffer& reply);
 
 private:
+  // Root, or a member of admin_group (NSS: the peer's primary and supplementary groups).
+  bool is_admin(const PeerCredentials& peer) const;
+  After handle_admin(const wire::FrameBuffer& request, const PeerCredentials& peer,
+                     wire::FrameBuffer& reply);
+
   Authenticator& m_authenticator;
+  AccountAdmin& m_admin;
   HandlerSettings m_settings;
 };
 

@@ -3,6 +3,7 @@
 #include "fd.hpp"
 #include "file_safety.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
@@ -45,6 +46,33 @@ CREATE TABLE users (
   pending_created_at INTEGER NOT NULL
 );
 PRAGMA application_id = 1395803713;
+)sql",
+    // 1 → 2: backup codes, locks, temporary passes, last login; the audit trail.
+    R"sql(
+ALTER TABLE users ADD COLUMN backup_codes BLOB CHECK (backup_codes IS NULL OR
+  (typeof(backup_codes) = 'blob' AND length(backup_codes) % 32 = 0 AND
+   length(backup_codes) BETWEEN 32 AND 320));
+ALTER TABLE users ADD COLUMN backup_failures INTEGER NOT NULL DEFAULT 0
+  CHECK (backup_failures BETWEEN 0 AND 4294967295);
+ALTER TABLE users ADD COLUMN lock_state INTEGER NOT NULL DEFAULT 0 CHECK (lock_state IN (0, 1, 2));
+ALTER TABLE users ADD COLUMN locked_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN pass_until INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN last_login_at INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE audit (
+  id        INTEGER PRIMARY KEY AUTOINCREMENT,
+  at        INTEGER NOT NULL,
+  actor_uid INTEGER NOT NULL CHECK (actor_uid BETWEEN 0 AND 4294967295),
+  actor     TEXT NOT NULL,
+  action    TEXT NOT NULL,
+  subject   TEXT NOT NULL,
+  service   TEXT NOT NULL,
+  rhost     TEXT NOT NULL,
+  tty       TEXT NOT NULL,
+  outcome   TEXT NOT NULL,
+  detail    TEXT NOT NULL
+);
+CREATE INDEX audit_by_subject ON audit (subject, id);
+CREATE INDEX audit_by_time ON audit (at);
 )sql",
 };
 static_assert(std::size(k_migrations) == SqliteStore::k_schema_version,
@@ -373,25 +401,86 @@ std::optional<totp::Algorithm> algorithm_from_code(std::int64_t code)
   }
 }
 
+// Stored codes for protocol::LockState, fixed like the algorithm codes above.
+std::int64_t lock_code(protocol::LockState lock)
+{
+  switch (lock) {
+  case protocol::LockState::none:
+    return 0;
+  case protocol::LockState::second_factor:
+    return 1;
+  case protocol::LockState::account:
+    return 2;
+  }
+  return 0;
+}
+
+std::optional<protocol::LockState> lock_from_code(std::int64_t code)
+{
+  switch (code) {
+  case 0:
+    return protocol::LockState::none;
+  case 1:
+    return protocol::LockState::second_factor;
+  case 2:
+    return protocol::LockState::account;
+  default:
+    return std::nullopt;
+  }
+}
+
+// The columns of a record after its name, in the order read_record() reads them.
+#define STUDIO2FA_RECORD_COLUMNS                                                                   \
+  "secret, algorithm, digits, period, enrolled_at, last_step, failures, last_failure_at, "          \
+  "pending_secret, pending_algorithm, pending_digits, pending_period, pending_created_at, "         \
+  "backup_codes, backup_failures, lock_state, locked_at, pass_until, last_login_at"
+
 constexpr const char* k_load_sql =
-    "SELECT secret, algorithm, digits, period, enrolled_at, last_step, failures, "
-    "last_failure_at, pending_secret, pending_algorithm, pending_digits, pending_period, "
-    "pending_created_at FROM users WHERE name = ?1";
+    "SELECT " STUDIO2FA_RECORD_COLUMNS " FROM users WHERE name = ?1";
+
+constexpr const char* k_list_sql =
+    "SELECT " STUDIO2FA_RECORD_COLUMNS ", name FROM users WHERE name > ?1 ORDER BY name LIMIT ?2";
 
 constexpr const char* k_save_sql =
-    "INSERT INTO users (name, secret, algorithm, digits, period, enrolled_at, last_step, "
-    "failures, last_failure_at, pending_secret, pending_algorithm, pending_digits, "
-    "pending_period, pending_created_at) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
+    "INSERT INTO users (name, " STUDIO2FA_RECORD_COLUMNS ") "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, "
+    "?20) "
     "ON CONFLICT (name) DO UPDATE SET secret = excluded.secret, "
     "algorithm = excluded.algorithm, digits = excluded.digits, period = excluded.period, "
     "enrolled_at = excluded.enrolled_at, last_step = excluded.last_step, "
     "failures = excluded.failures, last_failure_at = excluded.last_failure_at, "
     "pending_secret = excluded.pending_secret, pending_algorithm = excluded.pending_algorithm, "
     "pending_digits = excluded.pending_digits, pending_period = excluded.pending_period, "
-    "pending_created_at = excluded.pending_created_at";
+    "pending_created_at = excluded.pending_created_at, backup_codes = excluded.backup_codes, "
+    "backup_failures = excluded.backup_failures, lock_state = excluded.lock_state, "
+    "locked_at = excluded.locked_at, pass_until = excluded.pass_until, "
+    "last_login_at = excluded.last_login_at";
+
+#undef STUDIO2FA_RECORD_COLUMNS
 
 constexpr const char* k_remove_sql = "DELETE FROM users WHERE name = ?1";
+
+constexpr const char* k_audit_insert_sql =
+    "INSERT INTO audit (at, actor_uid, actor, action, subject, service, rhost, tty, outcome, "
+    "detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+
+constexpr const char* k_audit_prune_sql = "DELETE FROM audit WHERE at < ?1";
+
+#define STUDIO2FA_AUDIT_SELECT                                                                     \
+  "SELECT id, at, actor_uid, actor, action, subject, service, rhost, tty, outcome, detail "        \
+  "FROM audit WHERE id > ?1 AND at >= ?2 "
+
+constexpr const char* k_audit_read_sql = STUDIO2FA_AUDIT_SELECT "ORDER BY id LIMIT ?3";
+constexpr const char* k_audit_read_subject_sql =
+    STUDIO2FA_AUDIT_SELECT "AND subject = ?4 ORDER BY id LIMIT ?3";
+
+#undef STUDIO2FA_AUDIT_SELECT
+
+// The longest audit text fields PROTOCOL.md allows (ADMIN_LOG); longer ones are cut.
+constexpr std::size_t k_audit_limits[] = {
+    protocol::limits::user,    protocol::limits::action, protocol::limits::user,
+    protocol::limits::service, protocol::limits::rhost,  protocol::limits::tty,
+    protocol::limits::action,  protocol::limits::reason};
 
 // Binds in order, remembering the first failure.
 class Binder {
@@ -406,6 +495,15 @@ public:
   void integer(std::int64_t value) { record(sqlite3_bind_int64(m_stmt, ++m_index, value)); }
   // An empty blob is stored as NULL.
   void blob(const std::vector<std::uint8_t>& value)
+  {
+    if (value.empty()) {
+      record(sqlite3_bind_null(m_stmt, ++m_index));
+    } else {
+      record(sqlite3_bind_blob(m_stmt, ++m_index, value.data(), static_cast<int>(value.size()),
+                               SQLITE_STATIC));
+    }
+  }
+  void blob(std::span<const std::uint8_t> value)
   {
     if (value.empty()) {
       record(sqlite3_bind_null(m_stmt, ++m_index));
@@ -466,11 +564,69 @@ bool fits_blob(const std::vector<std::uint8_t>& blob)
   return blob.size() <= static_cast<std::size_t>(std::numeric_limits<int>::max());
 }
 
+bool fits_u32(std::int64_t value)
+{
+  return value >= 0 && value <= std::numeric_limits<std::uint32_t>::max();
+}
+
+// Reads the record columns (STUDIO2FA_RECORD_COLUMNS) of the current row into `record`; false if
+// the row holds impossible values.
+bool read_record(sqlite3_stmt* stmt, UserRecord& record)
+{
+  record.sealed_secret = column_blob(stmt, 0);
+  const auto params = column_parameters(stmt, 1);
+  record.enrolled_at = sqlite3_column_int64(stmt, 4);
+  const std::int64_t last_step = sqlite3_column_int64(stmt, 5);
+  const std::int64_t failures = sqlite3_column_int64(stmt, 6);
+  record.last_failure_at = sqlite3_column_int64(stmt, 7);
+  record.pending_secret = column_blob(stmt, 8);
+  const auto pending_params = column_parameters(stmt, 9);
+  record.pending_created_at = sqlite3_column_int64(stmt, 12);
+  const std::vector<std::uint8_t> codes = column_blob(stmt, 13);
+  const std::int64_t backup_failures = sqlite3_column_int64(stmt, 14);
+  const auto lock = lock_from_code(sqlite3_column_int64(stmt, 15));
+  record.locked_at = sqlite3_column_int64(stmt, 16);
+  record.pass_until = sqlite3_column_int64(stmt, 17);
+  record.last_login_at = sqlite3_column_int64(stmt, 18);
+  if (!params || !pending_params || !lock || last_step < 0 || !fits_u32(failures) ||
+      !fits_u32(backup_failures) || codes.size() % sizeof(BackupCodeHash) != 0 ||
+      codes.size() > protocol::k_backup_codes_per_set * sizeof(BackupCodeHash)) {
+    return false;
+  }
+  record.params = *params;
+  record.pending_params = *pending_params;
+  record.last_step = static_cast<std::uint64_t>(last_step);
+  record.failures = static_cast<std::uint32_t>(failures);
+  record.backup_failures = static_cast<std::uint32_t>(backup_failures);
+  record.lock = *lock;
+  record.backup_codes.resize(codes.size() / sizeof(BackupCodeHash));
+  for (std::size_t i = 0; i < record.backup_codes.size(); ++i) {
+    std::copy_n(codes.begin() + static_cast<std::ptrdiff_t>(i * sizeof(BackupCodeHash)),
+                sizeof(BackupCodeHash), record.backup_codes[i].begin());
+  }
+  return true;
+}
+
+std::string column_string(sqlite3_stmt* stmt, int column)
+{
+  const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, column));
+  const int size = sqlite3_column_bytes(stmt, column);
+  if (text == nullptr || size <= 0) {
+    return {};
+  }
+  return std::string(text, static_cast<std::size_t>(size));
+}
+
+std::string_view clamp(std::string_view text, std::size_t limit)
+{
+  return text.substr(0, limit);
+}
+
 } // namespace
 
 // One caller's records waiting for the next group commit.
 struct WriteTicket {
-  std::span<const UserRecord> records;
+  const StoreChanges& changes;
   Expected<void> result;
   bool done = false;
 };
@@ -480,8 +636,13 @@ struct SqliteStore::Impl {
   DbHandle db;
   // Declared after db so that they are finalized before it is closed.
   Statement load_stmt;
+  Statement list_stmt;
   Statement save_stmt;
   Statement remove_stmt;
+  Statement audit_insert_stmt;
+  Statement audit_prune_stmt;
+  Statement audit_read_stmt;
+  Statement audit_read_subject_stmt;
   // One statement object serves one caller at a time.
   std::mutex mutex;
 
@@ -492,14 +653,17 @@ struct SqliteStore::Impl {
   std::vector<WriteTicket*> queue;
   bool writing = false;
 
-  Expected<void> commit(std::span<const UserRecord> records);
+  Expected<void> commit(const StoreChanges& changes);
   void write_batch(const std::vector<WriteTicket*>& batch);
+  Expected<void> write_changes(const StoreChanges& changes);
   Expected<void> upsert(const UserRecord& record);
+  Expected<void> insert_event(const AuditEvent& event);
+  Expected<void> prune_audit(std::int64_t before);
 };
 
-Expected<void> SqliteStore::Impl::commit(std::span<const UserRecord> records)
+Expected<void> SqliteStore::Impl::commit(const StoreChanges& changes)
 {
-  WriteTicket ticket{records, {}, false};
+  WriteTicket ticket{changes, {}, false};
   std::unique_lock lock(queue_mutex);
   queue.push_back(&ticket);
   while (!ticket.done) {
@@ -543,13 +707,7 @@ void SqliteStore::Impl::write_batch(const std::vector<WriteTicket*>& batch)
     if (!single) {
       sqlite3_exec(handle, "SAVEPOINT ticket", nullptr, nullptr, nullptr);
     }
-    Expected<void> result;
-    for (const UserRecord& record : ticket->records) {
-      result = upsert(record);
-      if (!result) {
-        break;
-      }
-    }
+    Expected<void> result = write_changes(ticket->changes);
     if (!single) {
       if (!result) {
         sqlite3_exec(handle, "ROLLBACK TO ticket", nullptr, nullptr, nullptr);
@@ -570,12 +728,36 @@ void SqliteStore::Impl::write_batch(const std::vector<WriteTicket*>& batch)
   }
 }
 
+Expected<void> SqliteStore::Impl::write_changes(const StoreChanges& changes)
+{
+  for (const UserRecord& record : changes.records) {
+    if (auto done = upsert(record); !done) {
+      return done;
+    }
+  }
+  for (const AuditEvent& event : changes.events) {
+    if (auto done = insert_event(event); !done) {
+      return done;
+    }
+  }
+  if (changes.prune_audit_before != 0) {
+    return prune_audit(changes.prune_audit_before);
+  }
+  return {};
+}
+
 Expected<void> SqliteStore::Impl::upsert(const UserRecord& record)
 {
   const std::string what = "cannot save the record of user " + quoted(record.user);
   if (record.last_step > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) ||
-      !fits_blob(record.sealed_secret) || !fits_blob(record.pending_secret)) {
+      !fits_blob(record.sealed_secret) || !fits_blob(record.pending_secret) ||
+      record.backup_codes.size() > protocol::k_backup_codes_per_set) {
     return make_error(path + ": " + what + ": a value is out of range");
+  }
+  std::vector<std::uint8_t> codes;
+  codes.reserve(record.backup_codes.size() * sizeof(BackupCodeHash));
+  for (const BackupCodeHash& hash : record.backup_codes) {
+    codes.insert(codes.end(), hash.begin(), hash.end());
   }
   sqlite3_stmt* stmt = save_stmt.get();
   StatementUse use(stmt);
@@ -595,8 +777,45 @@ Expected<void> SqliteStore::Impl::upsert(const UserRecord& record)
   bind.integer(record.pending_params.digits);
   bind.integer(record.pending_params.period);
   bind.integer(record.pending_created_at);
+  bind.blob(std::span<const std::uint8_t>(codes));
+  bind.integer(record.backup_failures);
+  bind.integer(lock_code(record.lock));
+  bind.integer(record.locked_at);
+  bind.integer(record.pass_until);
+  bind.integer(record.last_login_at);
   if (!bind.ok() || sqlite3_step(stmt) != SQLITE_DONE) {
     return db_error(path, db.get(), what);
+  }
+  return {};
+}
+
+Expected<void> SqliteStore::Impl::insert_event(const AuditEvent& event)
+{
+  sqlite3_stmt* stmt = audit_insert_stmt.get();
+  StatementUse use(stmt);
+  Binder bind(stmt);
+  bind.integer(event.at);
+  bind.integer(event.actor_uid);
+  const std::string* const texts[] = {&event.actor,   &event.action, &event.subject,
+                                      &event.service, &event.rhost,  &event.tty,
+                                      &event.outcome, &event.detail};
+  for (std::size_t i = 0; i < std::size(texts); ++i) {
+    bind.text(clamp(*texts[i], k_audit_limits[i]));
+  }
+  if (!bind.ok() || sqlite3_step(stmt) != SQLITE_DONE) {
+    return db_error(path, db.get(), "cannot add to the audit trail");
+  }
+  return {};
+}
+
+Expected<void> SqliteStore::Impl::prune_audit(std::int64_t before)
+{
+  sqlite3_stmt* stmt = audit_prune_stmt.get();
+  StatementUse use(stmt);
+  Binder bind(stmt);
+  bind.integer(before);
+  if (!bind.ok() || sqlite3_step(stmt) != SQLITE_DONE) {
+    return db_error(path, db.get(), "cannot prune the audit trail");
   }
   return {};
 }
@@ -635,9 +854,14 @@ Expected<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path
 
   auto impl = std::make_unique<Impl>();
   impl->path = path;
-  for (auto [slot, sql] :
-       {std::pair{&impl->load_stmt, k_load_sql}, std::pair{&impl->save_stmt, k_save_sql},
-        std::pair{&impl->remove_stmt, k_remove_sql}}) {
+  for (auto [slot, sql] : {std::pair{&impl->load_stmt, k_load_sql},
+                           std::pair{&impl->list_stmt, k_list_sql},
+                           std::pair{&impl->save_stmt, k_save_sql},
+                           std::pair{&impl->remove_stmt, k_remove_sql},
+                           std::pair{&impl->audit_insert_stmt, k_audit_insert_sql},
+                           std::pair{&impl->audit_prune_stmt, k_audit_prune_sql},
+                           std::pair{&impl->audit_read_stmt, k_audit_read_sql},
+                           std::pair{&impl->audit_read_subject_stmt, k_audit_read_subject_sql}}) {
     auto stmt = prepare(path, db.get(), sql, SQLITE_PREPARE_PERSISTENT);
     if (!stmt) {
       return make_error(stmt.error().message);
@@ -671,38 +895,91 @@ Expected<std::optional<UserRecord>> SqliteStore::load(std::string_view user)
 
   UserRecord record;
   record.user = user;
-  record.sealed_secret = column_blob(stmt, 0);
-  const auto params = column_parameters(stmt, 1);
-  record.enrolled_at = sqlite3_column_int64(stmt, 4);
-  const std::int64_t last_step = sqlite3_column_int64(stmt, 5);
-  const std::int64_t failures = sqlite3_column_int64(stmt, 6);
-  record.last_failure_at = sqlite3_column_int64(stmt, 7);
-  record.pending_secret = column_blob(stmt, 8);
-  const auto pending_params = column_parameters(stmt, 9);
-  record.pending_created_at = sqlite3_column_int64(stmt, 12);
-  if (!params || !pending_params || last_step < 0 || failures < 0 ||
-      failures > std::numeric_limits<std::uint32_t>::max()) {
+  if (!read_record(stmt, record)) {
     return make_error(impl.path + ": the record of user " + quoted(user) +
                       " holds impossible values; the database is damaged");
   }
-  record.params = *params;
-  record.pending_params = *pending_params;
-  record.last_step = static_cast<std::uint64_t>(last_step);
-  record.failures = static_cast<std::uint32_t>(failures);
   return std::optional<UserRecord>{std::move(record)};
 }
 
-Expected<void> SqliteStore::save(const UserRecord& record)
+Expected<std::vector<UserRecord>> SqliteStore::list(std::string_view after, std::size_t limit)
 {
-  return m_impl->commit({&record, 1});
+  Impl& impl = *m_impl;
+  std::lock_guard lock(impl.mutex);
+  sqlite3_stmt* stmt = impl.list_stmt.get();
+  StatementUse use(stmt);
+
+  Binder bind(stmt);
+  bind.text(after);
+  bind.integer(static_cast<std::int64_t>(std::min<std::size_t>(limit, 1U << 20)));
+  if (!bind.ok()) {
+    return db_error(impl.path, impl.db.get(), "cannot list the users");
+  }
+  std::vector<UserRecord> records;
+  int rc;
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    UserRecord record;
+    record.user = column_string(stmt, 19);
+    if (!read_record(stmt, record)) {
+      return make_error(impl.path + ": the record of user " + quoted(record.user) +
+                        " holds impossible values; the database is damaged");
+    }
+    records.push_back(std::move(record));
+  }
+  if (rc != SQLITE_DONE) {
+    return db_error(impl.path, impl.db.get(), "cannot list the users");
+  }
+  return records;
 }
 
-Expected<void> SqliteStore::save_all(std::span<const UserRecord> records)
+Expected<std::vector<AuditRecord>> SqliteStore::read_audit(const AuditQuery& query)
 {
-  if (records.empty()) {
+  Impl& impl = *m_impl;
+  std::lock_guard lock(impl.mutex);
+  sqlite3_stmt* stmt =
+      query.subject.empty() ? impl.audit_read_stmt.get() : impl.audit_read_subject_stmt.get();
+  StatementUse use(stmt);
+
+  Binder bind(stmt);
+  bind.integer(query.after_id);
+  bind.integer(query.since);
+  bind.integer(static_cast<std::int64_t>(std::min<std::size_t>(query.limit, 1U << 20)));
+  if (!query.subject.empty()) {
+    bind.text(query.subject);
+  }
+  if (!bind.ok()) {
+    return db_error(impl.path, impl.db.get(), "cannot read the audit trail");
+  }
+  std::vector<AuditRecord> records;
+  int rc;
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    AuditRecord record;
+    record.id = sqlite3_column_int64(stmt, 0);
+    AuditEvent& event = record.event;
+    event.at = sqlite3_column_int64(stmt, 1);
+    const std::int64_t uid = sqlite3_column_int64(stmt, 2);
+    event.actor_uid = fits_u32(uid) ? static_cast<std::uint32_t>(uid) : 0;
+    std::string* const texts[] = {&event.actor,   &event.action, &event.subject,
+                                  &event.service, &event.rhost,  &event.tty,
+                                  &event.outcome, &event.detail};
+    for (std::size_t i = 0; i < std::size(texts); ++i) {
+      *texts[i] = column_string(stmt, static_cast<int>(i) + 3);
+      texts[i]->resize(std::min(texts[i]->size(), k_audit_limits[i]));
+    }
+    records.push_back(std::move(record));
+  }
+  if (rc != SQLITE_DONE) {
+    return db_error(impl.path, impl.db.get(), "cannot read the audit trail");
+  }
+  return records;
+}
+
+Expected<void> SqliteStore::commit(const StoreChanges& changes)
+{
+  if (changes.records.empty() && changes.events.empty() && changes.prune_audit_before == 0) {
     return {};
   }
-  return m_impl->commit(records);
+  return m_impl->commit(changes);
 }
 
 Expected<void> SqliteStore::remove(std::string_view user)

@@ -1,7 +1,8 @@
 // The embedded SecretStore: one SQLite database file (WAL, synchronous=FULL).
 //
-// Writes are group-committed: saves that arrive while a commit is under way wait for it, then
-// go to disk together in the next transaction, with one fsync of the WAL. Every caller still
+// Writes are group-committed: commits that arrive while one is under way wait for it, then
+// go to disk together in the next transaction, with one fsync of the WAL. A login's record
+// update and its audit event are one commit, so the audit trail costs no extra fsync. Every caller still
 // returns only after its own records are durable; under load many logins share one fsync.
 #pragma once
 
@@ -18,7 +19,7 @@ namespace studio2fa {
 class SqliteStore final : public SecretStore {
 public:
   // The schema version this build writes; PRAGMA user_version holds the db's.
-  static constexpr int k_schema_version = 1;
+  static constexpr int k_schema_version = 2;
 
   // Opens (creating when the file does not exist) and migrates the database. Refuses, with a
   // message naming the file: a file that is not a SQLite database, one that fails
@@ -29,8 +30,9 @@ public:
   ~SqliteStore() override;
 
   Expected<std::optional<UserRecord>> load(std::string_view user) override;
-  Expected<void> save(const UserRecord& record) override;
-  Expected<void> save_all(std::span<const UserRecord> records) override;
+  Expected<std::vector<UserRecord>> list(std::string_view after, std::size_t limit) override;
+  Expected<void> commit(const StoreChanges& changes) override;
+  Expected<std::vector<AuditRecord>> read_audit(const AuditQuery& query) override;
   Expected<void> remove(std::string_view user) override;
 
 private:

@@ -28,12 +28,48 @@ bool valid(AuthMode mode)
 
 bool valid(AuthResult result)
 {
-  return static_cast<std::uint8_t>(result) <= static_cast<std::uint8_t>(AuthResult::unavailable);
+  return static_cast<std::uint8_t>(result) <= static_cast<std::uint8_t>(AuthResult::locked);
 }
 
 bool valid(EnrollResult result)
 {
-  return static_cast<std::uint8_t>(result) <= static_cast<std::uint8_t>(EnrollResult::throttled);
+  return static_cast<std::uint8_t>(result) <= static_cast<std::uint8_t>(EnrollResult::locked);
+}
+
+bool valid(LockState lock)
+{
+  return static_cast<std::uint8_t>(lock) <= static_cast<std::uint8_t>(LockState::account);
+}
+
+bool valid(SecondFactor factor)
+{
+  return static_cast<std::uint8_t>(factor) <= static_cast<std::uint8_t>(SecondFactor::backup_code);
+}
+
+bool valid(CodeResult result)
+{
+  return static_cast<std::uint8_t>(result) <= static_cast<std::uint8_t>(CodeResult::not_enrolled);
+}
+
+bool valid(AdminDisableResult result)
+{
+  return static_cast<std::uint8_t>(result) <=
+         static_cast<std::uint8_t>(AdminDisableResult::not_enrolled);
+}
+
+bool valid(UnlockResult result)
+{
+  return static_cast<std::uint8_t>(result) <= static_cast<std::uint8_t>(UnlockResult::not_locked);
+}
+
+bool valid(PassResult result)
+{
+  return static_cast<std::uint8_t>(result) <= static_cast<std::uint8_t>(PassResult::no_pass);
+}
+
+bool valid(ImportResult result)
+{
+  return static_cast<std::uint8_t>(result) <= static_cast<std::uint8_t>(ImportResult::bad_entry);
 }
 
 bool valid(ErrorCode code)
@@ -53,7 +89,165 @@ bool valid_enroll_parameters(std::string_view algorithm, std::uint8_t digits, st
   return valid_algorithm(algorithm) && digits >= 6 && digits <= 8 && period >= 1;
 }
 
+// Reads a u8 that must be 0 or 1.
+bool read_flag(Reader& reader, bool& out)
+{
+  std::uint8_t value;
+  if (!reader.u8(value) || value > 1) {
+    return false;
+  }
+  out = value == 1;
+  return true;
+}
+
+// The account state, shared by STATUS_REPLY and ADMIN_LIST entries.
+bool valid(const StatusReply& state)
+{
+  return valid(state.state) && valid(state.lock) &&
+         state.backup_codes <= k_backup_codes_per_set;
+}
+
+void write_state(Writer& writer, const StatusReply& msg)
+{
+  writer.u8(static_cast<std::uint8_t>(msg.state));
+  writer.u64(msg.enrolled_at);
+  writer.u32(msg.failures);
+  writer.u32(msg.retry_after);
+  writer.u8(static_cast<std::uint8_t>(msg.lock));
+  writer.u8(msg.backup_codes);
+  writer.u64(msg.pass_until);
+  writer.u64(msg.last_login);
+  writer.u8(msg.replacing ? 1 : 0);
+  writer.u8(msg.required ? 1 : 0);
+  writer.u64(msg.grace_until);
+  writer.str(msg.reason, limits::reason);
+}
+
+bool read_state(Reader& reader, StatusReply& out)
+{
+  StatusReply decoded;
+  std::uint8_t state;
+  std::uint8_t lock;
+  if (!reader.u8(state) || !reader.u64(decoded.enrolled_at) || !reader.u32(decoded.failures) ||
+      !reader.u32(decoded.retry_after) || !reader.u8(lock) || !reader.u8(decoded.backup_codes) ||
+      !reader.u64(decoded.pass_until) || !reader.u64(decoded.last_login) ||
+      !read_flag(reader, decoded.replacing) || !read_flag(reader, decoded.required) ||
+      !reader.u64(decoded.grace_until) || !reader.str(decoded.reason, limits::reason)) {
+    return false;
+  }
+  decoded.state = static_cast<EnrollmentState>(state);
+  decoded.lock = static_cast<LockState>(lock);
+  if (!valid(decoded)) {
+    return false;
+  }
+  out = decoded;
+  return true;
+}
+
+// The two fields every code-proven reply starts with.
+bool read_code_result(Reader& reader, CodeResult& result, std::uint32_t& retry_after)
+{
+  std::uint8_t value;
+  if (!reader.u8(value) || !reader.u32(retry_after)) {
+    return false;
+  }
+  result = static_cast<CodeResult>(value);
+  return valid(result);
+}
+
+// A request of a user and a code (BACKUP_CODES, DISABLE, ENROLL_REPLACE).
+template <typename Request> bool encode_user_code(const Request& msg, MessageType type, FrameBuffer& out)
+{
+  Writer writer(out, type_byte(type));
+  writer.str(msg.user, limits::user);
+  writer.str(msg.code, limits::code);
+  return writer.finish();
+}
+
+template <typename Request> bool decode_user_code(std::span<const std::uint8_t> payload, Request& msg)
+{
+  Reader reader(payload);
+  Request decoded;
+  if (!reader.str(decoded.user, limits::user) || !reader.str(decoded.code, limits::code) ||
+      !reader.at_end()) {
+    return false;
+  }
+  msg = decoded;
+  return true;
+}
+
+// A request of a user alone (ADMIN_DISABLE, ADMIN_UNLOCK).
+template <typename Request> bool encode_user(const Request& msg, MessageType type, FrameBuffer& out)
+{
+  Writer writer(out, type_byte(type));
+  writer.str(msg.user, limits::user);
+  return writer.finish();
+}
+
+template <typename Request> bool decode_user(std::span<const std::uint8_t> payload, Request& msg)
+{
+  Reader reader(payload);
+  std::string_view user;
+  if (!reader.str(user, limits::user) || !reader.at_end()) {
+    return false;
+  }
+  msg.user = user;
+  return true;
+}
+
+// A reply of one u8 result (ADMIN_DISABLE, ADMIN_UNLOCK).
+template <typename Reply> bool encode_result(const Reply& msg, MessageType type, FrameBuffer& out)
+{
+  Writer writer(out, reply_type(type));
+  writer.u8(static_cast<std::uint8_t>(msg.result));
+  return valid(msg.result) && writer.finish();
+}
+
+template <typename Reply> bool decode_result(std::span<const std::uint8_t> payload, Reply& msg)
+{
+  Reader reader(payload);
+  std::uint8_t value;
+  if (!reader.u8(value) || !reader.at_end()) {
+    return false;
+  }
+  const auto result = static_cast<decltype(msg.result)>(value);
+  if (!valid(result)) {
+    return false;
+  }
+  msg.result = result;
+  return true;
+}
+
+std::size_t string_size(std::string_view text)
+{
+  return 2 + text.size();
+}
+
+constexpr std::size_t k_state_fixed_size = 1 + 8 + 4 + 4 + 1 + 1 + 8 + 8 + 1 + 1 + 8;
+
 } // namespace
+
+std::size_t encoded_size(const AccountEntry& entry)
+{
+  return string_size(entry.user) + k_state_fixed_size + string_size(entry.state.reason);
+}
+
+std::size_t encoded_size(const AuditEntry& entry)
+{
+  return 8 + 8 + 4 + string_size(entry.actor) + string_size(entry.action) +
+         string_size(entry.subject) + string_size(entry.service) + string_size(entry.rhost) +
+         string_size(entry.tty) + string_size(entry.outcome) + string_size(entry.detail);
+}
+
+std::size_t encoded_size(const ImportEntry& entry)
+{
+  std::size_t size = string_size(entry.user) + string_size(entry.secret) +
+                     string_size(entry.algorithm) + 1 + 4 + 1;
+  for (std::size_t i = 0; i < entry.code_count && i < entry.codes.size(); ++i) {
+    size += string_size(entry.codes[i]);
+  }
+  return size;
+}
 
 bool encode(const PingRequest&, FrameBuffer& out)
 {
@@ -78,11 +272,8 @@ bool encode(const StatusRequest& msg, FrameBuffer& out)
 bool encode(const StatusReply& msg, FrameBuffer& out)
 {
   Writer writer(out, reply_type(MessageType::status));
-  writer.u8(static_cast<std::uint8_t>(msg.state));
-  writer.u64(msg.enrolled_at);
-  writer.u32(msg.failures);
-  writer.u32(msg.retry_after);
-  return valid(msg.state) && writer.finish();
+  write_state(writer, msg);
+  return valid(msg) && writer.finish();
 }
 
 bool encode(const AuthenticateRequest& msg, FrameBuffer& out)
@@ -103,7 +294,10 @@ bool encode(const AuthenticateReply& msg, FrameBuffer& out)
   Writer writer(out, reply_type(MessageType::authenticate));
   writer.u8(static_cast<std::uint8_t>(msg.result));
   writer.u32(msg.retry_after);
-  return valid(msg.result) && writer.finish();
+  writer.u8(static_cast<std::uint8_t>(msg.factor));
+  writer.u8(msg.backup_codes);
+  return valid(msg.result) && valid(msg.factor) && msg.backup_codes <= k_backup_codes_per_set &&
+         writer.finish();
 }
 
 bool encode(const EnrollBeginRequest& msg, FrameBuffer& out)
@@ -179,14 +373,8 @@ bool decode(std::span<const std::uint8_t> payload, StatusRequest& msg)
 bool decode(std::span<const std::uint8_t> payload, StatusReply& msg)
 {
   Reader reader(payload);
-  std::uint8_t state;
   StatusReply decoded;
-  if (!reader.u8(state) || !reader.u64(decoded.enrolled_at) || !reader.u32(decoded.failures) ||
-      !reader.u32(decoded.retry_after) || !reader.at_end()) {
-    return false;
-  }
-  decoded.state = static_cast<EnrollmentState>(state);
-  if (!valid(decoded.state)) {
+  if (!read_state(reader, decoded) || !reader.at_end()) {
     return false;
   }
   msg = decoded;
@@ -217,11 +405,15 @@ bool decode(std::span<const std::uint8_t> payload, AuthenticateReply& msg)
   Reader reader(payload);
   AuthenticateReply decoded;
   std::uint8_t result;
-  if (!reader.u8(result) || !reader.u32(decoded.retry_after) || !reader.at_end()) {
+  std::uint8_t factor;
+  if (!reader.u8(result) || !reader.u32(decoded.retry_after) || !reader.u8(factor) ||
+      !reader.u8(decoded.backup_codes) || !reader.at_end()) {
     return false;
   }
   decoded.result = static_cast<AuthResult>(result);
-  if (!valid(decoded.result)) {
+  decoded.factor = static_cast<SecondFactor>(factor);
+  if (!valid(decoded.result) || !valid(decoded.factor) ||
+      decoded.backup_codes > k_backup_codes_per_set) {
     return false;
   }
   msg = decoded;
@@ -296,6 +488,465 @@ bool decode(std::span<const std::uint8_t> payload, ErrorReply& msg)
     return false;
   }
   msg = decoded;
+  return true;
+}
+
+// --- code-proven self-service ----------------------------------------------------------------
+
+bool encode(const BackupCodesRequest& msg, FrameBuffer& out)
+{
+  return encode_user_code(msg, MessageType::backup_codes, out);
+}
+
+bool decode(std::span<const std::uint8_t> payload, BackupCodesRequest& msg)
+{
+  return decode_user_code(payload, msg);
+}
+
+bool encode(const BackupCodesReply& msg, FrameBuffer& out)
+{
+  const bool counted = msg.result == CodeResult::ok
+                         ? msg.count >= 1 && msg.count <= k_backup_codes_per_set
+                         : msg.count == 0;
+  if (!valid(msg.result) || !counted) {
+    out.set_size(0);
+    return false;
+  }
+  Writer writer(out, reply_type(MessageType::backup_codes));
+  writer.u8(static_cast<std::uint8_t>(msg.result));
+  writer.u32(msg.retry_after);
+  writer.u8(msg.count);
+  for (std::size_t i = 0; i < msg.count; ++i) {
+    if (msg.codes[i].empty()) {
+      out.set_size(0);
+      return false;
+    }
+    writer.str(msg.codes[i], limits::backup_code);
+  }
+  return writer.finish();
+}
+
+bool decode(std::span<const std::uint8_t> payload, BackupCodesReply& msg)
+{
+  Reader reader(payload);
+  BackupCodesReply decoded;
+  if (!read_code_result(reader, decoded.result, decoded.retry_after) ||
+      !reader.u8(decoded.count)) {
+    return false;
+  }
+  const bool counted = decoded.result == CodeResult::ok
+                         ? decoded.count >= 1 && decoded.count <= k_backup_codes_per_set
+                         : decoded.count == 0;
+  if (!counted) {
+    return false;
+  }
+  for (std::size_t i = 0; i < decoded.count; ++i) {
+    if (!reader.str(decoded.codes[i], limits::backup_code) || decoded.codes[i].empty()) {
+      return false;
+    }
+  }
+  if (!reader.at_end()) {
+    return false;
+  }
+  msg = decoded;
+  return true;
+}
+
+bool encode(const DisableRequest& msg, FrameBuffer& out)
+{
+  return encode_user_code(msg, MessageType::disable, out);
+}
+
+bool decode(std::span<const std::uint8_t> payload, DisableRequest& msg)
+{
+  return decode_user_code(payload, msg);
+}
+
+bool encode(const DisableReply& msg, FrameBuffer& out)
+{
+  Writer writer(out, reply_type(MessageType::disable));
+  writer.u8(static_cast<std::uint8_t>(msg.result));
+  writer.u32(msg.retry_after);
+  return valid(msg.result) && writer.finish();
+}
+
+bool decode(std::span<const std::uint8_t> payload, DisableReply& msg)
+{
+  Reader reader(payload);
+  DisableReply decoded;
+  if (!read_code_result(reader, decoded.result, decoded.retry_after) || !reader.at_end()) {
+    return false;
+  }
+  msg = decoded;
+  return true;
+}
+
+bool encode(const EnrollReplaceRequest& msg, FrameBuffer& out)
+{
+  return encode_user_code(msg, MessageType::enroll_replace, out);
+}
+
+bool decode(std::span<const std::uint8_t> payload, EnrollReplaceRequest& msg)
+{
+  return decode_user_code(payload, msg);
+}
+
+namespace {
+
+// With ok: a real offer; otherwise every field empty or zero.
+bool valid_replace_offer(CodeResult result, const EnrollBeginReply& offer)
+{
+  if (result == CodeResult::ok) {
+    return valid_enroll_parameters(offer.algorithm, offer.digits, offer.period);
+  }
+  return offer.secret.empty() && offer.issuer.empty() && offer.account.empty() &&
+         offer.algorithm.empty() && offer.digits == 0 && offer.period == 0 &&
+         offer.expires_at == 0;
+}
+
+} // namespace
+
+bool encode(const EnrollReplaceReply& msg, FrameBuffer& out)
+{
+  Writer writer(out, reply_type(MessageType::enroll_replace));
+  writer.u8(static_cast<std::uint8_t>(msg.result));
+  writer.u32(msg.retry_after);
+  writer.str(msg.offer.secret, limits::text);
+  writer.str(msg.offer.issuer, limits::text);
+  writer.str(msg.offer.account, limits::text);
+  writer.str(msg.offer.algorithm, limits::text);
+  writer.u8(msg.offer.digits);
+  writer.u32(msg.offer.period);
+  writer.u64(msg.offer.expires_at);
+  return valid(msg.result) && valid_replace_offer(msg.result, msg.offer) && writer.finish();
+}
+
+bool decode(std::span<const std::uint8_t> payload, EnrollReplaceReply& msg)
+{
+  Reader reader(payload);
+  EnrollReplaceReply decoded;
+  EnrollBeginReply& offer = decoded.offer;
+  if (!read_code_result(reader, decoded.result, decoded.retry_after) ||
+      !reader.str(offer.secret, limits::text) || !reader.str(offer.issuer, limits::text) ||
+      !reader.str(offer.account, limits::text) || !reader.str(offer.algorithm, limits::text) ||
+      !reader.u8(offer.digits) || !reader.u32(offer.period) || !reader.u64(offer.expires_at) ||
+      !reader.at_end() || !valid_replace_offer(decoded.result, offer)) {
+    return false;
+  }
+  msg = decoded;
+  return true;
+}
+
+// --- administration -------------------------------------------------------------------------
+
+bool encode(const AdminListRequest& msg, FrameBuffer& out)
+{
+  Writer writer(out, type_byte(MessageType::admin_list));
+  writer.str(msg.after, limits::user);
+  return writer.finish();
+}
+
+bool decode(std::span<const std::uint8_t> payload, AdminListRequest& msg)
+{
+  Reader reader(payload);
+  std::string_view after;
+  if (!reader.str(after, limits::user) || !reader.at_end()) {
+    return false;
+  }
+  msg.after = after;
+  return true;
+}
+
+bool encode(const AdminListReply& msg, FrameBuffer& out)
+{
+  if (msg.count > k_max_list_entries) {
+    out.set_size(0);
+    return false;
+  }
+  Writer writer(out, reply_type(MessageType::admin_list));
+  writer.u8(msg.count);
+  for (std::size_t i = 0; i < msg.count; ++i) {
+    const AccountEntry& entry = msg.entries[i];
+    if (entry.user.empty() || !valid(entry.state)) {
+      out.set_size(0);
+      return false;
+    }
+    writer.str(entry.user, limits::user);
+    write_state(writer, entry.state);
+  }
+  writer.u8(msg.more ? 1 : 0);
+  return writer.finish();
+}
+
+bool decode(std::span<const std::uint8_t> payload, AdminListReply& msg)
+{
+  Reader reader(payload);
+  // Decoded in place (the reply is big); a failure leaves no entries.
+  msg.count = 0;
+  std::uint8_t count;
+  if (!reader.u8(count) || count > k_max_list_entries) {
+    return false;
+  }
+  for (std::size_t i = 0; i < count; ++i) {
+    AccountEntry& entry = msg.entries[i];
+    if (!reader.str(entry.user, limits::user) || entry.user.empty() ||
+        !read_state(reader, entry.state)) {
+      return false;
+    }
+  }
+  bool more;
+  if (!read_flag(reader, more) || !reader.at_end()) {
+    return false;
+  }
+  msg.count = count;
+  msg.more = more;
+  return true;
+}
+
+bool encode(const AdminDisableRequest& msg, FrameBuffer& out)
+{
+  return encode_user(msg, MessageType::admin_disable, out);
+}
+
+bool decode(std::span<const std::uint8_t> payload, AdminDisableRequest& msg)
+{
+  return decode_user(payload, msg);
+}
+
+bool encode(const AdminDisableReply& msg, FrameBuffer& out)
+{
+  return encode_result(msg, MessageType::admin_disable, out);
+}
+
+bool decode(std::span<const std::uint8_t> payload, AdminDisableReply& msg)
+{
+  return decode_result(payload, msg);
+}
+
+bool encode(const AdminUnlockRequest& msg, FrameBuffer& out)
+{
+  return encode_user(msg, MessageType::admin_unlock, out);
+}
+
+bool decode(std::span<const std::uint8_t> payload, AdminUnlockRequest& msg)
+{
+  return decode_user(payload, msg);
+}
+
+bool encode(const AdminUnlockReply& msg, FrameBuffer& out)
+{
+  return encode_result(msg, MessageType::admin_unlock, out);
+}
+
+bool decode(std::span<const std::uint8_t> payload, AdminUnlockReply& msg)
+{
+  return decode_result(payload, msg);
+}
+
+bool encode(const AdminPassRequest& msg, FrameBuffer& out)
+{
+  Writer writer(out, type_byte(MessageType::admin_pass));
+  writer.str(msg.user, limits::user);
+  writer.u32(msg.duration);
+  return msg.duration <= k_max_pass_duration && writer.finish();
+}
+
+bool decode(std::span<const std::uint8_t> payload, AdminPassRequest& msg)
+{
+  Reader reader(payload);
+  AdminPassRequest decoded;
+  if (!reader.str(decoded.user, limits::user) || !reader.u32(decoded.duration) ||
+      !reader.at_end() || decoded.duration > k_max_pass_duration) {
+    return false;
+  }
+  msg = decoded;
+  return true;
+}
+
+bool encode(const AdminPassReply& msg, FrameBuffer& out)
+{
+  Writer writer(out, reply_type(MessageType::admin_pass));
+  writer.u8(static_cast<std::uint8_t>(msg.result));
+  writer.u64(msg.pass_until);
+  return valid(msg.result) && writer.finish();
+}
+
+bool decode(std::span<const std::uint8_t> payload, AdminPassReply& msg)
+{
+  Reader reader(payload);
+  AdminPassReply decoded;
+  std::uint8_t result;
+  if (!reader.u8(result) || !reader.u64(decoded.pass_until) || !reader.at_end()) {
+    return false;
+  }
+  decoded.result = static_cast<PassResult>(result);
+  if (!valid(decoded.result)) {
+    return false;
+  }
+  msg = decoded;
+  return true;
+}
+
+bool encode(const AdminLogRequest& msg, FrameBuffer& out)
+{
+  Writer writer(out, type_byte(MessageType::admin_log));
+  writer.str(msg.user, limits::user);
+  writer.u64(msg.since);
+  writer.u64(msg.after_id);
+  return writer.finish();
+}
+
+bool decode(std::span<const std::uint8_t> payload, AdminLogRequest& msg)
+{
+  Reader reader(payload);
+  AdminLogRequest decoded;
+  if (!reader.str(decoded.user, limits::user) || !reader.u64(decoded.since) ||
+      !reader.u64(decoded.after_id) || !reader.at_end()) {
+    return false;
+  }
+  msg = decoded;
+  return true;
+}
+
+bool encode(const AdminLogReply& msg, FrameBuffer& out)
+{
+  if (msg.count > k_max_log_entries) {
+    out.set_size(0);
+    return false;
+  }
+  Writer writer(out, reply_type(MessageType::admin_log));
+  writer.u8(msg.count);
+  for (std::size_t i = 0; i < msg.count; ++i) {
+    const AuditEntry& entry = msg.entries[i];
+    writer.u64(entry.id);
+    writer.u64(entry.at);
+    writer.u32(entry.actor_uid);
+    writer.str(entry.actor, limits::user);
+    writer.str(entry.action, limits::action);
+    writer.str(entry.subject, limits::user);
+    writer.str(entry.service, limits::service);
+    writer.str(entry.rhost, limits::rhost);
+    writer.str(entry.tty, limits::tty);
+    writer.str(entry.outcome, limits::action);
+    writer.str(entry.detail, limits::reason);
+  }
+  writer.u8(msg.more ? 1 : 0);
+  return writer.finish();
+}
+
+bool decode(std::span<const std::uint8_t> payload, AdminLogReply& msg)
+{
+  Reader reader(payload);
+  msg.count = 0;
+  std::uint8_t count;
+  if (!reader.u8(count) || count > k_max_log_entries) {
+    return false;
+  }
+  for (std::size_t i = 0; i < count; ++i) {
+    AuditEntry& entry = msg.entries[i];
+    if (!reader.u64(entry.id) || !reader.u64(entry.at) || !reader.u32(entry.actor_uid) ||
+        !reader.str(entry.actor, limits::user) || !reader.str(entry.action, limits::action) ||
+        !reader.str(entry.subject, limits::user) || !reader.str(entry.service, limits::service) ||
+        !reader.str(entry.rhost, limits::rhost) || !reader.str(entry.tty, limits::tty) ||
+        !reader.str(entry.outcome, limits::action) || !reader.str(entry.detail, limits::reason)) {
+      return false;
+    }
+  }
+  bool more;
+  if (!read_flag(reader, more) || !reader.at_end()) {
+    return false;
+  }
+  msg.count = count;
+  msg.more = more;
+  return true;
+}
+
+bool encode(const AdminImportRequest& msg, FrameBuffer& out)
+{
+  if (msg.count < 1 || msg.count > k_max_import_entries) {
+    out.set_size(0);
+    return false;
+  }
+  Writer writer(out, type_byte(MessageType::admin_import));
+  writer.u8(msg.replace ? 1 : 0);
+  writer.u8(msg.count);
+  for (std::size_t i = 0; i < msg.count; ++i) {
+    const ImportEntry& entry = msg.entries[i];
+    if (entry.code_count > k_backup_codes_per_set ||
+        !valid_enroll_parameters(entry.algorithm, entry.digits, entry.period)) {
+      out.set_size(0);
+      return false;
+    }
+    writer.str(entry.user, limits::user);
+    writer.str(entry.secret, limits::import_secret);
+    writer.str(entry.algorithm, limits::text);
+    writer.u8(entry.digits);
+    writer.u32(entry.period);
+    writer.u8(entry.code_count);
+    for (std::size_t c = 0; c < entry.code_count; ++c) {
+      writer.str(entry.codes[c], limits::code);
+    }
+  }
+  return writer.finish();
+}
+
+bool decode(std::span<const std::uint8_t> payload, AdminImportRequest& msg)
+{
+  Reader reader(payload);
+  msg.count = 0;
+  bool replace;
+  std::uint8_t count;
+  if (!read_flag(reader, replace) || !reader.u8(count) || count < 1 ||
+      count > k_max_import_entries) {
+    return false;
+  }
+  for (std::size_t i = 0; i < count; ++i) {
+    ImportEntry& entry = msg.entries[i];
+    if (!reader.str(entry.user, limits::user) || !reader.str(entry.secret, limits::import_secret) ||
+        !reader.str(entry.algorithm, limits::text) || !reader.u8(entry.digits) ||
+        !reader.u32(entry.period) || !reader.u8(entry.code_count) ||
+        entry.code_count > k_backup_codes_per_set ||
+        !valid_enroll_parameters(entry.algorithm, entry.digits, entry.period)) {
+      return false;
+    }
+    for (std::size_t c = 0; c < entry.code_count; ++c) {
+      if (!reader.str(entry.codes[c], limits::code)) {
+        return false;
+      }
+    }
+  }
+  if (!reader.at_end()) {
+    return false;
+  }
+  msg.replace = replace;
+  msg.count = count;
+  return true;
+}
+
+bool encode(const AdminImportReply& msg, FrameBuffer& out)
+{
+  Writer writer(out, reply_type(MessageType::admin_import));
+  writer.u8(static_cast<std::uint8_t>(msg.result));
+  writer.u8(msg.index);
+  const bool index_ok = msg.result != ImportResult::imported || msg.index == 0;
+  return valid(msg.result) && index_ok && msg.index < k_max_import_entries && writer.finish();
+}
+
+bool decode(std::span<const std::uint8_t> payload, AdminImportReply& msg)
+{
+  Reader reader(payload);
+  std::uint8_t result;
+  std::uint8_t index;
+  if (!reader.u8(result) || !reader.u8(index) || !reader.at_end()) {
+    return false;
+  }
+  const auto decoded = static_cast<ImportResult>(result);
+  if (!valid(decoded) || index >= k_max_import_entries ||
+      (decoded == ImportResult::imported && index != 0)) {
+    return false;
+  }
+  msg.result = decoded;
+  msg.index = index;
   return true;
 }
 

@@ -7,6 +7,7 @@
 
 #include "wire.hpp"
 
+#include <array>
 #include <cstdint>
 #include <string_view>
 
@@ -18,6 +19,15 @@ enum class MessageType : std::uint8_t {
   authenticate = 0x03,
   enroll_begin = 0x04,
   enroll_confirm = 0x05,
+  backup_codes = 0x06,
+  disable = 0x07,
+  enroll_replace = 0x08,
+  admin_list = 0x10,
+  admin_disable = 0x11,
+  admin_unlock = 0x12,
+  admin_pass = 0x13,
+  admin_log = 0x14,
+  admin_import = 0x15,
   error = 0xFF,
 };
 
@@ -35,9 +45,21 @@ inline constexpr std::size_t rhost = 256;
 inline constexpr std::size_t password = 512;
 inline constexpr std::size_t code = 32;
 inline constexpr std::size_t text = 512; // message, issuer, account, algorithm, secret
+inline constexpr std::size_t backup_code = 32;
+inline constexpr std::size_t reason = 128; // why 2FA is (not) required; an audit detail
+inline constexpr std::size_t action = 32;  // audit action and outcome names
+inline constexpr std::size_t import_secret = 128;
 } // namespace limits
 
+inline constexpr std::size_t k_backup_codes_per_set = 10; // also the most a user can have
+inline constexpr std::size_t k_max_list_entries = 64;
+inline constexpr std::size_t k_max_log_entries = 64;
+inline constexpr std::size_t k_max_import_entries = 64;
+inline constexpr std::uint32_t k_max_pass_duration = 30 * 24 * 3600;
+
 enum class EnrollmentState : std::uint8_t { none = 0, pending = 1, active = 2 };
+enum class LockState : std::uint8_t { none = 0, second_factor = 1, account = 2 };
+enum class SecondFactor : std::uint8_t { none = 0, totp = 1, backup_code = 2 };
 enum class AuthMode : std::uint8_t { password_only = 1, password_and_code = 2, code_only = 3 };
 enum class AuthResult : std::uint8_t {
   success = 0,
@@ -45,6 +67,7 @@ enum class AuthResult : std::uint8_t {
   not_enrolled = 2,
   throttled = 3,
   unavailable = 4,
+  locked = 5,
 };
 enum class EnrollResult : std::uint8_t {
   confirmed = 0,
@@ -52,7 +75,20 @@ enum class EnrollResult : std::uint8_t {
   expired = 2,
   no_pending = 3,
   throttled = 4,
+  locked = 5,
 };
+// The result of a code-proven self-service request (ENROLL_REPLACE, BACKUP_CODES, DISABLE).
+enum class CodeResult : std::uint8_t {
+  ok = 0,
+  bad_code = 1,
+  throttled = 2,
+  locked = 3,
+  not_enrolled = 4,
+};
+enum class AdminDisableResult : std::uint8_t { disabled = 0, not_enrolled = 1 };
+enum class UnlockResult : std::uint8_t { unlocked = 0, not_locked = 1 };
+enum class PassResult : std::uint8_t { granted = 0, revoked = 1, no_pass = 2 };
+enum class ImportResult : std::uint8_t { imported = 0, already_enrolled = 1, bad_entry = 2 };
 enum class ErrorCode : std::uint16_t {
   malformed = 1,
   unsupported_version = 2,
@@ -70,11 +106,20 @@ struct PongReply {
 struct StatusRequest {
   std::string_view user;
 };
+// The account state of STATUS_REPLY and of each ADMIN_LIST entry.
 struct StatusReply {
   EnrollmentState state = EnrollmentState::none;
   std::uint64_t enrolled_at = 0;
   std::uint32_t failures = 0;
   std::uint32_t retry_after = 0;
+  LockState lock = LockState::none;
+  std::uint8_t backup_codes = 0;
+  std::uint64_t pass_until = 0;
+  std::uint64_t last_login = 0;
+  bool replacing = false;
+  bool required = false;
+  std::uint64_t grace_until = 0;
+  std::string_view reason;
 };
 struct AuthenticateRequest {
   std::string_view user;
@@ -88,6 +133,8 @@ struct AuthenticateRequest {
 struct AuthenticateReply {
   AuthResult result = AuthResult::denied;
   std::uint32_t retry_after = 0;
+  SecondFactor factor = SecondFactor::none; // with success: what passed as the second factor
+  std::uint8_t backup_codes = 0;            // with factor backup_code: how many are left
 };
 struct EnrollBeginRequest {
   std::string_view user;
@@ -108,14 +155,129 @@ struct EnrollConfirmRequest {
 struct EnrollConfirmReply {
   EnrollResult result = EnrollResult::bad_code;
 };
+
+// Code-proven self-service.
+struct BackupCodesRequest {
+  std::string_view user;
+  std::string_view code;
+};
+struct BackupCodesReply {
+  CodeResult result = CodeResult::bad_code;
+  std::uint32_t retry_after = 0;
+  std::uint8_t count = 0;
+  std::array<std::string_view, k_backup_codes_per_set> codes{};
+};
+struct DisableRequest {
+  std::string_view user;
+  std::string_view code;
+};
+struct DisableReply {
+  CodeResult result = CodeResult::bad_code;
+  std::uint32_t retry_after = 0;
+};
+struct EnrollReplaceRequest {
+  std::string_view user;
+  std::string_view code;
+};
+// With ok, `offer` is a pending secret as from ENROLL_BEGIN; otherwise its fields are empty/0.
+struct EnrollReplaceReply {
+  CodeResult result = CodeResult::bad_code;
+  std::uint32_t retry_after = 0;
+  EnrollBeginReply offer{{}, {}, {}, {}, 0, 0, 0};
+};
+
+// Administration.
+struct AccountEntry {
+  std::string_view user;
+  StatusReply state;
+};
+struct AdminListRequest {
+  std::string_view after; // empty: from the start
+};
+struct AdminListReply {
+  std::uint8_t count = 0;
+  std::array<AccountEntry, k_max_list_entries> entries{};
+  bool more = false;
+};
+struct AdminDisableRequest {
+  std::string_view user;
+};
+struct AdminDisableReply {
+  AdminDisableResult result = AdminDisableResult::disabled;
+};
+struct AdminUnlockRequest {
+  std::string_view user;
+};
+struct AdminUnlockReply {
+  UnlockResult result = UnlockResult::unlocked;
+};
+struct AdminPassRequest {
+  std::string_view user;
+  std::uint32_t duration = 0; // seconds; 0 revokes
+};
+struct AdminPassReply {
+  PassResult result = PassResult::granted;
+  std::uint64_t pass_until = 0;
+};
+struct AdminLogRequest {
+  std::string_view user; // empty: everyone
+  std::uint64_t since = 0;
+  std::uint64_t after_id = 0;
+};
+struct AuditEntry {
+  std::uint64_t id = 0;
+  std::uint64_t at = 0;
+  std::uint32_t actor_uid = 0;
+  std::string_view actor;
+  std::string_view action;
+  std::string_view subject;
+  std::string_view service;
+  std::string_view rhost;
+  std::string_view tty;
+  std::string_view outcome;
+  std::string_view detail;
+};
+struct AdminLogReply {
+  std::uint8_t count = 0;
+  std::array<AuditEntry, k_max_log_entries> entries{};
+  bool more = false;
+};
+struct ImportEntry {
+  std::string_view user;
+  std::string_view secret; // base32
+  std::string_view algorithm;
+  std::uint8_t digits = 6;
+  std::uint32_t period = 30;
+  std::uint8_t code_count = 0;
+  std::array<std::string_view, k_backup_codes_per_set> codes{};
+};
+struct AdminImportRequest {
+  bool replace = false;
+  std::uint8_t count = 0;
+  std::array<ImportEntry, k_max_import_entries> entries{};
+};
+struct AdminImportReply {
+  ImportResult result = ImportResult::imported;
+  std::uint8_t index = 0;
+};
+
 struct ErrorReply {
   ErrorCode code = ErrorCode::internal;
   std::string_view message;
 };
 
+// Bytes an entry takes in its message, so that senders can fill a frame without overflowing
+// it: a reply or request holding entries has 2 bytes besides them (count and more/replace).
+std::size_t encoded_size(const AccountEntry& entry);
+std::size_t encoded_size(const AuditEntry& entry);
+std::size_t encoded_size(const ImportEntry& entry);
+inline constexpr std::size_t k_entries_budget = wire::k_max_body - wire::k_min_body - 2;
+
 // encode(): writes one whole frame of the message's type; false if it does not fit or a field
 // breaks its limit. decode(): reads the payload of a frame whose type the caller already checked;
-// false on truncation, over-long fields, out-of-range enums or trailing data.
+// false on truncation, over-long fields, out-of-range enums or trailing data. A failed decode
+// leaves the message as it was, except that the messages with entries (ADMIN_LIST_REPLY,
+// ADMIN_LOG_REPLY, ADMIN_IMPORT) are decoded in place and are left with a count of 0.
 bool encode(const PingRequest& msg, wire::FrameBuffer& out);
 bool encode(const PongReply& msg, wire::FrameBuffer& out);
 bool encode(const StatusRequest& msg, wire::FrameBuffer& out);
@@ -126,6 +288,24 @@ bool encode(const EnrollBeginRequest& msg, wire::FrameBuffer& out);
 bool encode(const EnrollBeginReply& msg, wire::FrameBuffer& out);
 bool encode(const EnrollConfirmRequest& msg, wire::FrameBuffer& out);
 bool encode(const EnrollConfirmReply& msg, wire::FrameBuffer& out);
+bool encode(const BackupCodesRequest& msg, wire::FrameBuffer& out);
+bool encode(const BackupCodesReply& msg, wire::FrameBuffer& out);
+bool encode(const DisableRequest& msg, wire::FrameBuffer& out);
+bool encode(const DisableReply& msg, wire::FrameBuffer& out);
+bool encode(const EnrollReplaceRequest& msg, wire::FrameBuffer& out);
+bool encode(const EnrollReplaceReply& msg, wire::FrameBuffer& out);
+bool encode(const AdminListRequest& msg, wire::FrameBuffer& out);
+bool encode(const AdminListReply& msg, wire::FrameBuffer& out);
+bool encode(const AdminDisableRequest& msg, wire::FrameBuffer& out);
+bool encode(const AdminDisableReply& msg, wire::FrameBuffer& out);
+bool encode(const AdminUnlockRequest& msg, wire::FrameBuffer& out);
+bool encode(const AdminUnlockReply& msg, wire::FrameBuffer& out);
+bool encode(const AdminPassRequest& msg, wire::FrameBuffer& out);
+bool encode(const AdminPassReply& msg, wire::FrameBuffer& out);
+bool encode(const AdminLogRequest& msg, wire::FrameBuffer& out);
+bool encode(const AdminLogReply& msg, wire::FrameBuffer& out);
+bool encode(const AdminImportRequest& msg, wire::FrameBuffer& out);
+bool encode(const AdminImportReply& msg, wire::FrameBuffer& out);
 bool encode(const ErrorReply& msg, wire::FrameBuffer& out);
 
 bool decode(std::span<const std::uint8_t> payload, PingRequest& msg);
@@ -138,6 +318,24 @@ bool decode(std::span<const std::uint8_t> payload, EnrollBeginRequest& msg);
 bool decode(std::span<const std::uint8_t> payload, EnrollBeginReply& msg);
 bool decode(std::span<const std::uint8_t> payload, EnrollConfirmRequest& msg);
 bool decode(std::span<const std::uint8_t> payload, EnrollConfirmReply& msg);
+bool decode(std::span<const std::uint8_t> payload, BackupCodesRequest& msg);
+bool decode(std::span<const std::uint8_t> payload, BackupCodesReply& msg);
+bool decode(std::span<const std::uint8_t> payload, DisableRequest& msg);
+bool decode(std::span<const std::uint8_t> payload, DisableReply& msg);
+bool decode(std::span<const std::uint8_t> payload, EnrollReplaceRequest& msg);
+bool decode(std::span<const std::uint8_t> payload, EnrollReplaceReply& msg);
+bool decode(std::span<const std::uint8_t> payload, AdminListRequest& msg);
+bool decode(std::span<const std::uint8_t> payload, AdminListReply& msg);
+bool decode(std::span<const std::uint8_t> payload, AdminDisableRequest& msg);
+bool decode(std::span<const std::uint8_t> payload, AdminDisableReply& msg);
+bool decode(std::span<const std::uint8_t> payload, AdminUnlockRequest& msg);
+bool decode(std::span<const std::uint8_t> payload, AdminUnlockReply& msg);
+bool decode(std::span<const std::uint8_t> payload, AdminPassRequest& msg);
+bool decode(std::span<const std::uint8_t> payload, AdminPassReply& msg);
+bool decode(std::span<const std::uint8_t> payload, AdminLogRequest& msg);
+bool decode(std::span<const std::uint8_t> payload, AdminLogReply& msg);
+bool decode(std::span<const std::uint8_t> payload, AdminImportRequest& msg);
+bool decode(std::span<const std::uint8_t> payload, AdminImportReply& msg);
 bool decode(std::span<const std::uint8_t> payload, ErrorReply& msg);
 
 } // namespace studio2fa::protocol

@@ -26,6 +26,9 @@ constexpr const char* k_code_prompt = "Verification code: ";
 constexpr const char* k_combined_prompt = "Password and verification code: ";
 constexpr const char* k_unavailable_message =
   "Two-factor authentication is not available right now. Contact your administrator.";
+constexpr const char* k_locked_message =
+  "Login is locked for this account. Contact your administrator.";
+constexpr unsigned k_few_backup_codes = 2;
 
 const char* item_string(pam_handle_t* pamh, int item)
 {
@@ -251,7 +254,15 @@ private:
     }
     switch (reply.result) {
     case protocol::AuthResult::success:
+      if (reply.factor == protocol::SecondFactor::backup_code) {
+        tell_backup_codes_left(reply.backup_codes);
+      }
       return PAM_SUCCESS;
+    case protocol::AuthResult::locked:
+      // The same words for a locked second factor and a locked account: which factor failed is
+      // never said.
+      tell_error(m_pamh, m_flags, k_locked_message);
+      return PAM_MAXTRIES;
     case protocol::AuthResult::not_enrolled:
       return PAM_IGNORE;
     case protocol::AuthResult::throttled: {
@@ -269,6 +280,25 @@ private:
       break;
     }
     return PAM_AUTH_ERR;
+  }
+
+  // After a backup code: how many are left, with a warning when few are.
+  void tell_backup_codes_left(unsigned left)
+  {
+    char message[200];
+    if (left == 0) {
+      snprintf(message, sizeof(message),
+               "Backup code accepted. That was your last one: make a new set with "
+               "'studio2fa backup-codes'.");
+    } else if (left <= k_few_backup_codes) {
+      snprintf(message, sizeof(message),
+               "Backup code accepted. Only %u backup code%s left: make a new set with "
+               "'studio2fa backup-codes'.",
+               left, left == 1 ? "" : "s");
+    } else {
+      snprintf(message, sizeof(message), "Backup code accepted. %u backup codes left.", left);
+    }
+    tell(m_pamh, m_flags, message);
   }
 
   pam_handle_t* m_pamh;

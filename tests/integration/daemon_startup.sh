@@ -57,7 +57,7 @@ check "the db does hold a sealed secret for alice" \
 check "no plaintext secret after a clean stop (WAL checkpointed)" no_secret_in "$DB" "$DB-wal"
 
 # Swapping rows between users fails: alice's sealed secret copied to bob does not open for bob.
-sqlite3 "$DB" "insert or replace into users select 'bob', secret, algorithm, digits, period, enrolled_at, 0, 0, 0, pending_secret, pending_algorithm, pending_digits, pending_period, pending_created_at from users where name = 'alice'"
+sqlite3 "$DB" "insert or replace into users (name, secret, algorithm, digits, period, enrolled_at, last_step, failures, last_failure_at, pending_secret, pending_algorithm, pending_digits, pending_period, pending_created_at) select 'bob', secret, algorithm, digits, period, enrolled_at, 0, 0, 0, pending_secret, pending_algorithm, pending_digits, pending_period, pending_created_at from users where name = 'alice'"
 check "daemon starts" start_daemon
 next_step
 pam_login s2fa bob 'bob-Pa55word' "$(code_for "$A")"

@@ -128,10 +128,14 @@ void assert_configs_equal(const Config& a, const Config& b)
   assert_int_equal(a.throttle_after, b.throttle_after);
   assert_int_equal(a.throttle_base, b.throttle_base);
   assert_int_equal(a.throttle_max, b.throttle_max);
+  assert_int_equal(a.lockout_after, b.lockout_after);
+  assert_int_equal(a.backup_lockout_after, b.backup_lockout_after);
   assert_int_equal(a.max_connections, b.max_connections);
   assert_int_equal(a.request_timeout, b.request_timeout);
   assert_int_equal(a.idle_timeout, b.idle_timeout);
   assert_int_equal(a.worker_threads, b.worker_threads);
+  assert_string_equal(a.admin_group.c_str(), b.admin_group.c_str());
+  assert_int_equal(a.audit_retention, b.audit_retention);
 }
 
 // The documented defaults (studio2fad.conf(5), PROTOCOL.md).
@@ -150,19 +154,24 @@ void assert_documented_defaults(const Config& config)
   assert_int_equal(config.throttle_after, 5);
   assert_int_equal(config.throttle_base, 2);
   assert_int_equal(config.throttle_max, 900);
+  assert_int_equal(config.lockout_after, 20);
+  assert_int_equal(config.backup_lockout_after, 3);
   assert_int_equal(config.max_connections, 1024);
   assert_int_equal(config.request_timeout, 5);
   assert_int_equal(config.idle_timeout, 30);
   assert_int_equal(config.worker_threads, 4);
+  assert_string_equal(config.admin_group.c_str(), "");
+  assert_int_equal(config.audit_retention, 365 * 86400);
 }
 
 // Every key this test knows about; a key added to the table must be added here (and to
 // test_every_key_parsed).
 const char* const k_key_names[] = {
-    "socket_path",     "db_path",         "key_path",      "issuer",
-    "totp_algorithm",  "totp_digits",     "totp_period",   "totp_window",
-    "enroll_timeout",  "throttle_after",  "throttle_base", "throttle_max",
-    "max_connections", "request_timeout", "idle_timeout",  "worker_threads",
+    "socket_path",     "db_path",         "key_path",           "issuer",
+    "totp_algorithm",  "totp_digits",     "totp_period",        "totp_window",
+    "enroll_timeout",  "throttle_after",  "throttle_base",      "throttle_max",
+    "lockout_after",   "backup_lockout_after", "max_connections", "request_timeout",
+    "idle_timeout",    "worker_threads",  "admin_group",        "audit_retention",
 };
 
 // --- defaults and the key table -----------------------------------------------------------
@@ -205,7 +214,11 @@ void test_every_key_parsed(void**)
                                  "max_connections = 64\n"
                                  "request_timeout = 9\n"
                                  "idle_timeout = 2m\n"
-                                 "worker_threads = 12\n");
+                                 "worker_threads = 12\n"
+                                 "lockout_after = 0\n"
+                                 "backup_lockout_after = 5\n"
+                                 "admin_group = studio-admins\n"
+                                 "audit_retention = 30d\n");
   assert_string_equal(config.socket_path.c_str(), "/run/other/s.sock");
   assert_string_equal(config.db_path.c_str(), "/srv/2fa/db.sqlite");
   assert_string_equal(config.key_path.c_str(), "/srv/2fa/keys/master.key");
@@ -223,6 +236,10 @@ void test_every_key_parsed(void**)
   assert_int_equal(config.request_timeout, 9);
   assert_int_equal(config.idle_timeout, 120);
   assert_int_equal(config.worker_threads, 12);
+  assert_int_equal(config.lockout_after, 0);
+  assert_int_equal(config.backup_lockout_after, 5);
+  assert_string_equal(config.admin_group.c_str(), "studio-admins");
+  assert_int_equal(config.audit_retention, 30 * 86400);
 
   assert_int_equal(static_cast<int>(parse_ok("totp_algorithm = SHA256\n").totp.algorithm),
                    static_cast<int>(totp::Algorithm::sha256));
@@ -286,6 +303,22 @@ void test_empty_value(void**)
   assert_error_contains(parse_error_at("issuer =\n", 1), "no value");
   assert_error_contains(parse_error_at("# c\ntotp_digits =   \t \n", 2), "no value");
   parse_error_at("#\n#\n#\nenroll_timeout=\n", 4);
+}
+
+void test_admin_group(void**)
+{
+  // The one key whose default is empty may be set empty; other keys may not.
+  assert_string_equal(parse_ok("admin_group =\n").admin_group.c_str(), "");
+  assert_string_equal(parse_ok("admin_group = wheel\n").admin_group.c_str(), "wheel");
+  assert_error_contains(parse_error_at("admin_group = two words\n", 1), "group name");
+  parse_error_at("admin_group = a:b\n", 1);
+  parse_error_at("admin_group = " + std::string(65, 'g') + "\n", 1);
+  parse_error_at("lockout_after = 1001\n", 1);
+  parse_error_at("backup_lockout_after = 0\n", 1);
+  parse_error_at("backup_lockout_after = 11\n", 1);
+  parse_error_at("audit_retention = 1h\n", 1);
+  parse_error_at("audit_retention = 3651d\n", 1);
+  parse_error_at("lockout_after =\n", 1);
 }
 
 void test_empty_key(void**)
@@ -432,7 +465,7 @@ std::string uncomment_keys(const std::string& sample)
     }
     std::string line = sample.substr(begin, end - begin);
     for (const ConfigKey& key : config_keys()) {
-      if (line.rfind(std::string("#") + key.name + " = ", 0) == 0) {
+      if (line.rfind(std::string("#") + key.name + " =", 0) == 0) {
         line.erase(0, 1);
       }
     }
@@ -449,7 +482,8 @@ void test_sample_config(void**)
   assert_configs_equal(parse_ok(sample), default_config());
 
   for (const ConfigKey& key : config_keys()) {
-    const std::string line = std::string("\n#") + key.name + " = " + key.default_value + "\n";
+    const std::string value = *key.default_value != '\0' ? std::string(" ") + key.default_value : "";
+    const std::string line = std::string("\n#") + key.name + " =" + value + "\n";
     if (sample.find(line) == std::string::npos) {
       fail_msg("sample config has no line \"#%s = %s\"", key.name, key.default_value);
     }
@@ -599,6 +633,7 @@ int main()
       cmocka_unit_test(test_unknown_key),
       cmocka_unit_test(test_missing_equals),
       cmocka_unit_test(test_empty_value),
+      cmocka_unit_test(test_admin_group),
       cmocka_unit_test(test_empty_key),
       cmocka_unit_test(test_key_set_twice),
       cmocka_unit_test(test_numbers_out_of_range),

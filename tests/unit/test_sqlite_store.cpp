@@ -130,6 +130,16 @@ UserRecord sample_record(const std::string& user)
   record.pending_secret = {0xaa, 0xbb, 0xcc};
   record.pending_params = {totp::Algorithm::sha512, 7, 45};
   record.pending_created_at = 1'700'000'456;
+  for (std::uint8_t i = 0; i < 3; ++i) {
+    BackupCodeHash hash{};
+    hash.fill(static_cast<std::uint8_t>(0x40 + i));
+    record.backup_codes.push_back(hash);
+  }
+  record.backup_failures = 2;
+  record.lock = protocol::LockState::second_factor;
+  record.locked_at = 1'700'000'789;
+  record.pass_until = 1'700'086'400;
+  record.last_login_at = 1'699'999'999;
   return record;
 }
 
@@ -150,6 +160,12 @@ void assert_records_equal(const UserRecord& a, const UserRecord& b)
   assert_int_equal(a.pending_params.digits, b.pending_params.digits);
   assert_int_equal(a.pending_params.period, b.pending_params.period);
   assert_int_equal(a.pending_created_at, b.pending_created_at);
+  assert_true(a.backup_codes == b.backup_codes);
+  assert_int_equal(a.backup_failures, b.backup_failures);
+  assert_int_equal(static_cast<int>(a.lock), static_cast<int>(b.lock));
+  assert_int_equal(a.locked_at, b.locked_at);
+  assert_int_equal(a.pass_until, b.pass_until);
+  assert_int_equal(a.last_login_at, b.last_login_at);
 }
 
 UserRecord load_existing(SqliteStore& store, const std::string& user)
@@ -202,8 +218,9 @@ void test_create_and_schema_version(void** state)
   const std::string path = temp_dir(state).file("store.db");
   open_store(path);
   assert_int_equal(raw_query(path, "PRAGMA user_version"), SqliteStore::k_schema_version);
-  assert_int_equal(raw_query(path, "PRAGMA user_version"), 1);
+  assert_int_equal(raw_query(path, "PRAGMA user_version"), 2);
   assert_int_equal(raw_query(path, "SELECT count(*) FROM sqlite_master WHERE name = 'users'"), 1);
+  assert_int_equal(raw_query(path, "SELECT count(*) FROM sqlite_master WHERE name = 'audit'"), 1);
 }
 
 void test_file_mode_is_0600(void** state)
@@ -297,7 +314,7 @@ void test_reopen_persists(void** state)
     assert_records_equal(load_existing(*store, "alice"), sample_record("alice"));
   }
   // The store holds the database exclusively while open: look at it after closing.
-  assert_int_equal(raw_query(path, "PRAGMA user_version"), 1);
+  assert_int_equal(raw_query(path, "PRAGMA user_version"), 2);
 }
 
 void test_second_opener_is_refused(void** state)
@@ -393,6 +410,206 @@ void test_group_commit_isolates_failures(void** state)
       assert_int_equal(loaded->has_value(), !(t == 0 && i % 2 == 1));
     }
   }
+}
+
+// The schema of version 1, as released: a database written by that build.
+constexpr const char* k_schema_v1 = R"sql(
+CREATE TABLE users (
+  name               TEXT PRIMARY KEY NOT NULL CHECK (length(name) BETWEEN 1 AND 256),
+  secret             BLOB CHECK (secret IS NULL OR typeof(secret) = 'blob'),
+  algorithm          INTEGER NOT NULL CHECK (algorithm IN (1, 2, 3)),
+  digits             INTEGER NOT NULL CHECK (digits BETWEEN 6 AND 8),
+  period             INTEGER NOT NULL CHECK (period BETWEEN 1 AND 4294967295),
+  enrolled_at        INTEGER NOT NULL,
+  last_step          INTEGER NOT NULL CHECK (last_step >= 0),
+  failures           INTEGER NOT NULL CHECK (failures BETWEEN 0 AND 4294967295),
+  last_failure_at    INTEGER NOT NULL,
+  pending_secret     BLOB CHECK (pending_secret IS NULL OR typeof(pending_secret) = 'blob'),
+  pending_algorithm  INTEGER NOT NULL CHECK (pending_algorithm IN (1, 2, 3)),
+  pending_digits     INTEGER NOT NULL CHECK (pending_digits BETWEEN 6 AND 8),
+  pending_period     INTEGER NOT NULL CHECK (pending_period BETWEEN 1 AND 4294967295),
+  pending_created_at INTEGER NOT NULL
+);
+PRAGMA application_id = 1395803713;
+PRAGMA user_version = 1;
+INSERT INTO users VALUES ('alice', x'0102', 2, 8, 60, 1700000000, 56666666, 3, 1700000123,
+                          NULL, 1, 6, 30, 0);
+INSERT INTO users VALUES ('bob', NULL, 1, 6, 30, 0, 0, 0, 0, x'aabbcc', 3, 7, 45, 1700000456);
+)sql";
+
+void test_migrates_version_1(void** state)
+{
+  const std::string path = temp_dir(state).file("store.db");
+  raw_exec(path, k_schema_v1);
+  assert_int_equal(raw_query(path, "PRAGMA user_version"), 1);
+  {
+    auto store = open_store(path);
+    const UserRecord alice = load_existing(*store, "alice");
+    assert_true(alice.sealed_secret == Bytes({0x01, 0x02}));
+    assert_int_equal(static_cast<int>(alice.params.algorithm),
+                     static_cast<int>(totp::Algorithm::sha256));
+    assert_int_equal(alice.params.digits, 8);
+    assert_int_equal(alice.enrolled_at, 1'700'000'000);
+    assert_int_equal(alice.last_step, 56'666'666);
+    assert_int_equal(alice.failures, 3);
+    // The new fields start empty.
+    assert_true(alice.backup_codes.empty());
+    assert_int_equal(alice.backup_failures, 0);
+    assert_int_equal(static_cast<int>(alice.lock), 0);
+    assert_int_equal(alice.pass_until, 0);
+    assert_int_equal(alice.last_login_at, 0);
+    const UserRecord bob = load_existing(*store, "bob");
+    assert_true(bob.pending_secret == Bytes({0xaa, 0xbb, 0xcc}));
+    assert_int_equal(bob.pending_params.digits, 7);
+
+    // The migrated database takes the new fields and the audit trail.
+    UserRecord changed = alice;
+    changed.backup_codes.assign(10, BackupCodeHash{});
+    changed.lock = protocol::LockState::account;
+    AuditEvent event;
+    event.at = 1'700'000'001;
+    event.action = "login";
+    event.subject = "alice";
+    event.outcome = "success";
+    assert_true(store->commit({{&changed, 1}, {&event, 1}, 0}).has_value());
+    assert_records_equal(load_existing(*store, "alice"), changed);
+    auto events = store->read_audit({});
+    assert_true(events.has_value());
+    assert_int_equal(events->size(), 1);
+  }
+  assert_int_equal(raw_query(path, "PRAGMA user_version"), 2);
+  assert_int_equal(raw_query(path, "SELECT count(*) FROM users"), 2);
+  assert_int_equal(raw_query(path, "PRAGMA application_id"), 1395803713);
+  // Opening again leaves it as it is.
+  open_store(path);
+  assert_int_equal(raw_query(path, "PRAGMA user_version"), 2);
+}
+
+AuditEvent sample_event(const std::string& subject, std::int64_t at, const std::string& outcome)
+{
+  AuditEvent event;
+  event.at = at;
+  event.actor_uid = 0;
+  event.actor = "root";
+  event.action = "login";
+  event.subject = subject;
+  event.service = "sshd";
+  event.rhost = "192.0.2.1";
+  event.tty = "ssh";
+  event.outcome = outcome;
+  event.detail = "password and code";
+  return event;
+}
+
+void test_audit_trail(void** state)
+{
+  auto store = open_store(temp_dir(state).file("store.db"));
+  // A record and its event in one commit; events alone too.
+  const UserRecord alice = sample_record("alice");
+  const AuditEvent first = sample_event("alice", 1000, "success");
+  assert_true(store->commit({{&alice, 1}, {&first, 1}, 0}).has_value());
+  const AuditEvent more[] = {sample_event("bob", 1001, "denied"),
+                             sample_event("alice", 1002, "denied"),
+                             sample_event("bob", 1003, "locked")};
+  assert_true(store->commit({{}, more, 0}).has_value());
+
+  auto all = store->read_audit({});
+  assert_true(all.has_value());
+  assert_int_equal(all->size(), 4);
+  for (std::size_t i = 1; i < all->size(); ++i) {
+    assert_true((*all)[i].id > (*all)[i - 1].id);
+  }
+  const AuditEvent& read = (*all)[0].event;
+  assert_int_equal(read.at, 1000);
+  assert_string_equal(read.actor.c_str(), "root");
+  assert_string_equal(read.action.c_str(), "login");
+  assert_string_equal(read.subject.c_str(), "alice");
+  assert_string_equal(read.service.c_str(), "sshd");
+  assert_string_equal(read.rhost.c_str(), "192.0.2.1");
+  assert_string_equal(read.tty.c_str(), "ssh");
+  assert_string_equal(read.outcome.c_str(), "success");
+  assert_string_equal(read.detail.c_str(), "password and code");
+
+  AuditQuery query;
+  query.subject = "bob";
+  auto bob = store->read_audit(query);
+  assert_int_equal(bob->size(), 2);
+  assert_string_equal((*bob)[1].event.outcome.c_str(), "locked");
+  query = {};
+  query.since = 1002;
+  assert_int_equal(store->read_audit(query)->size(), 2);
+  // Pages: after_id and limit.
+  query = {};
+  query.limit = 3;
+  auto page = store->read_audit(query);
+  assert_int_equal(page->size(), 3);
+  query.after_id = page->back().id;
+  auto rest = store->read_audit(query);
+  assert_int_equal(rest->size(), 1);
+  assert_int_equal(rest->front().event.at, 1003);
+
+  // Over-long text is cut to the protocol's limits, never refused.
+  AuditEvent long_event = sample_event(std::string(300, 's'), 1004, std::string(40, 'o'));
+  long_event.detail = std::string(500, 'd');
+  long_event.rhost = std::string(300, 'r');
+  assert_true(store->commit({{}, {&long_event, 1}, 0}).has_value());
+  query = {};
+  query.since = 1004;
+  auto cut = store->read_audit(query);
+  assert_int_equal(cut->size(), 1);
+  assert_int_equal(cut->front().event.subject.size(), protocol::limits::user);
+  assert_int_equal(cut->front().event.outcome.size(), protocol::limits::action);
+  assert_int_equal(cut->front().event.detail.size(), protocol::limits::reason);
+  assert_int_equal(cut->front().event.rhost.size(), protocol::limits::rhost);
+
+  // Pruning rides along with a commit.
+  assert_true(store->commit({{}, {}, 1002}).has_value());
+  auto pruned = store->read_audit({});
+  assert_int_equal(pruned->size(), 3);
+  assert_int_equal(pruned->front().event.at, 1002);
+}
+
+void test_commit_is_all_or_nothing(void** state)
+{
+  // A record that cannot be stored takes its audit events with it.
+  auto store = open_store(temp_dir(state).file("store.db"));
+  UserRecord bad = sample_record("bad");
+  bad.last_step = std::numeric_limits<std::uint64_t>::max();
+  const AuditEvent event = sample_event("bad", 1, "success");
+  assert_false(store->commit({{&bad, 1}, {&event, 1}, 0}).has_value());
+  assert_int_equal(store->read_audit({})->size(), 0);
+  assert_false(store->load("bad")->has_value());
+  // Eleven backup codes are more than a user can have.
+  UserRecord too_many = sample_record("many");
+  too_many.backup_codes.assign(11, BackupCodeHash{});
+  assert_false(store->save(too_many).has_value());
+}
+
+void test_list(void** state)
+{
+  auto store = open_store(temp_dir(state).file("store.db"));
+  auto empty = store->list("", 10);
+  assert_true(empty.has_value());
+  assert_true(empty->empty());
+  std::vector<UserRecord> records;
+  for (const char* name : {"dave", "alice", "carol", "bob", "erin"}) {
+    records.push_back(sample_record(name));
+  }
+  assert_true(store->save_all(records).has_value());
+
+  auto first = store->list("", 2);
+  assert_int_equal(first->size(), 2);
+  assert_string_equal((*first)[0].user.c_str(), "alice");
+  assert_string_equal((*first)[1].user.c_str(), "bob");
+  assert_records_equal((*first)[0], records[1]);
+  auto second = store->list("bob", 2);
+  assert_int_equal(second->size(), 2);
+  assert_string_equal((*second)[0].user.c_str(), "carol");
+  assert_string_equal((*second)[1].user.c_str(), "dave");
+  auto last = store->list("dave", 2);
+  assert_int_equal(last->size(), 1);
+  assert_string_equal((*last)[0].user.c_str(), "erin");
+  assert_true(store->list("erin", 2)->empty());
 }
 
 void test_refuses_garbage_file(void** state)
@@ -778,6 +995,10 @@ int main()
       TMP_TEST(test_concurrent_use),
       TMP_TEST(test_save_all_is_all_or_nothing),
       TMP_TEST(test_group_commit_isolates_failures),
+      TMP_TEST(test_migrates_version_1),
+      TMP_TEST(test_audit_trail),
+      TMP_TEST(test_commit_is_all_or_nothing),
+      TMP_TEST(test_list),
       TMP_TEST(test_refuses_garbage_file),
       TMP_TEST(test_refuses_newer_schema),
       TMP_TEST(test_refuses_foreign_database),

@@ -115,14 +115,44 @@ void test_status(void**)
   reply.enrolled_at = 0x0102030405060708ULL;
   reply.failures = 0x0A0B0C0D;
   reply.retry_after = 0xFFFFFFFE;
+  reply.lock = LockState::second_factor;
+  reply.backup_codes = 7;
+  reply.pass_until = 0x1112131415161718ULL;
+  reply.last_login = 0x2122232425262728ULL;
+  reply.replacing = true;
+  reply.required = true;
+  reply.grace_until = 0x3132333435363738ULL;
+  reply.reason = "why";
   StatusReply decoded;
   round_trip(reply, 0x82, frame, decoded);
   assert_int_equal(static_cast<int>(decoded.state), static_cast<int>(EnrollmentState::active));
   assert_true(decoded.enrolled_at == 0x0102030405060708ULL);
   assert_int_equal(decoded.failures, 0x0A0B0C0D);
   assert_int_equal(decoded.retry_after, 0xFFFFFFFE);
-  const std::uint8_t expected_reply[] = {0, 0, 0, 19,   1,    0x82, 2,    1,    2,    3,    4,   5,
-                                         6, 7, 8, 0x0A, 0x0B, 0x0C, 0x0D, 0xFF, 0xFF, 0xFF, 0xFE};
+  assert_int_equal(static_cast<int>(decoded.lock), static_cast<int>(LockState::second_factor));
+  assert_int_equal(decoded.backup_codes, 7);
+  assert_true(decoded.pass_until == 0x1112131415161718ULL);
+  assert_true(decoded.last_login == 0x2122232425262728ULL);
+  assert_true(decoded.replacing);
+  assert_true(decoded.required);
+  assert_true(decoded.grace_until == 0x3132333435363738ULL);
+  assert_true(decoded.reason == "why");
+  // Field order as in PROTOCOL.md.
+  const std::uint8_t expected_reply[] = {
+      0,    0,    0,    52,                                      // length
+      1,    0x82,                                              // version, type
+      2,                                                       // state
+      1,    2,    3,    4,    5,    6,    7,    8,               // enrolled_at
+      0x0A, 0x0B, 0x0C, 0x0D,                                  // failures
+      0xFF, 0xFF, 0xFF, 0xFE,                                  // retry_after
+      1,                                                       // lock
+      7,                                                       // backup_codes
+      0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18,          // pass_until
+      0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28,          // last_login
+      1,                                                       // replacing
+      1,                                                       // required
+      0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38,          // grace_until
+      0,    3,    'w',  'h',  'y'};                            // reason
   assert_int_equal(frame.size(), sizeof(expected_reply));
   assert_memory_equal(frame.data(), expected_reply, sizeof(expected_reply));
 }
@@ -156,14 +186,30 @@ void test_authenticate(void**)
   assert_int_equal(frame.payload().size(), sizeof(expected_payload));
   assert_memory_equal(frame.payload().data(), expected_payload, sizeof(expected_payload));
 
-  for (const AuthResult result : {AuthResult::success, AuthResult::denied, AuthResult::not_enrolled,
-                                  AuthResult::throttled, AuthResult::unavailable}) {
-    AuthenticateReply reply{result, result == AuthResult::throttled ? 120U : 0U};
+  for (const AuthResult result :
+       {AuthResult::success, AuthResult::denied, AuthResult::not_enrolled, AuthResult::throttled,
+        AuthResult::unavailable, AuthResult::locked}) {
+    AuthenticateReply reply;
+    reply.result = result;
+    reply.retry_after = result == AuthResult::throttled ? 120U : 0U;
     AuthenticateReply decoded_reply;
     round_trip(reply, 0x83, frame, decoded_reply);
     assert_int_equal(static_cast<int>(decoded_reply.result), static_cast<int>(result));
     assert_int_equal(decoded_reply.retry_after, reply.retry_after);
   }
+  AuthenticateReply backup;
+  backup.result = AuthResult::success;
+  backup.factor = SecondFactor::backup_code;
+  backup.backup_codes = 9;
+  AuthenticateReply decoded_backup;
+  round_trip(backup, 0x83, frame, decoded_backup);
+  assert_int_equal(static_cast<int>(decoded_backup.factor),
+                   static_cast<int>(SecondFactor::backup_code));
+  assert_int_equal(decoded_backup.backup_codes, 9);
+  const std::uint8_t expected_payload_reply[] = {0, 0, 0, 0, 0, 2, 9};
+  assert_int_equal(frame.payload().size(), sizeof(expected_payload_reply));
+  assert_memory_equal(frame.payload().data(), expected_payload_reply,
+                      sizeof(expected_payload_reply));
 }
 
 void test_enroll_begin(void**)
@@ -204,7 +250,7 @@ void test_enroll_confirm(void**)
 
   for (const EnrollResult result :
        {EnrollResult::confirmed, EnrollResult::bad_code, EnrollResult::expired,
-        EnrollResult::no_pending, EnrollResult::throttled}) {
+        EnrollResult::no_pending, EnrollResult::throttled, EnrollResult::locked}) {
     EnrollConfirmReply reply{result};
     EnrollConfirmReply decoded;
     decoded.result =
@@ -552,26 +598,98 @@ void test_bad_enums(void**)
     assert_true(decode(frame.payload(), decoded));
   }
 
-  for (const int state : {3, 0x80, 0xFF}) {
+  // The account state: one raw frame per bad value, everything else valid.
+  struct StateBytes {
+    int state = 2, lock = 0, codes = 10, replacing = 0, required = 1;
+  };
+  auto state_frame = [&](const StateBytes& b) {
     raw_frame(frame, 0x82, [&](wire::Writer& writer) {
-      writer.u8(static_cast<std::uint8_t>(state));
+      writer.u8(static_cast<std::uint8_t>(b.state));
       writer.u64(0);
       writer.u32(0);
       writer.u32(0);
+      writer.u8(static_cast<std::uint8_t>(b.lock));
+      writer.u8(static_cast<std::uint8_t>(b.codes));
+      writer.u64(0);
+      writer.u64(0);
+      writer.u8(static_cast<std::uint8_t>(b.replacing));
+      writer.u8(static_cast<std::uint8_t>(b.required));
+      writer.u64(0);
+      writer.str("", 10);
     });
-    StatusReply reply;
-    assert_false(decode(frame.payload(), reply));
-    assert_false(encode(StatusReply{static_cast<EnrollmentState>(state), 0, 0, 0}, frame));
+  };
+  StatusReply status_reply;
+  state_frame(StateBytes{});
+  assert_true(decode(frame.payload(), status_reply));
+  for (const int state : {3, 0x80, 0xFF}) {
+    StateBytes bad;
+    bad.state = state;
+    state_frame(bad);
+    assert_false(decode(frame.payload(), status_reply));
+    StatusReply to_send;
+    to_send.state = static_cast<EnrollmentState>(state);
+    assert_false(encode(to_send, frame));
+  }
+  for (const int lock : {3, 0xFF}) {
+    StateBytes bad;
+    bad.lock = lock;
+    state_frame(bad);
+    assert_false(decode(frame.payload(), status_reply));
+    StatusReply to_send;
+    to_send.lock = static_cast<LockState>(lock);
+    assert_false(encode(to_send, frame));
+  }
+  {
+    StateBytes bad;
+    bad.codes = 11;
+    state_frame(bad);
+    assert_false(decode(frame.payload(), status_reply));
+    StatusReply to_send;
+    to_send.backup_codes = 11;
+    assert_false(encode(to_send, frame));
+  }
+  for (const int flag : {2, 0xFF}) {
+    StateBytes bad;
+    bad.replacing = flag;
+    state_frame(bad);
+    assert_false(decode(frame.payload(), status_reply));
+    bad = StateBytes{};
+    bad.required = flag;
+    state_frame(bad);
+    assert_false(decode(frame.payload(), status_reply));
   }
 
-  for (const int result : {5, 0xFF}) {
+  auto auth_frame = [&](int result, int factor, int codes) {
     raw_frame(frame, 0x83, [&](wire::Writer& writer) {
       writer.u8(static_cast<std::uint8_t>(result));
       writer.u32(0);
+      writer.u8(static_cast<std::uint8_t>(factor));
+      writer.u8(static_cast<std::uint8_t>(codes));
     });
+  };
+  AuthenticateReply auth_reply;
+  auth_frame(5, 2, 10);
+  assert_true(decode(frame.payload(), auth_reply));
+  auth_frame(0, 3, 0);
+  assert_false(decode(frame.payload(), auth_reply));
+  auth_frame(0, 2, 11);
+  assert_false(decode(frame.payload(), auth_reply));
+  {
+    AuthenticateReply to_send;
+    to_send.factor = static_cast<SecondFactor>(3);
+    assert_false(encode(to_send, frame));
+    to_send.factor = SecondFactor::backup_code;
+    to_send.backup_codes = 11;
+    assert_false(encode(to_send, frame));
+  }
+
+  for (const int result : {6, 0xFF}) {
+    auth_frame(result, 0, 0);
     AuthenticateReply auth;
     assert_false(decode(frame.payload(), auth));
-    assert_false(encode(AuthenticateReply{static_cast<AuthResult>(result), 0}, frame));
+    AuthenticateReply to_send;
+    to_send.result = static_cast<AuthResult>(result);
+    assert_false(encode(to_send, frame));
 
     raw_frame(frame, 0x85,
               [&](wire::Writer& writer) { writer.u8(static_cast<std::uint8_t>(result)); });
@@ -628,6 +746,473 @@ void test_bad_enums(void**)
   }
 }
 
+// --- code-proven self-service ----------------------------------------------------------------
+
+void test_backup_codes(void**)
+{
+  FrameBuffer frame;
+  BackupCodesRequest request{"alice", "123456"};
+  BackupCodesRequest decoded_request;
+  round_trip(request, 0x06, frame, decoded_request);
+  assert_true(decoded_request.user == "alice");
+  assert_true(decoded_request.code == "123456");
+
+  BackupCodesReply reply;
+  reply.result = CodeResult::ok;
+  reply.count = 10;
+  const char* const codes[] = {"0123-4567-89AB", "CDEF-GHJK-MNPQ", "RSTV-WXYZ-0123",
+                               "4567-89AB-CDEF", "GHJK-MNPQ-RSTV", "WXYZ-0123-4567",
+                               "89AB-CDEF-GHJK", "MNPQ-RSTV-WXYZ", "0000-0000-0000",
+                               "ZZZZ-ZZZZ-ZZZZ"};
+  for (std::size_t i = 0; i < 10; ++i) {
+    reply.codes[i] = codes[i];
+  }
+  BackupCodesReply decoded;
+  round_trip(reply, 0x86, frame, decoded);
+  assert_int_equal(static_cast<int>(decoded.result), 0);
+  assert_int_equal(decoded.count, 10);
+  for (std::size_t i = 0; i < 10; ++i) {
+    assert_true(decoded.codes[i] == codes[i]);
+  }
+
+  for (const CodeResult result : {CodeResult::bad_code, CodeResult::throttled, CodeResult::locked,
+                                  CodeResult::not_enrolled}) {
+    BackupCodesReply failed;
+    failed.result = result;
+    failed.retry_after = result == CodeResult::throttled ? 30 : 0;
+    BackupCodesReply decoded_failed;
+    round_trip(failed, 0x86, frame, decoded_failed);
+    assert_int_equal(static_cast<int>(decoded_failed.result), static_cast<int>(result));
+    assert_int_equal(decoded_failed.retry_after, failed.retry_after);
+    assert_int_equal(decoded_failed.count, 0);
+    // A failure carries no codes, and ok carries 1 to 10.
+    failed.count = 1;
+    failed.codes[0] = "AAAA-AAAA-AAAA";
+    assert_false(encode(failed, frame));
+  }
+  BackupCodesReply none;
+  none.result = CodeResult::ok;
+  assert_false(encode(none, frame));
+  none.count = 11;
+  assert_false(encode(none, frame));
+  none.count = 1; // an empty code
+  assert_false(encode(none, frame));
+
+  auto codes_frame = [&](int result, int count, std::size_t code_length) {
+    raw_frame(frame, 0x86, [&](wire::Writer& writer) {
+      writer.u8(static_cast<std::uint8_t>(result));
+      writer.u32(0);
+      writer.u8(static_cast<std::uint8_t>(count));
+      for (int i = 0; i < count; ++i) {
+        writer.str(std::string(code_length, 'A'), 1000);
+      }
+    });
+  };
+  BackupCodesReply scratch;
+  codes_frame(0, 10, limits::backup_code);
+  assert_true(decode(frame.payload(), scratch));
+  codes_frame(0, 11, 14);
+  assert_false(decode(frame.payload(), scratch));
+  codes_frame(0, 0, 14);
+  assert_false(decode(frame.payload(), scratch));
+  codes_frame(1, 1, 14);
+  assert_false(decode(frame.payload(), scratch));
+  codes_frame(0, 1, 0);
+  assert_false(decode(frame.payload(), scratch));
+  codes_frame(0, 1, limits::backup_code + 1);
+  assert_false(decode(frame.payload(), scratch));
+  codes_frame(5, 0, 0);
+  assert_false(decode(frame.payload(), scratch));
+}
+
+void test_disable(void**)
+{
+  FrameBuffer frame;
+  DisableRequest request{"bob", "ABCD-EFGH-JKMN"};
+  DisableRequest decoded_request;
+  round_trip(request, 0x07, frame, decoded_request);
+  assert_true(decoded_request.user == "bob");
+  assert_true(decoded_request.code == "ABCD-EFGH-JKMN");
+  for (const CodeResult result : {CodeResult::ok, CodeResult::bad_code, CodeResult::throttled,
+                                  CodeResult::locked, CodeResult::not_enrolled}) {
+    DisableReply reply{result, 7};
+    DisableReply decoded;
+    round_trip(reply, 0x87, frame, decoded);
+    assert_int_equal(static_cast<int>(decoded.result), static_cast<int>(result));
+    assert_int_equal(decoded.retry_after, 7);
+  }
+  assert_false(encode(DisableReply{static_cast<CodeResult>(5), 0}, frame));
+  raw_frame(frame, 0x87, [&](wire::Writer& writer) {
+    writer.u8(5);
+    writer.u32(0);
+  });
+  DisableReply scratch;
+  assert_false(decode(frame.payload(), scratch));
+  assert_false(encode(DisableRequest{"bob", std::string(limits::code + 1, '1')}, frame));
+}
+
+void test_enroll_replace(void**)
+{
+  FrameBuffer frame;
+  EnrollReplaceRequest request{"carol", "654321"};
+  EnrollReplaceRequest decoded_request;
+  round_trip(request, 0x08, frame, decoded_request);
+  assert_true(decoded_request.user == "carol");
+  assert_true(decoded_request.code == "654321");
+
+  EnrollReplaceReply reply;
+  reply.result = CodeResult::ok;
+  reply.offer = EnrollBeginReply{"JBSWY3DPEHPK3PXP", "Studio", "carol", "SHA1", 6, 30, 1700000600};
+  EnrollReplaceReply decoded;
+  round_trip(reply, 0x88, frame, decoded);
+  assert_int_equal(static_cast<int>(decoded.result), 0);
+  assert_true(decoded.offer.secret == "JBSWY3DPEHPK3PXP");
+  assert_true(decoded.offer.account == "carol");
+  assert_int_equal(decoded.offer.digits, 6);
+  assert_true(decoded.offer.expires_at == 1700000600ULL);
+
+  EnrollReplaceReply refused;
+  refused.result = CodeResult::throttled;
+  refused.retry_after = 16;
+  EnrollReplaceReply decoded_refused;
+  round_trip(refused, 0x88, frame, decoded_refused);
+  assert_int_equal(static_cast<int>(decoded_refused.result), 2);
+  assert_int_equal(decoded_refused.retry_after, 16);
+  assert_true(decoded_refused.offer.secret.empty());
+
+  // A refusal carries no secret; ok carries valid parameters.
+  refused.offer.secret = "JBSWY3DP";
+  assert_false(encode(refused, frame));
+  refused.offer = EnrollBeginReply{{}, {}, {}, {}, 6, 0, 0};
+  assert_false(encode(refused, frame));
+  EnrollReplaceReply bad_ok;
+  bad_ok.result = CodeResult::ok;
+  assert_false(encode(bad_ok, frame));
+
+  auto replace_frame = [&](int result, const char* secret, const char* algorithm, int digits) {
+    raw_frame(frame, 0x88, [&](wire::Writer& writer) {
+      writer.u8(static_cast<std::uint8_t>(result));
+      writer.u32(0);
+      writer.str(secret, 100);
+      writer.str("", 100);
+      writer.str("", 100);
+      writer.str(algorithm, 100);
+      writer.u8(static_cast<std::uint8_t>(digits));
+      writer.u32(digits == 0 ? 0 : 30);
+      writer.u64(0);
+    });
+  };
+  EnrollReplaceReply scratch;
+  replace_frame(1, "", "", 0);
+  assert_true(decode(frame.payload(), scratch));
+  replace_frame(1, "JBSWY3DP", "", 0);
+  assert_false(decode(frame.payload(), scratch));
+  replace_frame(0, "JBSWY3DP", "", 0);
+  assert_false(decode(frame.payload(), scratch));
+  replace_frame(0, "JBSWY3DP", "SHA1", 6);
+  assert_true(decode(frame.payload(), scratch));
+  replace_frame(5, "", "", 0);
+  assert_false(decode(frame.payload(), scratch));
+}
+
+// --- administration -------------------------------------------------------------------------
+
+void test_admin_list(void**)
+{
+  FrameBuffer frame;
+  AdminListRequest request{"alice"};
+  AdminListRequest decoded_request;
+  round_trip(request, 0x10, frame, decoded_request);
+  assert_true(decoded_request.after == "alice");
+  AdminListRequest first{""};
+  round_trip(first, 0x10, frame, decoded_request);
+  assert_true(decoded_request.after.empty());
+
+  static AdminListReply reply;
+  reply.count = 2;
+  reply.entries[0].user = "alice";
+  reply.entries[0].state.state = EnrollmentState::active;
+  reply.entries[0].state.backup_codes = 3;
+  reply.entries[0].state.lock = LockState::account;
+  reply.entries[0].state.reason = "no policy";
+  reply.entries[1].user = "bob";
+  reply.entries[1].state.last_login = 42;
+  reply.more = true;
+  static AdminListReply decoded;
+  round_trip(reply, 0x90, frame, decoded);
+  assert_int_equal(decoded.count, 2);
+  assert_true(decoded.more);
+  assert_true(decoded.entries[0].user == "alice");
+  assert_int_equal(decoded.entries[0].state.backup_codes, 3);
+  assert_int_equal(static_cast<int>(decoded.entries[0].state.lock), 2);
+  assert_true(decoded.entries[0].state.reason == "no policy");
+  assert_true(decoded.entries[1].user == "bob");
+  assert_true(decoded.entries[1].state.last_login == 42);
+  assert_int_equal(frame.payload().size(),
+                   2 + encoded_size(reply.entries[0]) + encoded_size(reply.entries[1]));
+
+  static AdminListReply empty;
+  round_trip(empty, 0x90, frame, decoded);
+  assert_int_equal(decoded.count, 0);
+  assert_false(decoded.more);
+
+  // Bounds: 65 entries, an empty user, a bad state, a "more" that is not 0 or 1.
+  static AdminListReply bad;
+  bad.count = 65;
+  assert_false(encode(bad, frame));
+  bad.count = 1;
+  assert_false(encode(bad, frame)); // empty user
+  bad.entries[0].user = "x";
+  bad.entries[0].state.lock = static_cast<LockState>(3);
+  assert_false(encode(bad, frame));
+
+  raw_frame(frame, 0x90, [&](wire::Writer& writer) {
+    writer.u8(0);
+    writer.u8(2);
+  });
+  assert_false(decode(frame.payload(), decoded));
+  assert_int_equal(decoded.count, 0);
+  raw_frame(frame, 0x90, [&](wire::Writer& writer) {
+    writer.u8(65);
+    writer.u8(0);
+  });
+  assert_false(decode(frame.payload(), decoded));
+  raw_frame(frame, 0x90, [&](wire::Writer& writer) {
+    writer.u8(1);
+    writer.str("", 10);
+    StatusReply state;
+    writer.u8(0);
+    writer.u64(0);
+    writer.u32(0);
+    writer.u32(0);
+    writer.u8(0);
+    writer.u8(0);
+    writer.u64(0);
+    writer.u64(0);
+    writer.u8(0);
+    writer.u8(0);
+    writer.u64(0);
+    writer.str(state.reason, 10);
+    writer.u8(0);
+  });
+  assert_false(decode(frame.payload(), decoded)); // empty user
+
+  // A page filled to the budget encodes; the helper's sizes are exact.
+  static AdminListReply full;
+  const std::string name(200, 'n');
+  std::size_t used = 0;
+  while (full.count < k_max_list_entries) {
+    AccountEntry entry;
+    entry.user = name;
+    entry.state.reason = "no policy";
+    if (used + encoded_size(entry) > k_entries_budget) {
+      break;
+    }
+    used += encoded_size(entry);
+    full.entries[full.count++] = entry;
+  }
+  assert_true(full.count > 1 && full.count < k_max_list_entries);
+  assert_true(encode(full, frame));
+  full.entries[full.count++] = full.entries[0];
+  assert_false(encode(full, frame));
+}
+
+void test_admin_disable_unlock(void**)
+{
+  FrameBuffer frame;
+  AdminDisableRequest disable{"dave"};
+  AdminDisableRequest decoded_disable;
+  round_trip(disable, 0x11, frame, decoded_disable);
+  assert_true(decoded_disable.user == "dave");
+  for (const AdminDisableResult result :
+       {AdminDisableResult::disabled, AdminDisableResult::not_enrolled}) {
+    AdminDisableReply reply{result};
+    AdminDisableReply decoded;
+    round_trip(reply, 0x91, frame, decoded);
+    assert_int_equal(static_cast<int>(decoded.result), static_cast<int>(result));
+  }
+  assert_false(encode(AdminDisableReply{static_cast<AdminDisableResult>(2)}, frame));
+
+  AdminUnlockRequest unlock{"erin"};
+  AdminUnlockRequest decoded_unlock;
+  round_trip(unlock, 0x12, frame, decoded_unlock);
+  assert_true(decoded_unlock.user == "erin");
+  for (const UnlockResult result : {UnlockResult::unlocked, UnlockResult::not_locked}) {
+    AdminUnlockReply reply{result};
+    AdminUnlockReply decoded;
+    round_trip(reply, 0x92, frame, decoded);
+    assert_int_equal(static_cast<int>(decoded.result), static_cast<int>(result));
+  }
+  assert_false(encode(AdminUnlockReply{static_cast<UnlockResult>(2)}, frame));
+  raw_frame(frame, 0x92, [&](wire::Writer& writer) { writer.u8(2); });
+  AdminUnlockReply scratch;
+  assert_false(decode(frame.payload(), scratch));
+}
+
+void test_admin_pass(void**)
+{
+  FrameBuffer frame;
+  AdminPassRequest request{"frank", 24 * 3600};
+  AdminPassRequest decoded_request;
+  round_trip(request, 0x13, frame, decoded_request);
+  assert_true(decoded_request.user == "frank");
+  assert_int_equal(decoded_request.duration, 86400);
+  AdminPassRequest revoke{"frank", 0};
+  round_trip(revoke, 0x13, frame, decoded_request);
+  assert_int_equal(decoded_request.duration, 0);
+  AdminPassRequest longest{"frank", k_max_pass_duration};
+  round_trip(longest, 0x13, frame, decoded_request);
+  assert_false(encode(AdminPassRequest{"frank", k_max_pass_duration + 1}, frame));
+  raw_frame(frame, 0x13, [&](wire::Writer& writer) {
+    writer.str("frank", 10);
+    writer.u32(k_max_pass_duration + 1);
+  });
+  assert_false(decode(frame.payload(), decoded_request));
+
+  for (const PassResult result : {PassResult::granted, PassResult::revoked, PassResult::no_pass}) {
+    AdminPassReply reply{result, result == PassResult::granted ? 1700086400ULL : 0ULL};
+    AdminPassReply decoded;
+    round_trip(reply, 0x93, frame, decoded);
+    assert_int_equal(static_cast<int>(decoded.result), static_cast<int>(result));
+    assert_true(decoded.pass_until == reply.pass_until);
+  }
+  assert_false(encode(AdminPassReply{static_cast<PassResult>(3), 0}, frame));
+}
+
+void test_admin_log(void**)
+{
+  FrameBuffer frame;
+  AdminLogRequest request{"alice", 1700000000, 99};
+  AdminLogRequest decoded_request;
+  round_trip(request, 0x14, frame, decoded_request);
+  assert_true(decoded_request.user == "alice");
+  assert_true(decoded_request.since == 1700000000ULL);
+  assert_true(decoded_request.after_id == 99ULL);
+
+  static AdminLogReply reply;
+  reply.count = 1;
+  reply.entries[0] = AuditEntry{7,           1700000001, 0,         "root", "login", "alice",
+                                "sshd",      "192.0.2.1", "pts/0",   "success",
+                                "backup code, 9 left"};
+  reply.more = true;
+  static AdminLogReply decoded;
+  round_trip(reply, 0x94, frame, decoded);
+  assert_int_equal(decoded.count, 1);
+  assert_true(decoded.more);
+  const AuditEntry& entry = decoded.entries[0];
+  assert_true(entry.id == 7);
+  assert_true(entry.at == 1700000001ULL);
+  assert_int_equal(entry.actor_uid, 0);
+  assert_true(entry.actor == "root");
+  assert_true(entry.action == "login");
+  assert_true(entry.subject == "alice");
+  assert_true(entry.service == "sshd");
+  assert_true(entry.rhost == "192.0.2.1");
+  assert_true(entry.tty == "pts/0");
+  assert_true(entry.outcome == "success");
+  assert_true(entry.detail == "backup code, 9 left");
+  assert_int_equal(frame.payload().size(), 2 + encoded_size(reply.entries[0]));
+
+  const std::string long_action(limits::action + 1, 'a');
+  reply.entries[0].action = long_action;
+  assert_false(encode(reply, frame));
+  reply.entries[0].action = "login";
+  reply.count = 65;
+  assert_false(encode(reply, frame));
+  raw_frame(frame, 0x94, [&](wire::Writer& writer) {
+    writer.u8(65);
+    writer.u8(0);
+  });
+  assert_false(decode(frame.payload(), decoded));
+}
+
+void test_admin_import(void**)
+{
+  FrameBuffer frame;
+  static AdminImportRequest request;
+  request.replace = true;
+  request.count = 2;
+  request.entries[0] = ImportEntry{"alice", "JBSWY3DPEHPK3PXP", "SHA1", 6, 30, 2, {}};
+  request.entries[0].codes[0] = "12345678";
+  request.entries[0].codes[1] = "87654321";
+  request.entries[1] = ImportEntry{"bob", "GEZDGNBVGY3TQOJQ", "SHA256", 8, 60, 0, {}};
+  static AdminImportRequest decoded;
+  round_trip(request, 0x15, frame, decoded);
+  assert_true(decoded.replace);
+  assert_int_equal(decoded.count, 2);
+  assert_true(decoded.entries[0].user == "alice");
+  assert_true(decoded.entries[0].secret == "JBSWY3DPEHPK3PXP");
+  assert_int_equal(decoded.entries[0].code_count, 2);
+  assert_true(decoded.entries[0].codes[1] == "87654321");
+  assert_true(decoded.entries[1].algorithm == "SHA256");
+  assert_int_equal(decoded.entries[1].digits, 8);
+  assert_int_equal(decoded.entries[1].period, 60);
+  assert_int_equal(frame.payload().size(),
+                   2 + encoded_size(request.entries[0]) + encoded_size(request.entries[1]));
+
+  // Bounds: no entries, too many, bad parameters, too many codes, an over-long secret.
+  static AdminImportRequest bad;
+  assert_false(encode(bad, frame));
+  bad.count = 65;
+  assert_false(encode(bad, frame));
+  bad.count = 1;
+  bad.entries[0] = ImportEntry{"x", "JBSWY3DP", "MD5", 6, 30, 0, {}};
+  assert_false(encode(bad, frame));
+  bad.entries[0] = ImportEntry{"x", "JBSWY3DP", "SHA1", 6, 30, 11, {}};
+  assert_false(encode(bad, frame));
+  const std::string long_secret(limits::import_secret + 1, 'A');
+  bad.entries[0] = ImportEntry{"x", long_secret, "SHA1", 6, 30, 0, {}};
+  assert_false(encode(bad, frame));
+
+  auto import_frame = [&](int replace, int count, int codes) {
+    raw_frame(frame, 0x15, [&](wire::Writer& writer) {
+      writer.u8(static_cast<std::uint8_t>(replace));
+      writer.u8(static_cast<std::uint8_t>(count));
+      for (int i = 0; i < count; ++i) {
+        writer.str("u", 10);
+        writer.str("JBSWY3DP", 10);
+        writer.str("SHA1", 10);
+        writer.u8(6);
+        writer.u32(30);
+        writer.u8(static_cast<std::uint8_t>(codes));
+        for (int c = 0; c < codes; ++c) {
+          writer.str("12345678", 10);
+        }
+      }
+    });
+  };
+  import_frame(0, 1, 10);
+  assert_true(decode(frame.payload(), decoded));
+  import_frame(2, 1, 0);
+  assert_false(decode(frame.payload(), decoded));
+  import_frame(0, 0, 0);
+  assert_false(decode(frame.payload(), decoded));
+  import_frame(0, 1, 11);
+  assert_false(decode(frame.payload(), decoded));
+  assert_int_equal(decoded.count, 0);
+
+  for (const ImportResult result :
+       {ImportResult::imported, ImportResult::already_enrolled, ImportResult::bad_entry}) {
+    AdminImportReply reply{result, static_cast<std::uint8_t>(result == ImportResult::imported ? 0 : 63)};
+    AdminImportReply decoded_reply;
+    round_trip(reply, 0x95, frame, decoded_reply);
+    assert_int_equal(static_cast<int>(decoded_reply.result), static_cast<int>(result));
+    assert_int_equal(decoded_reply.index, reply.index);
+  }
+  assert_false(encode(AdminImportReply{ImportResult::imported, 1}, frame));
+  assert_false(encode(AdminImportReply{ImportResult::bad_entry, 64}, frame));
+  assert_false(encode(AdminImportReply{static_cast<ImportResult>(3), 0}, frame));
+}
+
+void test_new_message_types(void**)
+{
+  assert_int_equal(reply_type(MessageType::backup_codes), 0x86);
+  assert_int_equal(reply_type(MessageType::disable), 0x87);
+  assert_int_equal(reply_type(MessageType::enroll_replace), 0x88);
+  assert_int_equal(reply_type(MessageType::admin_list), 0x90);
+  assert_int_equal(reply_type(MessageType::admin_import), 0x95);
+}
+
 void test_trailing_data_in_empty_messages(void**)
 {
   const std::uint8_t one_byte[] = {0};
@@ -676,6 +1261,15 @@ int main()
       cmocka_unit_test(test_string_limits),
       cmocka_unit_test(test_embedded_nul),
       cmocka_unit_test(test_bad_enums),
+      cmocka_unit_test(test_backup_codes),
+      cmocka_unit_test(test_disable),
+      cmocka_unit_test(test_enroll_replace),
+      cmocka_unit_test(test_admin_list),
+      cmocka_unit_test(test_admin_disable_unlock),
+      cmocka_unit_test(test_admin_pass),
+      cmocka_unit_test(test_admin_log),
+      cmocka_unit_test(test_admin_import),
+      cmocka_unit_test(test_new_message_types),
       cmocka_unit_test(test_trailing_data_in_empty_messages),
       cmocka_unit_test(test_frame_buffer_wipe),
   };

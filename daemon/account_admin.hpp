@@ -1,0 +1,72 @@
+// The administration side of studio2fad (the ADMIN_* requests; PROTOCOL.md, "Administration"):
+// the account list, turning a second factor off, unlocking, temporary passes, the audit trail
+// and imports of existing TOTP secrets. It takes the Authenticator's per-user locks, so an admin
+// action never races a login, and writes every action to the audit trail with what it changed.
+// Who may call it is the request handler's business.
+#pragma once
+
+#include "authenticator.hpp"
+#include "protocol.hpp"
+#include "secret_store.hpp"
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace studio2fa {
+
+class AccountAdmin {
+public:
+  explicit AccountAdmin(Authenticator& authenticator);
+
+  struct Account {
+    std::string user;
+    UserStatus status;
+  };
+  struct AccountPage {
+    std::vector<Account> accounts;
+    bool more = false; // there are accounts after the last one
+  };
+  // Up to `limit` accounts whose names sort after `after` (bytewise). Only the first page
+  // (`after` empty) is audited.
+  Expected<AccountPage> list(std::string_view after, std::size_t limit, const Requester& who);
+
+  // Removes the secret, any pending secret, the backup codes, counters, locks and pass.
+  Expected<protocol::AdminDisableResult> disable(std::string_view user, const Requester& who);
+
+  // Lifts both locks and resets the counters.
+  Expected<protocol::UnlockResult> unlock(std::string_view user, const Requester& who);
+
+  struct PassOutcome {
+    protocol::PassResult result = protocol::PassResult::granted;
+    std::int64_t pass_until = 0;
+  };
+  // Grants a pass of `duration` seconds (voiding the second factor), or revokes one (0).
+  Expected<PassOutcome> pass(std::string_view user, std::uint32_t duration, const Requester& who);
+
+  struct LogPage {
+    std::vector<AuditRecord> records;
+    bool more = false;
+  };
+  // The audit events matching `query` (query.limit of them at most). Only the first page
+  // (after_id 0) is audited.
+  Expected<LogPage> log(const AuditQuery& query, const Requester& who);
+
+  struct ImportOutcome {
+    protocol::ImportResult result = protocol::ImportResult::imported;
+    std::size_t index = 0; // the entry at fault
+    std::string why;       // for the log and the audit trail
+  };
+  // Makes each entry's secret the user's active one, all in one transaction or none. Refuses
+  // the whole set for an entry that does not check out, or (unless `replace`) for a user who
+  // already has an active secret.
+  Expected<ImportOutcome> import(std::span<const protocol::ImportEntry> entries, bool replace,
+                                 const Requester& who);
+
+private:
+  Authenticator& m_auth;
+};
+
+} // namespace studio2fa
