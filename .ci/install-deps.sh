@@ -24,6 +24,8 @@ packages=(
   rpm bzip2 selinux-policy-dev checkpolicy debhelper dpkg-dev fakeroot lintian binutils
   # sanitizers, fuzzing and memory checks
   clang valgrind
+  # libFuzzer and clang's sanitizer runtimes (only "recommended" by clang's packages)
+  libclang-rt-14-dev
 )
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${packages[@]}"

@@ -15,7 +15,7 @@ bool g_to_stderr = false;
 bool g_debug = false;
 std::mutex g_stderr_mutex;
 
-void emit(int priority, const char* format, va_list args)
+__attribute__((format(printf, 2, 0))) void emit(int priority, const char* format, va_list args)
 {
   if (priority == LOG_DEBUG && !g_debug) {
     return;

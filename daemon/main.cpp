@@ -32,7 +32,11 @@ namespace {
 
 using namespace studio2fa;
 
+constexpr const char* k_listen_fd_env = "STUDIO2FAD_LISTEN_FD";
+constexpr const char* k_reexec_env = "STUDIO2FAD_REEXEC";
+
 std::atomic<bool> g_stop{false};
+std::atomic<bool> g_reload{false};
 Server* g_server = nullptr;
 
 void on_stop_signal(int)
@@ -41,6 +45,37 @@ void on_stop_signal(int)
   if (g_server != nullptr) {
     g_server->wake();
   }
+}
+
+// SIGHUP: reload the configuration, as sshd does, by executing the daemon afresh.
+void on_reload_signal(int)
+{
+  g_reload.store(true);
+  on_stop_signal(0);
+}
+
+// Whether a configuration reload can go ahead: the new file parses and the key and database
+// it names are where the daemon can use them. Checked while still serving, so that a mistake
+// leaves the running daemon as it was.
+Expected<void> check_reload(const std::string& config_path, bool config_given)
+{
+  Config config = default_config();
+  if (config_given || access(config_path.c_str(), F_OK) == 0) {
+    auto loaded = load_config(config_path);
+    if (!loaded) {
+      return Unexpected<Error>{loaded.error()};
+    }
+    config = std::move(*loaded);
+  }
+  for (const std::string* file : {&config.key_path, &config.db_path}) {
+    if (auto safe = check_private_path(parent_directory(*file), PathKind::directory); !safe) {
+      return safe;
+    }
+    if (auto safe = check_private_path(*file, PathKind::file); !safe) {
+      return safe;
+    }
+  }
+  return {};
 }
 
 void usage(FILE* out)
@@ -171,7 +206,11 @@ void report_ready(int& ready_fd, bool ok)
 
 } // namespace
 
-int main(int argc, char** argv)
+// The daemon's whole life in one process image; returns its exit status, or k_exit_reexec
+// once everything is torn down for a configuration reload.
+constexpr int k_exit_reexec = -1;
+
+int run_daemon(int argc, char** argv)
 {
   enum { k_check_config = 1000, k_print_default };
   static const option k_options[] = {
@@ -286,15 +325,24 @@ int main(int argc, char** argv)
                                config.idle_timeout, config.worker_threads},
                 handler);
 
+  // After a reload the daemon is already in the background, and its listening socket was kept
+  // open across the exec: clients arriving meanwhile waited in its backlog.
+  const bool reexec = getenv(k_reexec_env) != nullptr;
+  const char* inherited = getenv(k_listen_fd_env);
+  int inherited_fd = inherited != nullptr ? atoi(inherited) : -1;
+  unsetenv(k_reexec_env);
+  unsetenv(k_listen_fd_env);
+
   int ready_fd = -1;
-  if (!foreground && daemonize(ready_fd) != 0) {
+  if (!foreground && !reexec && daemonize(ready_fd) != 0) {
     log::error("cannot daemonize: %s", strerror(errno));
     return 1;
   }
   if (!foreground) {
     log::init(false, debug);
   }
-  if (auto listening = server.listen(); !listening) {
+  auto listening = inherited_fd > 2 ? server.adopt(inherited_fd) : server.listen();
+  if (!listening) {
     log::error("cannot start: %s", listening.error().message.c_str());
     report_ready(ready_fd, false);
     return 1;
@@ -306,18 +354,53 @@ int main(int argc, char** argv)
   sigemptyset(&sa.sa_mask);
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
+  struct sigaction hup{};
+  hup.sa_handler = on_reload_signal;
+  sigemptyset(&hup.sa_mask);
+  sigaction(SIGHUP, &hup, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  log::notice("studio2fad %s serving on %s (db %s)", PACKAGE_VERSION, config.socket_path.c_str(),
+  log::notice("studio2fad %s %s on %s (db %s)", PACKAGE_VERSION,
+              reexec ? "reloaded, serving" : "serving", config.socket_path.c_str(),
               config.db_path.c_str());
   report_ready(ready_fd, true);
-  auto ran = server.run(g_stop);
-  g_server = nullptr;
-  if (!ran) {
-    log::error("%s", ran.error().message.c_str());
-    return 1;
+  for (;;) {
+    auto ran = server.run(g_stop);
+    if (!ran) {
+      log::error("%s", ran.error().message.c_str());
+      return 1;
+    }
+    if (!g_reload.exchange(false)) {
+      break; // SIGTERM or SIGINT
+    }
+    if (auto usable = check_reload(config_path, config_given); !usable) {
+      log::error("reload refused, keeping the running configuration: %s",
+                 usable.error().message.c_str());
+      g_stop.store(false);
+      continue;
+    }
+    // Hand the listening socket to the next image, close everything else (the database is
+    // closed cleanly by the destructors on the way out of main's scope) and execute afresh.
+    log::notice("reloading %s", config_path.c_str());
+    std::string fd_text = std::to_string(server.release_listener());
+    setenv(k_listen_fd_env, fd_text.c_str(), 1);
+    setenv(k_reexec_env, "1", 1);
+    g_server = nullptr;
+    return k_exit_reexec;
   }
+  g_server = nullptr;
   unlink(config.socket_path.c_str());
   log::notice("stopped");
   return 0;
+}
+
+int main(int argc, char** argv)
+{
+  int status = run_daemon(argc, argv);
+  if (status != k_exit_reexec) {
+    return status;
+  }
+  execv("/proc/self/exe", argv);
+  log::error("cannot execute the daemon again for the reload: %s", strerror(errno));
+  return 1;
 }

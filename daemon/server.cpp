@@ -3,6 +3,7 @@
 #include "log.hpp"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -363,6 +364,42 @@ void Server::wake()
   (void)ignored;
 }
 
+Expected<void> Server::adopt(int fd)
+{
+  Fd inherited(fd);
+  int listening = 0, type = 0;
+  socklen_t length = sizeof(int);
+  sockaddr_un addr{};
+  socklen_t addr_length = sizeof(addr);
+  bool usable =
+    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &length) == 0 && listening == 1 &&
+    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &length) == 0 && type == SOCK_STREAM &&
+    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &addr_length) == 0 &&
+    addr.sun_family == AF_UNIX && m_settings.socket_path == addr.sun_path;
+  if (!usable) {
+    // Not ours, or socket_path changed with the reload: start from a new socket.
+    inherited.reset();
+    return listen();
+  }
+  m_wake.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!m_wake.valid()) {
+    return make_error(std::string("eventfd: ") + strerror(errno));
+  }
+  fcntl(fd, F_SETFD, FD_CLOEXEC);
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  m_listen = std::move(inherited);
+  return {};
+}
+
+int Server::release_listener()
+{
+  int fd = m_listen.release();
+  if (fd >= 0) {
+    fcntl(fd, F_SETFD, 0);
+  }
+  return fd;
+}
+
 Expected<void> Server::listen()
 {
   m_wake.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
@@ -403,6 +440,10 @@ Expected<void> Server::listen()
 
 Expected<void> Server::run(const std::atomic<bool>& stop)
 {
+  // A wake-up from an earlier run (a reload that was refused) must not end this one at once.
+  std::uint64_t counter;
+  while (read(m_wake.get(), &counter, sizeof(counter)) > 0) {
+  }
   Impl impl(m_settings, m_handler, m_listen.get(), m_wake.get(), stop);
   if (auto started = impl.start(); !started) {
     return started;

@@ -33,11 +33,20 @@ public:
   // A stale socket file is replaced, anything else at the path is refused.
   Expected<void> listen();
 
+  // Takes over a listening socket inherited across a re-exec (a configuration reload): used
+  // instead of listen() when it is a listening Unix stream socket bound to socket_path;
+  // otherwise it is closed and listen() is done afresh.
+  Expected<void> adopt(int fd);
+
+  // Hands the listening socket over for a re-exec: returns its descriptor with close-on-exec
+  // cleared; the server no longer owns it.
+  int release_listener();
+
   // Serves until `stop` becomes true (checked at once when wake() is called, and at every
   // deadline sweep), then lets the requests in flight finish and returns.
   Expected<void> run(const std::atomic<bool>& stop);
 
-  // Async-signal-safe: makes run() look at `stop` now.
+  // Async-signal-safe: makes run() look at `stop` now. run() may be called again afterwards.
   void wake();
 
 private:

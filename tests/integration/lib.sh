@@ -33,8 +33,8 @@ FAKETIME_LIB=$(find_lib libfaketimeMT.so.1)
 S2FA_SANITIZED=no
 if grep -q -- '-fsanitize=address' "$top_builddir/Makefile" 2>/dev/null; then
   S2FA_SANITIZED=yes
-  export ASAN_OPTIONS="verify_asan_link_order=0:detect_leaks=0:abort_on_error=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
-  export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
+  export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0:detect_leaks=0:abort_on_error=1"
+  export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}print_stacktrace=1:halt_on_error=1"
   # pam_wrapper loads libpam with RTLD_DEEPBIND, which ASan refuses; this turns it off (the
   # variable's name in pam_wrapper 1.1 is the one it shares with uid_wrapper).
   export UID_WRAPPER_DISABLE_DEEPBIND=1 PAM_WRAPPER_DISABLE_DEEPBIND=1
