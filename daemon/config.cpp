@@ -146,8 +146,9 @@ const std::array k_keys = {
             [](Config& c, std::string_view v) { return set_duration(c.request_timeout, v, 1, 300); }},
   ConfigKey{"idle_timeout", "30s", "An idle client connection is closed after this long.",
             [](Config& c, std::string_view v) { return set_duration(c.idle_timeout, v, 1, 3600); }},
-  ConfigKey{"worker_threads", "4",
-            "Threads that check passwords and codes (password hashing is slow by design).",
+  ConfigKey{"worker_threads", "16",
+            "Threads that serve requests. Logins finishing together share one disk commit; "
+            "password hashing among them is limited to one per CPU.",
             [](Config& c, std::string_view v) { return set_number(c.worker_threads, v, 1, 64); }},
   ConfigKey{"admin_group", "",
             "Group whose members may use studio2fa-admin, besides root; empty: root only. Its "

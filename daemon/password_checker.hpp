@@ -3,6 +3,7 @@
 #pragma once
 
 #include <mutex>
+#include <semaphore>
 #include <string>
 #include <string_view>
 
@@ -29,6 +30,12 @@ private:
 
   std::once_flag m_dummy_once;
   std::string m_dummy_hash;
+
+  // Hashes at once: one per CPU. yescrypt is CPU- and memory-hard (16 MiB a hash), so more
+  // gain nothing and would let a burst of password logins take the daemon's memory up with
+  // the number of worker threads.
+  std::counting_semaphore<256> m_hash_slots{hash_slots()};
+  static std::ptrdiff_t hash_slots();
 };
 
 } // namespace studio2fa

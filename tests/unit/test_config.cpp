@@ -159,7 +159,7 @@ void assert_documented_defaults(const Config& config)
   assert_int_equal(config.max_connections, 1024);
   assert_int_equal(config.request_timeout, 5);
   assert_int_equal(config.idle_timeout, 30);
-  assert_int_equal(config.worker_threads, 4);
+  assert_int_equal(config.worker_threads, 16);
   assert_string_equal(config.admin_group.c_str(), "");
   assert_int_equal(config.audit_retention, 365 * 86400);
 }
