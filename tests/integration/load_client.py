@@ -8,6 +8,12 @@ once), so that a test can replay them after killing the daemon.
 
 With --replay, SUCCESSES is read instead and every line is sent again; prints how many of them
 were accepted (which must be 0).
+
+    load_client.py SOCKET USERS_FILE FIRST COUNT THREADS CONFIRMED --enroll
+
+With --enroll, the users (names only) enroll instead: ENROLL_BEGIN, then ENROLL_CONFIRM with
+the code of the secret the daemon returned; every confirmation the daemon answers is appended
+to CONFIRMED.
 """
 import base64, hashlib, hmac, socket, struct, sys, threading, time
 
@@ -23,6 +29,36 @@ def totp(secret, now):
 def string(text):
     data = text.encode()
     return struct.pack(">H", len(data)) + data
+
+
+def exchange(sock, msg_type, payload):
+    body = bytes([1, msg_type]) + payload
+    sock.sendall(struct.pack(">I", len(body)) + body)
+    header = b""
+    while len(header) < 4:
+        chunk = sock.recv(4 - len(header))
+        if not chunk:
+            raise ConnectionError("closed")
+        header += chunk
+    (length,) = struct.unpack(">I", header)
+    reply = b""
+    while len(reply) < length:
+        chunk = sock.recv(length - len(reply))
+        if not chunk:
+            raise ConnectionError("closed")
+        reply += chunk
+    return reply
+
+
+def enroll(sock, user):
+    """Begins and confirms an enrollment; True when the daemon says confirmed."""
+    reply = exchange(sock, 4, string(user))
+    if reply[1] != 0x84:
+        return False
+    (length,) = struct.unpack(">H", reply[2:4])
+    secret = reply[4:4 + length].decode()
+    confirm = exchange(sock, 5, string(user) + string(totp(secret, time.time())))
+    return confirm[1] == 0x85 and confirm[2] == 0
 
 
 def authenticate(sock, user, code):
@@ -58,6 +94,7 @@ def main():
                 accepted += 1
         print(accepted)
         return
+    enrolling = "--enroll" in sys.argv
     users = [line.split() for line in open(users_file)][int(first):int(first) + int(count)]
     out = open(successes, "a")
     lock = threading.Lock()
@@ -73,6 +110,13 @@ def main():
                     next_index[0] += 1
                 if index >= len(users):
                     return
+                if enrolling:
+                    user = users[index][0]
+                    if enroll(sock, user):
+                        with lock:
+                            out.write("%s\n" % user)
+                            out.flush()
+                    continue
                 user, secret = users[index]
                 code = totp(secret, time.time())
                 if authenticate(sock, user, code):
