@@ -31,42 +31,6 @@ void clear_pending(UserRecord& record)
   record.pending_params = {};
 }
 
-const char* outcome_name(AuthResult result)
-{
-  switch (result) {
-  case AuthResult::success:
-    return "success";
-  case AuthResult::denied:
-    return "denied";
-  case AuthResult::not_enrolled:
-    return "not-enrolled";
-  case AuthResult::throttled:
-    return "throttled";
-  case AuthResult::unavailable:
-    return "unavailable";
-  case AuthResult::locked:
-    return "locked";
-  }
-  return "?";
-}
-
-const char* outcome_name(CodeResult result)
-{
-  switch (result) {
-  case CodeResult::ok:
-    return "success";
-  case CodeResult::bad_code:
-    return "bad-code";
-  case CodeResult::throttled:
-    return "throttled";
-  case CodeResult::locked:
-    return "locked";
-  case CodeResult::not_enrolled:
-    return "not-enrolled";
-  }
-  return "?";
-}
-
 std::uint32_t saturating_increment(std::uint32_t value)
 {
   return value == std::numeric_limits<std::uint32_t>::max() ? value : value + 1;
@@ -287,7 +251,7 @@ AuthOutcome Authenticator::authenticate(std::string_view user, AuthMode mode,
 {
   // Every outcome but those of check_code() is recorded here, with nothing else to write.
   auto audited = [&](AuthOutcome outcome) {
-    record_event(event(who, "login", user, outcome_name(outcome.result), outcome.reason));
+    record_event(event(who, "login", user, protocol::name(outcome.result), outcome.reason));
     return outcome;
   };
 
@@ -369,7 +333,7 @@ AuthOutcome Authenticator::check_code(std::string_view user, AuthMode mode, bool
                                       std::string_view code, const Requester& who)
 {
   auto audited = [&](AuthOutcome outcome) {
-    record_event(event(who, "login", user, outcome_name(outcome.result), outcome.reason));
+    record_event(event(who, "login", user, protocol::name(outcome.result), outcome.reason));
     return outcome;
   };
 
@@ -436,7 +400,7 @@ AuthOutcome Authenticator::check_code(std::string_view user, AuthMode mode, bool
   }
   // The step (or the backup code) is gone from disk before the client hears "success": a code
   // is never accepted twice. The audit event rides in the same commit.
-  if (auto saved = commit(record, event(who, "login", user, outcome_name(outcome.result), detail));
+  if (auto saved = commit(record, event(who, "login", user, protocol::name(outcome.result), detail));
       !saved) {
     log::error("store: %s", saved.error().message.c_str());
     return audited({AuthResult::unavailable, 0, "store error"});
@@ -611,7 +575,7 @@ Expected<bool> Authenticator::settle_code(UserRecord& record, const CodeVerdict&
   refused = {locked_now ? CodeResult::locked : CodeResult::bad_code, 0};
   const char* detail =
     verdict.kind == CodeKind::wrong_backup_code ? "wrong backup code" : "wrong code";
-  if (auto saved = commit(record, event(who, action, record.user, outcome_name(refused.result),
+  if (auto saved = commit(record, event(who, action, record.user, protocol::name(refused.result),
                                         detail));
       !saved) {
     return Unexpected<Error>{saved.error()};
@@ -632,7 +596,7 @@ Expected<ReplaceOutcome> Authenticator::replace_enrollment(std::string_view user
     return Unexpected<Error>{loaded.error()};
   }
   if (!loaded->has_value()) {
-    record_event(event(who, k_action, user, outcome_name(outcome.code.result), ""));
+    record_event(event(who, k_action, user, protocol::name(outcome.code.result), ""));
     return outcome;
   }
   UserRecord& record = **loaded;
@@ -684,7 +648,7 @@ Expected<BackupCodesOutcome> Authenticator::new_backup_codes(std::string_view us
     return Unexpected<Error>{loaded.error()};
   }
   if (!loaded->has_value()) {
-    record_event(event(who, k_action, user, outcome_name(outcome.code.result), ""));
+    record_event(event(who, k_action, user, protocol::name(outcome.code.result), ""));
     return outcome;
   }
   UserRecord& record = **loaded;
@@ -735,7 +699,7 @@ Expected<CodeOutcome> Authenticator::disable(std::string_view user, std::string_
     return Unexpected<Error>{loaded.error()};
   }
   if (!loaded->has_value()) {
-    record_event(event(who, k_action, user, outcome_name(outcome.result), ""));
+    record_event(event(who, k_action, user, protocol::name(outcome.result), ""));
     return outcome;
   }
   UserRecord& record = **loaded;

@@ -88,42 +88,6 @@ RequestHandler::After reply_error(wire::FrameBuffer& reply, ErrorCode code, std:
   return after;
 }
 
-const char* result_name(AuthResult result)
-{
-  switch (result) {
-  case AuthResult::success:
-    return "success";
-  case AuthResult::denied:
-    return "denied";
-  case AuthResult::not_enrolled:
-    return "not-enrolled";
-  case AuthResult::throttled:
-    return "throttled";
-  case AuthResult::unavailable:
-    return "unavailable";
-  case AuthResult::locked:
-    return "locked";
-  }
-  return "?";
-}
-
-const char* result_name(CodeResult result)
-{
-  switch (result) {
-  case CodeResult::ok:
-    return "success";
-  case CodeResult::bad_code:
-    return "bad-code";
-  case CodeResult::throttled:
-    return "throttled";
-  case CodeResult::locked:
-    return "locked";
-  case CodeResult::not_enrolled:
-    return "not-enrolled";
-  }
-  return "?";
-}
-
 // The wire form of an account state; `reason` points into `status`.
 StatusReply to_wire(const UserStatus& status)
 {
@@ -265,7 +229,7 @@ RequestHandler::After RequestHandler::handle(const wire::FrameBuffer& request,
       m_authenticator.authenticate(msg.user, msg.mode, msg.password, msg.code, who);
     auto line = outcome.result == AuthResult::success ? log::notice : log::warning;
     line("authentication %s: user=%s service=%s rhost=%s tty=%s uid=%u reason=\"%s\"",
-         result_name(outcome.result), log::sanitize(msg.user).c_str(),
+         protocol::name(outcome.result), log::sanitize(msg.user).c_str(),
          log::sanitize(msg.service).c_str(), log::sanitize(msg.rhost).c_str(),
          log::sanitize(msg.tty).c_str(), static_cast<unsigned>(peer.uid), outcome.reason);
     AuthenticateReply out;
@@ -368,7 +332,7 @@ RequestHandler::After RequestHandler::handle(const wire::FrameBuffer& request,
     }
     encode(out, reply);
     auto line = out.result == CodeResult::ok ? log::notice : log::warning;
-    line("enrollment replacement %s: user=%s uid=%u", result_name(out.result),
+    line("enrollment replacement %s: user=%s uid=%u", protocol::name(out.result),
          log::sanitize(msg.user).c_str(), static_cast<unsigned>(peer.uid));
     return k_keep;
   }
@@ -395,7 +359,7 @@ RequestHandler::After RequestHandler::handle(const wire::FrameBuffer& request,
     }
     encode(out, reply);
     auto line = out.result == CodeResult::ok ? log::notice : log::warning;
-    line("backup codes %s: user=%s uid=%u", result_name(out.result),
+    line("backup codes %s: user=%s uid=%u", protocol::name(out.result),
          log::sanitize(msg.user).c_str(), static_cast<unsigned>(peer.uid));
     return k_keep;
   }
@@ -414,7 +378,7 @@ RequestHandler::After RequestHandler::handle(const wire::FrameBuffer& request,
     }
     encode(DisableReply{outcome->result, outcome->retry_after}, reply);
     auto line = outcome->result == CodeResult::ok ? log::notice : log::warning;
-    line("two-factor authentication turned off %s: user=%s uid=%u", result_name(outcome->result),
+    line("two-factor authentication turned off %s: user=%s uid=%u", protocol::name(outcome->result),
          log::sanitize(msg.user).c_str(), static_cast<unsigned>(peer.uid));
     return k_keep;
   }

@@ -950,4 +950,40 @@ bool decode(std::span<const std::uint8_t> payload, AdminImportReply& msg)
   return true;
 }
 
+const char* name(AuthResult result)
+{
+  switch (result) {
+  case AuthResult::success:
+    return "success";
+  case AuthResult::denied:
+    return "denied";
+  case AuthResult::not_enrolled:
+    return "not-enrolled";
+  case AuthResult::throttled:
+    return "throttled";
+  case AuthResult::unavailable:
+    return "unavailable";
+  case AuthResult::locked:
+    return "locked";
+  }
+  return "?";
+}
+
+const char* name(CodeResult result)
+{
+  switch (result) {
+  case CodeResult::ok:
+    return "success";
+  case CodeResult::bad_code:
+    return "bad-code";
+  case CodeResult::throttled:
+    return "throttled";
+  case CodeResult::locked:
+    return "locked";
+  case CodeResult::not_enrolled:
+    return "not-enrolled";
+  }
+  return "?";
+}
+
 } // namespace studio2fa::protocol

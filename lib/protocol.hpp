@@ -273,6 +273,10 @@ std::size_t encoded_size(const AuditEntry& entry);
 std::size_t encoded_size(const ImportEntry& entry);
 inline constexpr std::size_t k_entries_budget = wire::k_max_body - wire::k_min_body - 2;
 
+// Short names of results, for logs and the audit trail: "success", "denied", "bad-code", ...
+const char* name(AuthResult result);
+const char* name(CodeResult result);
+
 // encode(): writes one whole frame of the message's type; false if it does not fit or a field
 // breaks its limit. decode(): reads the payload of a frame whose type the caller already checked;
 // false on truncation, over-long fields, out-of-range enums or trailing data. A failed decode

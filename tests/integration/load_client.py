@@ -64,21 +64,7 @@ def enroll(sock, user):
 def authenticate(sock, user, code):
     payload = string(user) + string("crash-test") + string("") + string("") + bytes([3]) \
         + string("") + string(code)
-    body = bytes([1, 3]) + payload
-    sock.sendall(struct.pack(">I", len(body)) + body)
-    header = b""
-    while len(header) < 4:
-        chunk = sock.recv(4 - len(header))
-        if not chunk:
-            raise ConnectionError("closed")
-        header += chunk
-    (length,) = struct.unpack(">I", header)
-    reply = b""
-    while len(reply) < length:
-        chunk = sock.recv(length - len(reply))
-        if not chunk:
-            raise ConnectionError("closed")
-        reply += chunk
+    reply = exchange(sock, 3, payload)
     return reply[1] == 0x83 and reply[2] == 0
 
 
