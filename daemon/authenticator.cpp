@@ -583,6 +583,34 @@ Expected<bool> Authenticator::settle_code(UserRecord& record, const CodeVerdict&
   return false;
 }
 
+Expected<std::optional<Authenticator::ProvenRecord>>
+Authenticator::prove_code(std::string_view user, std::string_view code, bool accept_backup,
+                          std::int64_t now, const Requester& who, std::string_view action,
+                          CodeOutcome& outcome)
+{
+  auto loaded = load_for_code(user, now, outcome);
+  if (!loaded) {
+    return Unexpected<Error>{loaded.error()};
+  }
+  if (!loaded->has_value()) {
+    record_event(event(who, action, user, protocol::name(outcome.result), ""));
+    return std::optional<ProvenRecord>{};
+  }
+  UserRecord& record = **loaded;
+  auto verdict = verify(record, code, now, accept_backup);
+  if (!verdict) {
+    return Unexpected<Error>{verdict.error()};
+  }
+  auto settled = settle_code(record, *verdict, now, who, action, outcome);
+  if (!settled) {
+    return Unexpected<Error>{settled.error()};
+  }
+  if (!*settled) {
+    return std::optional<ProvenRecord>{};
+  }
+  return std::optional<ProvenRecord>{ProvenRecord{std::move(record), *verdict}};
+}
+
 Expected<ReplaceOutcome> Authenticator::replace_enrollment(std::string_view user,
                                                            std::string_view code,
                                                            const Requester& who)
@@ -591,26 +619,15 @@ Expected<ReplaceOutcome> Authenticator::replace_enrollment(std::string_view user
   std::lock_guard lock(lock_for(user));
   const std::int64_t now = m_clock.now();
   ReplaceOutcome outcome;
-  auto loaded = load_for_code(user, now, outcome.code);
-  if (!loaded) {
-    return Unexpected<Error>{loaded.error()};
+  auto proven = prove_code(user, code, true, now, who, k_action, outcome.code);
+  if (!proven) {
+    return Unexpected<Error>{proven.error()};
   }
-  if (!loaded->has_value()) {
-    record_event(event(who, k_action, user, protocol::name(outcome.code.result), ""));
+  if (!proven->has_value()) {
     return outcome;
   }
-  UserRecord& record = **loaded;
-  auto verdict = verify(record, code, now, true);
-  if (!verdict) {
-    return Unexpected<Error>{verdict.error()};
-  }
-  auto settled = settle_code(record, *verdict, now, who, k_action, outcome.code);
-  if (!settled) {
-    return Unexpected<Error>{settled.error()};
-  }
-  if (!*settled) {
-    return outcome;
-  }
+  UserRecord& record = (*proven)->record;
+  const CodeVerdict& verdict = (*proven)->verdict;
 
   outcome.offer.secret = SecretBytes(k_secret_bytes);
   if (!random_bytes({outcome.offer.secret.data(), outcome.offer.secret.size()})) {
@@ -623,7 +640,7 @@ Expected<ReplaceOutcome> Authenticator::replace_enrollment(std::string_view user
   record.pending_secret = std::move(*sealed);
   record.pending_params = m_settings.new_enrollment;
   record.pending_created_at = now;
-  const char* detail = verdict->kind == CodeKind::backup_code
+  const char* detail = verdict.kind == CodeKind::backup_code
                          ? "proved with a backup code; the old secret works until confirmation"
                          : "the old secret works until confirmation";
   if (auto saved = commit(record, event(who, k_action, user, "success", detail)); !saved) {
@@ -643,27 +660,15 @@ Expected<BackupCodesOutcome> Authenticator::new_backup_codes(std::string_view us
   std::lock_guard lock(lock_for(user));
   const std::int64_t now = m_clock.now();
   BackupCodesOutcome outcome;
-  auto loaded = load_for_code(user, now, outcome.code);
-  if (!loaded) {
-    return Unexpected<Error>{loaded.error()};
-  }
-  if (!loaded->has_value()) {
-    record_event(event(who, k_action, user, protocol::name(outcome.code.result), ""));
-    return outcome;
-  }
-  UserRecord& record = **loaded;
   // A TOTP code only: a set of backup codes must not be able to renew itself.
-  auto verdict = verify(record, code, now, false);
-  if (!verdict) {
-    return Unexpected<Error>{verdict.error()};
+  auto proven = prove_code(user, code, false, now, who, k_action, outcome.code);
+  if (!proven) {
+    return Unexpected<Error>{proven.error()};
   }
-  auto settled = settle_code(record, *verdict, now, who, k_action, outcome.code);
-  if (!settled) {
-    return Unexpected<Error>{settled.error()};
-  }
-  if (!*settled) {
+  if (!proven->has_value()) {
     return outcome;
   }
+  UserRecord& record = (*proven)->record;
 
   auto codes = generate_backup_codes(protocol::k_backup_codes_per_set);
   if (!codes) {
@@ -694,31 +699,20 @@ Expected<CodeOutcome> Authenticator::disable(std::string_view user, std::string_
   std::lock_guard lock(lock_for(user));
   const std::int64_t now = m_clock.now();
   CodeOutcome outcome;
-  auto loaded = load_for_code(user, now, outcome);
-  if (!loaded) {
-    return Unexpected<Error>{loaded.error()};
+  auto proven = prove_code(user, code, true, now, who, k_action, outcome);
+  if (!proven) {
+    return Unexpected<Error>{proven.error()};
   }
-  if (!loaded->has_value()) {
-    record_event(event(who, k_action, user, protocol::name(outcome.result), ""));
+  if (!proven->has_value()) {
     return outcome;
   }
-  UserRecord& record = **loaded;
-  auto verdict = verify(record, code, now, true);
-  if (!verdict) {
-    return Unexpected<Error>{verdict.error()};
-  }
-  auto settled = settle_code(record, *verdict, now, who, k_action, outcome);
-  if (!settled) {
-    return Unexpected<Error>{settled.error()};
-  }
-  if (!*settled) {
-    return outcome;
-  }
+  UserRecord& record = (*proven)->record;
+  const CodeVerdict& verdict = (*proven)->verdict;
   record.sealed_secret.clear();
   record.enrolled_at = 0;
   record.backup_codes.clear();
   clear_pending(record);
-  const char* detail = verdict->kind == CodeKind::backup_code ? "proved with a backup code" : "";
+  const char* detail = verdict.kind == CodeKind::backup_code ? "proved with a backup code" : "";
   if (auto saved = commit(record, event(who, k_action, user, "success", detail)); !saved) {
     return Unexpected<Error>{saved.error()};
   }

@@ -143,6 +143,19 @@ private:
     std::size_t backup_index = 0;   // with backup_code
   };
 
+  // A record whose owner proved the second factor for a self-service action.
+  struct ProvenRecord {
+    UserRecord record;
+    CodeVerdict verdict;
+  };
+  // Under the user's lock: loads the record, checks the code (a backup code too when
+  // `accept_backup`) and settles it (a failure counted, or the code used up). Empty when the
+  // action may not go ahead; `outcome` then says why.
+  Expected<std::optional<ProvenRecord>> prove_code(std::string_view user, std::string_view code,
+                                                   bool accept_backup, std::int64_t now,
+                                                   const Requester& who, std::string_view action,
+                                                   CodeOutcome& outcome);
+
   std::mutex& lock_for(std::string_view user);
   // Seconds until a code may be tried again; 0 when not throttled.
   std::uint32_t throttle_wait(const UserRecord& record, std::int64_t now) const;
