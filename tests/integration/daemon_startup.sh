@@ -15,6 +15,9 @@ expect_refusal() {
   fi
 }
 
+# Allow cores in the environment the daemon starts from, so that a core limit of 0 below is the
+# daemon's own doing.
+ulimit -c unlimited 2>/dev/null || ulimit -c "$(ulimit -H -c)"
 check "daemon starts on an empty directory" start_daemon
 check "master key created" test -f "$KEY"
 check "master key is mode 0600" test "$(stat -c %a "$KEY")" = 600
@@ -24,6 +27,13 @@ check "database created" test -f "$DB"
 check "database is mode 0600" test "$(stat -c %a "$DB")" = 600
 check "socket is mode 0666 (access is decided per request)" test "$(stat -c %a "$SOCK")" = 666
 check "socket is root's" test "$(stat -c %u "$SOCK")" = 0
+
+# Secrets stay out of core dumps: no core at all (RLIMIT_CORE 0, and the daemon makes itself
+# non-dumpable), and the secure heap that holds them is locked in RAM and marked don't-dump.
+check "the daemon cannot write a core file (limit 0)" \
+  grep -Eq '^Max core file size +0 +0 ' "/proc/$S2FA_DAEMON_PID/limits"
+check "its secrets' memory is locked (lo) and excluded from dumps (dd)" \
+  bash -c 'grep "^VmFlags:" "/proc/$0/smaps" | grep " lo " | grep -q " dd"' "$S2FA_DAEMON_PID"
 
 check "alice enrolls" enroll alice
 A=$SECRET
