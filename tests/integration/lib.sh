@@ -180,7 +180,10 @@ kill_daemon_hard() {
 S2FA_OFFSET=0
 advance_time() {
   S2FA_OFFSET=$((S2FA_OFFSET + $1))
-  echo "+$S2FA_OFFSET" > "$T/faketime"
+  # libfaketime rereads the file at every clock call: replace it whole (rename is atomic), or
+  # the daemon may read it half-written and see its clock jump back.
+  echo "+$S2FA_OFFSET" > "$T/faketime.new"
+  mv -f "$T/faketime.new" "$T/faketime"
 }
 fake_now() { echo $(( $(date +%s) + S2FA_OFFSET )); }
 # Moves to the start of a fresh time step (past the last one used), so a new code is due.
