@@ -19,6 +19,8 @@ packages=(
   slapd ldap-utils
   # systemd-analyze, to verify the unit
   systemd
+  # the benchmark's references (make bench): installed, never enabled in a PAM stack
+  libpam-google-authenticator libpam-oath
   # packaging tests (tests/packaging/): the RPM with Debian's rpmbuild, its SELinux module with
   # Debian's refpolicy devel files, the Debian package with debhelper, checked by lintian
   rpm bzip2 selinux-policy-dev checkpolicy debhelper dpkg-dev fakeroot lintian binutils
