@@ -27,7 +27,8 @@ constexpr off_t k_max_file_size = 64 * 1024 * 1024;
 // file in a user's home must not be led elsewhere.
 Expected<SecretBytes> read_private_file(const std::string& path)
 {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  // O_NONBLOCK: a FIFO planted at the path must not hang the command (refused just below).
+  Fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
   if (!fd.valid()) {
     return make_error("cannot open " + path + ": " + std::strerror(errno));
   }

@@ -450,6 +450,12 @@ int send_import(DaemonConnection& daemon, const std::vector<ImportAccount>& acco
     const std::size_t first = next;
     while (next < accounts.size() && batch.count < protocol::k_max_import_entries) {
       const ImportAccount& account = accounts[next];
+      if (account.user.empty() || account.user.size() > protocol::limits::user ||
+          account.user.find('\0') != std::string::npos) {
+        return fail("cannot import a user named '" + printable(account.user.substr(0, 64)) +
+                    "': a user name is 1 to " + std::to_string(protocol::limits::user) +
+                    " bytes, without NUL");
+      }
       protocol::ImportEntry entry;
       entry.user = account.user;
       entry.secret = account.secret_base32.view();
@@ -469,7 +475,8 @@ int send_import(DaemonConnection& daemon, const std::vector<ImportAccount>& acco
       ++next;
     }
     if (batch.count == 0 || !protocol::encode(batch, request)) {
-      return fail("the entry for " + accounts[next].user + " does not fit the protocol");
+      const std::string& user = accounts[next < accounts.size() ? next : first].user;
+      return fail("the entry for " + printable(user) + " does not fit the protocol");
     }
     if (auto called = daemon.call(request, reply, protocol::MessageType::admin_import); !called) {
       return fail(called.error().message + (imported > 0 ? " (" + std::to_string(imported) +

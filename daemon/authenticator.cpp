@@ -233,6 +233,17 @@ std::int64_t Authenticator::prune_before()
 
 Expected<void> Authenticator::commit(std::span<const UserRecord> records, const AuditEvent& event)
 {
+  if (!m_audit_budget.allow(event.actor_uid, event.at)) {
+    log::notice("audit row not stored (uid %u over its audit budget): actor=%s action=%s "
+                "user=%s outcome=%s",
+                event.actor_uid, log::sanitize(event.actor).c_str(),
+                log::sanitize(event.action).c_str(), log::sanitize(event.subject).c_str(),
+                log::sanitize(event.outcome).c_str());
+    if (records.empty()) {
+      return {};
+    }
+    return m_store.commit({records, {}, prune_before()});
+  }
   return m_store.commit({records, {&event, 1}, prune_before()});
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "backup_codes.hpp"
+#include "audit_budget.hpp"
 #include "clock.hpp"
 #include "password_checker.hpp"
 #include "protocol.hpp"
@@ -204,6 +205,8 @@ private:
   PasswordChecker& m_passwords;
   const Clock& m_clock;
   AuthenticatorSettings m_settings;
+  // Audit rows a non-root peer may add: 60 at once, then one a second (SECURITY.md).
+  AuditBudget m_audit_budget{60, 1};
   std::atomic<std::int64_t> m_next_prune{0};
   // Requests for one user are serialised (replay check and counters are read-modify-write);
   // different users rarely share a stripe.

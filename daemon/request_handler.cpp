@@ -7,6 +7,8 @@
 #include <grp.h>
 #include <pwd.h>
 
+#include <cerrno>
+
 #include <algorithm>
 #include <vector>
 
@@ -425,13 +427,21 @@ RequestHandler::After RequestHandler::handle_admin(const wire::FrameBuffer& requ
   Requester who;
   who.uid = static_cast<std::uint32_t>(peer.uid);
   who.name = peer_name(peer);
-  // Only root administers root's own account.
+  // Only root administers root's own account. A lookup that fails (rather than finding no such
+  // account) counts as protected: a directory outage must not open uid-0 accounts to admins.
   auto protected_subject = [&](std::string_view user) {
     if (peer.uid == 0) {
       return false;
     }
-    const Account account = account_named(user);
-    return account.found && account.uid == 0;
+    std::string name(user);
+    std::vector<char> buffer(k_nss_buffer);
+    passwd pw{};
+    passwd* result = nullptr;
+    const int rc = getpwnam_r(name.c_str(), &pw, buffer.data(), buffer.size(), &result);
+    if (rc != 0 && rc != ENOENT && rc != ESRCH && rc != EBADF && rc != EPERM) {
+      return true;
+    }
+    return result != nullptr && pw.pw_uid == 0;
   };
   auto refuse_root = [&](std::string_view user) {
     log::warning("permission denied: administrator %s (uid %u) may not act on user=%s",

@@ -46,6 +46,17 @@ pam_service s2fa-otp otp_only
 code_ignored() { pam_login s2fa-otp-ignore "$1" "$2"; saw "INFO module-ignored"; }
 
 check "daemon starts (admin_group = s2faadmins, dave its member)" start_daemon
+
+# A user name the protocol cannot carry is refused with a message, not a crash (it was a
+# segfault: an out-of-range index in the import batching).
+long_name=$(printf 'a%.0s' $(seq 1 300))
+out=$(echo JBSWY3DPEHPK3PXP | "$S2FA_ADMIN" --socket "$SOCK" import "$long_name" 2>&1); rc=$?
+check "import of a 300-byte user name fails cleanly (rc=$rc)" test "$rc" -eq 1
+check "... saying what is wrong" grep -q "a user name is 1 to 256 bytes" <<< "$out"
+mkfifo "$T/fifo.ga"
+out=$(timeout 10 "$S2FA_ADMIN" --socket "$SOCK" import alice --google-authenticator "$T/fifo.ga" 2>&1); rc=$?
+check "a FIFO given as the file is refused at once, not waited on (rc=$rc)" \
+  bash -c '[ "$0" -eq 1 ] && grep -q "not a regular file" <<< "$1"' "$rc" "$out"
 check "alice enrolls" enroll alice
 A=$SECRET
 check "bob enrolls" enroll bob

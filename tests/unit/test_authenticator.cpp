@@ -1338,6 +1338,49 @@ void test_audit_pruned(void** state)
   assert_int_equal(events[1].event.at, f.clock.now());
 }
 
+void test_audit_budget_bounds_self_requests(void** state)
+{
+  // A user looping requests about their own account (a code-only check while not enrolled, say)
+  // cannot grow the audit table past the budget: 60 rows at once, then one a second. Root
+  // (sshd, login) is never limited.
+  Fixture& f = fixture(state);
+  const Requester dave_self{5004, "dave", "self", "", ""};
+  for (int i = 0; i < 500; ++i) {
+    assert_auth(f.auth->authenticate("dave", AuthMode::code_only, "", "123456", dave_self),
+                AuthResult::not_enrolled);
+  }
+  assert_int_equal(audit_of(f, "dave").size(), 60);
+  f.clock.advance(10);
+  for (int i = 0; i < 500; ++i) {
+    f.auth->authenticate("dave", AuthMode::code_only, "", "123456", dave_self);
+  }
+  assert_int_equal(audit_of(f, "dave").size(), 70);
+  for (int i = 0; i < 200; ++i) {
+    f.auth->authenticate("dave", AuthMode::password_only, "x", "", k_who);
+  }
+  assert_int_equal(audit_of(f, "dave").size(), 270);
+}
+
+void test_audit_budget_unit(void**)
+{
+  AuditBudget budget(3, 2);
+  for (int i = 0; i < 3; ++i) {
+    assert_true(budget.allow(1000, 100));
+  }
+  assert_false(budget.allow(1000, 100));
+  assert_true(budget.allow(1001, 100)); // per uid
+  assert_false(budget.allow(1000, 101)); // half a token
+  assert_true(budget.allow(1000, 102));  // one every 2 s
+  assert_false(budget.allow(1000, 102));
+  assert_true(budget.allow(1000, 1000)); // refilled, capped at the burst
+  assert_true(budget.allow(1000, 1000));
+  assert_true(budget.allow(1000, 1000));
+  assert_false(budget.allow(1000, 1000));
+  for (int i = 0; i < 1000; ++i) {
+    assert_true(budget.allow(0, 100)); // root
+  }
+}
+
 // --- administration ---------------------------------------------------------------------------
 
 const Requester k_admin{5004, "dave", "", "", ""};
@@ -1616,6 +1659,8 @@ int main()
       TEST(test_disable_needs_a_code),
       TEST(test_audit_records_outcomes),
       TEST(test_audit_pruned),
+      TEST(test_audit_budget_bounds_self_requests),
+      cmocka_unit_test(test_audit_budget_unit),
       TEST(test_admin_list),
       TEST(test_admin_disable),
       TEST(test_pass_then_enroll_again),
