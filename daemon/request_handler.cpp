@@ -1,5 +1,6 @@
 #include "request_handler.hpp"
 
+#include "account_names.hpp"
 #include "base32.hpp"
 #include "log.hpp"
 #include "protocol.hpp"
@@ -10,6 +11,7 @@
 #include <cerrno>
 
 #include <algorithm>
+#include <array>
 #include <vector>
 
 namespace studio2fa {
@@ -204,6 +206,8 @@ RequestHandler::After RequestHandler::handle(const wire::FrameBuffer& request,
     if (!decode(payload, msg) || msg.user.empty()) {
       return malformed();
     }
+    const std::string subject = canonical_account_name(msg.user);
+    msg.user = subject;
     if (!authorised(peer, msg.user) && !is_admin(peer)) {
       return denied("query status", msg.user);
     }
@@ -220,6 +224,8 @@ RequestHandler::After RequestHandler::handle(const wire::FrameBuffer& request,
     if (!decode(payload, msg) || msg.user.empty()) {
       return malformed();
     }
+    const std::string subject = canonical_account_name(msg.user);
+    msg.user = subject;
     if (!authorised(peer, msg.user)) {
       return denied("authenticate", msg.user);
     }
@@ -249,6 +255,8 @@ RequestHandler::After RequestHandler::handle(const wire::FrameBuffer& request,
     if (!decode(payload, msg) || msg.user.empty()) {
       return malformed();
     }
+    const std::string subject = canonical_account_name(msg.user);
+    msg.user = subject;
     if (!authorised(peer, msg.user)) {
       return denied("enroll", msg.user);
     }
@@ -288,6 +296,8 @@ RequestHandler::After RequestHandler::handle(const wire::FrameBuffer& request,
     if (!decode(payload, msg) || msg.user.empty()) {
       return malformed();
     }
+    const std::string subject = canonical_account_name(msg.user);
+    msg.user = subject;
     if (!authorised(peer, msg.user)) {
       return denied("confirm enrollment", msg.user);
     }
@@ -310,6 +320,8 @@ RequestHandler::After RequestHandler::handle(const wire::FrameBuffer& request,
     if (!decode(payload, msg) || msg.user.empty()) {
       return malformed();
     }
+    const std::string subject = canonical_account_name(msg.user);
+    msg.user = subject;
     if (!authorised(peer, msg.user)) {
       return denied("replace the enrollment", msg.user);
     }
@@ -344,6 +356,8 @@ RequestHandler::After RequestHandler::handle(const wire::FrameBuffer& request,
     if (!decode(payload, msg) || msg.user.empty()) {
       return malformed();
     }
+    const std::string subject = canonical_account_name(msg.user);
+    msg.user = subject;
     if (!authorised(peer, msg.user)) {
       return denied("make backup codes", msg.user);
     }
@@ -371,6 +385,8 @@ RequestHandler::After RequestHandler::handle(const wire::FrameBuffer& request,
     if (!decode(payload, msg) || msg.user.empty()) {
       return malformed();
     }
+    const std::string subject = canonical_account_name(msg.user);
+    msg.user = subject;
     if (!authorised(peer, msg.user)) {
       return denied("turn off two-factor authentication", msg.user);
     }
@@ -497,6 +513,8 @@ RequestHandler::After RequestHandler::handle_admin(const wire::FrameBuffer& requ
     if (!decode(payload, msg) || msg.user.empty()) {
       return malformed();
     }
+    const std::string subject = canonical_account_name(msg.user);
+    msg.user = subject;
     if (protected_subject(msg.user)) {
       return refuse_root(msg.user);
     }
@@ -515,6 +533,8 @@ RequestHandler::After RequestHandler::handle_admin(const wire::FrameBuffer& requ
     if (!decode(payload, msg) || msg.user.empty()) {
       return malformed();
     }
+    const std::string subject = canonical_account_name(msg.user);
+    msg.user = subject;
     if (protected_subject(msg.user)) {
       return refuse_root(msg.user);
     }
@@ -532,6 +552,8 @@ RequestHandler::After RequestHandler::handle_admin(const wire::FrameBuffer& requ
     if (!decode(payload, msg) || msg.user.empty()) {
       return malformed();
     }
+    const std::string subject = canonical_account_name(msg.user);
+    msg.user = subject;
     if (protected_subject(msg.user)) {
       return refuse_root(msg.user);
     }
@@ -554,6 +576,8 @@ RequestHandler::After RequestHandler::handle_admin(const wire::FrameBuffer& requ
       return malformed();
     }
     AuditQuery query;
+    const std::string subject = msg.user.empty() ? std::string() : canonical_account_name(msg.user);
+    msg.user = subject;
     query.subject = msg.user;
     query.since = to_time(msg.since);
     query.after_id = to_time(msg.after_id);
@@ -597,6 +621,12 @@ RequestHandler::After RequestHandler::handle_admin(const wire::FrameBuffer& requ
     AdminImportRequest msg;
     if (!decode(payload, msg)) {
       return malformed();
+    }
+    // Each entry under its account's canonical name (the views point into `subjects`).
+    std::array<std::string, protocol::k_max_import_entries> subjects;
+    for (std::size_t i = 0; i < msg.count; ++i) {
+      subjects[i] = canonical_account_name(msg.entries[i].user);
+      msg.entries[i].user = subjects[i];
     }
     const std::span<const ImportEntry> entries(msg.entries.data(), msg.count);
     for (const ImportEntry& entry : entries) {
