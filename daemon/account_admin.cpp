@@ -240,11 +240,20 @@ Expected<AccountAdmin::ImportOutcome> AccountAdmin::import(
       return refuse(protocol::ImportResult::bad_entry, i,
                     "the parameters are not SHA1/SHA256/SHA512, 6 to 8 digits, 10 to 300 s");
     }
+    std::vector<SecretBytes> codes_seen; // at most 10: compared pairwise, in constant time
     for (std::size_t c = 0; c < entry.code_count; ++c) {
-      if (normalise_backup_code(entry.codes[c]).empty()) {
+      SecretBytes normalised = normalise_backup_code(entry.codes[c]);
+      if (normalised.empty()) {
         return refuse(protocol::ImportResult::bad_entry, i,
                       "a backup code is not 8 to 32 letters and digits");
       }
+      for (const SecretBytes& earlier : codes_seen) {
+        if (constant_time_equal(earlier.span(), normalised.span())) {
+          // Each copy would be a separate single-use code: the code would work twice.
+          return refuse(protocol::ImportResult::bad_entry, i, "a backup code is repeated");
+        }
+      }
+      codes_seen.push_back(std::move(normalised));
     }
     checked.push_back({std::move(*secret), {*algorithm, entry.digits, entry.period}});
   }
@@ -280,6 +289,9 @@ Expected<AccountAdmin::ImportOutcome> AccountAdmin::import(
       record.user = std::string(entry.user);
     }
     const bool had_secret = record.enrolled();
+    // Kept across a replacement: a code already used (possibly of this very secret, imported
+    // again) must stay used.
+    const std::uint64_t previous_step = record.last_step;
     if (had_secret && !replace) {
       // The locks are released with `held`, after the refusal is recorded: no harm.
       return refuse(protocol::ImportResult::already_enrolled, i,
@@ -294,7 +306,7 @@ Expected<AccountAdmin::ImportOutcome> AccountAdmin::import(
     record.sealed_secret = std::move(*sealed);
     record.params = checked[i].params;
     record.enrolled_at = now;
-    record.last_step = 0;
+    record.last_step = previous_step;
     record.pass_until = 0;
     for (std::size_t c = 0; c < entry.code_count; ++c) {
       auto hash = m_auth.m_backup_codes.hash(entry.user, entry.codes[c]);

@@ -1562,6 +1562,10 @@ void test_import(void** state)
   assert_true(f.admin->import(again, true, k_admin).has_value());
   f.clock.advance(30);
   assert_auth(login(f, code_for(f, bob_bytes)), AuthResult::success);
+  // Replacing with the very same secret keeps the replay guard: the code just used stays used.
+  const std::string used = code_for(f, bob_bytes);
+  assert_true(f.admin->import(again, true, k_admin).has_value());
+  assert_auth(login(f, used), AuthResult::denied);
 
   // Bad entries, each refused with its index, and nothing written.
   auto bad_entry = [&](protocol::ImportEntry entry) {
@@ -1584,6 +1588,11 @@ void test_import(void** state)
   bad_code.code_count = 1;
   bad_code.codes[0] = "1234";
   bad_entry(bad_code);
+  protocol::ImportEntry repeated_code = import_entry("gina", bob_base32);
+  repeated_code.code_count = 2;
+  repeated_code.codes[0] = "12345678";
+  repeated_code.codes[1] = "12345678"; // would work twice
+  bad_entry(repeated_code);
   const std::vector<AuditRecord> events = audit_of(f, "bob");
   assert_string_equal(events.front().event.action.c_str(), "admin-import");
 }
