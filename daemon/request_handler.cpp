@@ -117,6 +117,34 @@ std::int64_t to_time(std::uint64_t value)
   return static_cast<std::int64_t>(std::min<std::uint64_t>(value, INT64_MAX));
 }
 
+// Decodes a request about one account and puts the account's canonical name (see
+// account_names.hpp) in `subject`, which msg.user then points to: every record is keyed by it.
+// False for a malformed request or an empty name.
+template <typename Request>
+bool decode_subject(std::span<const std::uint8_t> payload, Request& msg, std::string& subject)
+{
+  if (!decode(payload, msg) || msg.user.empty()) {
+    return false;
+  }
+  subject = canonical_account_name(msg.user);
+  msg.user = subject;
+  return true;
+}
+
+// The reply fields that describe a new pending secret (ENROLL_BEGIN, ENROLL_REPLACE).
+// `encoded` holds the base32 secret the reply points into.
+void describe_offer(const EnrollmentOffer& offer, const SecretBytes& encoded,
+                    std::string_view issuer, std::string_view account, EnrollBeginReply& out)
+{
+  out.secret = encoded.view();
+  out.issuer = issuer;
+  out.account = account;
+  out.algorithm = totp::algorithm_name(offer.params.algorithm);
+  out.digits = static_cast<std::uint8_t>(offer.params.digits);
+  out.period = offer.params.period;
+  out.expires_at = static_cast<std::uint64_t>(offer.expires_at);
+}
+
 } // namespace
 
 RequestHandler::RequestHandler(Authenticator& authenticator, AccountAdmin& admin,
@@ -203,11 +231,10 @@ RequestHandler::After RequestHandler::handle(const wire::FrameBuffer& request,
 
   case MessageType::status: {
     StatusRequest msg;
-    if (!decode(payload, msg) || msg.user.empty()) {
+    std::string subject;
+    if (!decode_subject(payload, msg, subject)) {
       return malformed();
     }
-    const std::string subject = canonical_account_name(msg.user);
-    msg.user = subject;
     if (!authorised(peer, msg.user) && !is_admin(peer)) {
       return denied("query status", msg.user);
     }
@@ -221,11 +248,10 @@ RequestHandler::After RequestHandler::handle(const wire::FrameBuffer& request,
 
   case MessageType::authenticate: {
     AuthenticateRequest msg;
-    if (!decode(payload, msg) || msg.user.empty()) {
+    std::string subject;
+    if (!decode_subject(payload, msg, subject)) {
       return malformed();
     }
-    const std::string subject = canonical_account_name(msg.user);
-    msg.user = subject;
     if (!authorised(peer, msg.user)) {
       return denied("authenticate", msg.user);
     }
@@ -252,11 +278,10 @@ RequestHandler::After RequestHandler::handle(const wire::FrameBuffer& request,
 
   case MessageType::enroll_begin: {
     EnrollBeginRequest msg;
-    if (!decode(payload, msg) || msg.user.empty()) {
+    std::string subject;
+    if (!decode_subject(payload, msg, subject)) {
       return malformed();
     }
-    const std::string subject = canonical_account_name(msg.user);
-    msg.user = subject;
     if (!authorised(peer, msg.user)) {
       return denied("enroll", msg.user);
     }
@@ -278,13 +303,7 @@ RequestHandler::After RequestHandler::handle(const wire::FrameBuffer& request,
     }
     SecretBytes encoded = base32::encode(offer->secret.span());
     EnrollBeginReply out;
-    out.secret = encoded.view();
-    out.issuer = m_settings.issuer;
-    out.account = msg.user;
-    out.algorithm = totp::algorithm_name(offer->params.algorithm);
-    out.digits = static_cast<std::uint8_t>(offer->params.digits);
-    out.period = offer->params.period;
-    out.expires_at = static_cast<std::uint64_t>(offer->expires_at);
+    describe_offer(*offer, encoded, m_settings.issuer, msg.user, out);
     encode(out, reply);
     log::notice("enrollment started: user=%s uid=%u", log::sanitize(msg.user).c_str(),
                 static_cast<unsigned>(peer.uid));
@@ -293,11 +312,10 @@ RequestHandler::After RequestHandler::handle(const wire::FrameBuffer& request,
 
   case MessageType::enroll_confirm: {
     EnrollConfirmRequest msg;
-    if (!decode(payload, msg) || msg.user.empty()) {
+    std::string subject;
+    if (!decode_subject(payload, msg, subject)) {
       return malformed();
     }
-    const std::string subject = canonical_account_name(msg.user);
-    msg.user = subject;
     if (!authorised(peer, msg.user)) {
       return denied("confirm enrollment", msg.user);
     }
@@ -317,11 +335,10 @@ RequestHandler::After RequestHandler::handle(const wire::FrameBuffer& request,
 
   case MessageType::enroll_replace: {
     EnrollReplaceRequest msg;
-    if (!decode(payload, msg) || msg.user.empty()) {
+    std::string subject;
+    if (!decode_subject(payload, msg, subject)) {
       return malformed();
     }
-    const std::string subject = canonical_account_name(msg.user);
-    msg.user = subject;
     if (!authorised(peer, msg.user)) {
       return denied("replace the enrollment", msg.user);
     }
@@ -336,13 +353,7 @@ RequestHandler::After RequestHandler::handle(const wire::FrameBuffer& request,
     SecretBytes encoded;
     if (out.result == CodeResult::ok) {
       encoded = base32::encode(outcome->offer.secret.span());
-      out.offer.secret = encoded.view();
-      out.offer.issuer = m_settings.issuer;
-      out.offer.account = msg.user;
-      out.offer.algorithm = totp::algorithm_name(outcome->offer.params.algorithm);
-      out.offer.digits = static_cast<std::uint8_t>(outcome->offer.params.digits);
-      out.offer.period = outcome->offer.params.period;
-      out.offer.expires_at = static_cast<std::uint64_t>(outcome->offer.expires_at);
+      describe_offer(outcome->offer, encoded, m_settings.issuer, msg.user, out.offer);
     }
     encode(out, reply);
     auto line = out.result == CodeResult::ok ? log::notice : log::warning;
@@ -353,11 +364,10 @@ RequestHandler::After RequestHandler::handle(const wire::FrameBuffer& request,
 
   case MessageType::backup_codes: {
     BackupCodesRequest msg;
-    if (!decode(payload, msg) || msg.user.empty()) {
+    std::string subject;
+    if (!decode_subject(payload, msg, subject)) {
       return malformed();
     }
-    const std::string subject = canonical_account_name(msg.user);
-    msg.user = subject;
     if (!authorised(peer, msg.user)) {
       return denied("make backup codes", msg.user);
     }
@@ -382,11 +392,10 @@ RequestHandler::After RequestHandler::handle(const wire::FrameBuffer& request,
 
   case MessageType::disable: {
     DisableRequest msg;
-    if (!decode(payload, msg) || msg.user.empty()) {
+    std::string subject;
+    if (!decode_subject(payload, msg, subject)) {
       return malformed();
     }
-    const std::string subject = canonical_account_name(msg.user);
-    msg.user = subject;
     if (!authorised(peer, msg.user)) {
       return denied("turn off two-factor authentication", msg.user);
     }
@@ -510,11 +519,10 @@ RequestHandler::After RequestHandler::handle_admin(const wire::FrameBuffer& requ
 
   case MessageType::admin_disable: {
     AdminDisableRequest msg;
-    if (!decode(payload, msg) || msg.user.empty()) {
+    std::string subject;
+    if (!decode_subject(payload, msg, subject)) {
       return malformed();
     }
-    const std::string subject = canonical_account_name(msg.user);
-    msg.user = subject;
     if (protected_subject(msg.user)) {
       return refuse_root(msg.user);
     }
@@ -530,11 +538,10 @@ RequestHandler::After RequestHandler::handle_admin(const wire::FrameBuffer& requ
 
   case MessageType::admin_unlock: {
     AdminUnlockRequest msg;
-    if (!decode(payload, msg) || msg.user.empty()) {
+    std::string subject;
+    if (!decode_subject(payload, msg, subject)) {
       return malformed();
     }
-    const std::string subject = canonical_account_name(msg.user);
-    msg.user = subject;
     if (protected_subject(msg.user)) {
       return refuse_root(msg.user);
     }
@@ -549,11 +556,10 @@ RequestHandler::After RequestHandler::handle_admin(const wire::FrameBuffer& requ
 
   case MessageType::admin_pass: {
     AdminPassRequest msg;
-    if (!decode(payload, msg) || msg.user.empty()) {
+    std::string subject;
+    if (!decode_subject(payload, msg, subject)) {
       return malformed();
     }
-    const std::string subject = canonical_account_name(msg.user);
-    msg.user = subject;
     if (protected_subject(msg.user)) {
       return refuse_root(msg.user);
     }
