@@ -116,21 +116,6 @@ int code_refused(const protocol::CodeResult result, std::uint32_t retry_after,
   return fail("unexpected answer from the daemon");
 }
 
-// The secret in groups of four characters, as people type it into an app by hand.
-SecretBytes group_key(std::string_view secret)
-{
-  SecretBytes out(secret.size() + secret.size() / 4 + 1);
-  std::size_t pos = 0;
-  for (std::size_t i = 0; i < secret.size(); ++i) {
-    if (i > 0 && i % 4 == 0) {
-      out.data()[pos++] = ' ';
-    }
-    out.data()[pos++] = static_cast<std::uint8_t>(secret[i]);
-  }
-  out.truncate(pos);
-  return out;
-}
-
 // Shows a pending secret (QR code, address, key), then asks for codes until one confirms it.
 int show_and_confirm(DaemonConnection& daemon, const protocol::EnrollBeginReply& offer,
                      wire::FrameBuffer& reply, bool show_qr, bool replacing)
@@ -155,7 +140,7 @@ int show_and_confirm(DaemonConnection& daemon, const protocol::EnrollBeginReply&
     printf("\n");
   }
   printf("Or open this address on the phone:\n%s\n\n", uri_c);
-  SecretBytes grouped = group_key(offer.secret);
+  SecretBytes grouped = otpauth::group_key(offer.secret);
   printf("Or type the key by hand: %.*s\n", static_cast<int>(grouped.size()),
          reinterpret_cast<const char*>(grouped.data()));
   printf("(time-based, %s, %u digits, a new code every %u seconds)\n\n",
@@ -456,9 +441,12 @@ int status(DaemonConnection& daemon, const std::string& user)
   }
   printf("It is %s for %s: %.*s.\n", status.required ? "required" : "not required",
          user.c_str(), static_cast<int>(status.reason.size()), status.reason.data());
-  if (status.grace_until != 0) {
+  if (status.grace_until != 0 && static_cast<std::int64_t>(status.grace_until) > now) {
     printf("Turn it on before %s.\n",
            format_time(static_cast<std::int64_t>(status.grace_until)).c_str());
+  } else if (status.grace_until != 0) {
+    printf("Your next login will ask you to turn it on; or turn it on now with:\n"
+           "studio2fa enroll\n");
   }
   if (status.state == protocol::EnrollmentState::active) {
     if (status.backup_codes == 0) {

@@ -6,6 +6,7 @@
 
 #include "base32.hpp"
 #include "daemon_connection.hpp"
+#include "duration.hpp"
 #include "import_files.hpp"
 #include "secret_bytes.hpp"
 
@@ -15,6 +16,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <optional>
@@ -47,6 +49,13 @@ void usage(FILE* out)
           "                              from a ~/.google_authenticator file, scratch codes kept\n"
           "  import --oath-usersfile FILE [--replace]\n"
           "                              every TOTP user of an oath-toolkit users file\n"
+          "  policy USER [--json]        whether policy requires 2FA of USER, why, and\n"
+          "                              where the answer came from\n"
+          "  enforce                     whether 2FA is required of everyone\n"
+          "  enforce on [--grace DURATION] [--force]\n"
+          "                              require 2FA of everyone not exempt; those not\n"
+          "                              enrolled get DURATION (90s, 15m, 24h, 7d) to enroll\n"
+          "  enforce off                 back to what the directory and require_groups say\n"
           "  ping                        check that studio2fad answers\n"
           "\n"
           "Options:\n"
@@ -166,6 +175,32 @@ std::string pass_text(const protocol::StatusReply& state, std::int64_t now)
   return utc_time(state.pass_until);
 }
 
+// The end of a grace period (STATUS_REPLY, ADMIN_POLICY_REPLY): a time, "ended ..." for one that
+// ran out, "none" when there never was one (the daemon sends 1: enrollment due at once).
+std::string grace_until_text(std::uint64_t grace_until, std::int64_t now)
+{
+  if (grace_until == 0) {
+    return "-";
+  }
+  if (static_cast<std::int64_t>(grace_until) > now) {
+    return utc_time(grace_until);
+  }
+  return (grace_until == 1 ? std::string("none") : "ended " + utc_time(grace_until)) +
+         " (enrollment due at the next login)";
+}
+
+// The GRACE UNTIL column: "-", the end of the grace period, or "due now".
+std::string grace_column(const protocol::StatusReply& state, std::int64_t now)
+{
+  if (state.grace_until == 0) {
+    return "-";
+  }
+  if (static_cast<std::int64_t>(state.grace_until) > now) {
+    return utc_time(state.grace_until);
+  }
+  return "due now";
+}
+
 std::string codes_text(const protocol::StatusReply& state)
 {
   return state.state == protocol::EnrollmentState::active ? std::to_string(state.backup_codes)
@@ -198,7 +233,7 @@ int status(DaemonConnection& daemon, const std::string& user)
   printf("required: %s (%s)\n", status.required ? "yes" : "no",
          printable(status.reason).c_str());
   if (status.grace_until != 0) {
-    printf("grace_until: %s\n", utc_time(status.grace_until).c_str());
+    printf("grace_until: %s\n", grace_until_text(status.grace_until, time(nullptr)).c_str());
   }
   printf("pass_until: %s\n", pass_text(status, time(nullptr)).c_str());
   printf("last_login: %s\n", utc_time(status.last_login).c_str());
@@ -254,7 +289,7 @@ int list(DaemonConnection& daemon, bool json)
       } else {
         printf("%-20s %-7s %-8s %-22s %-20s %-13s %-5s %-20s %s\n",
                printable(entry.user).c_str(), state_name(s.state), s.required ? "yes" : "no",
-               printable(s.reason).c_str(), utc_time(s.grace_until).c_str(), lock_name(s.lock),
+               printable(s.reason).c_str(), grace_column(s, now).c_str(), lock_name(s.lock),
                codes_text(s).c_str(), utc_time(s.last_login).c_str(),
                pass_text(s, now).c_str());
       }
@@ -366,14 +401,11 @@ std::optional<std::int64_t> parse_time(const std::string& text)
   const char unit = text.back();
   if (text.find('-') == std::string::npos &&
       (unit == 's' || unit == 'm' || unit == 'h' || unit == 'd')) {
-    errno = 0;
-    const long long value = strtoll(text.c_str(), &end, 10);
-    if (errno != 0 || end != text.c_str() + text.size() - 1 || value < 0 ||
-        value > 100LL * 365 * 86400) {
+    const auto age = parse_duration(text);
+    if (!age || *age > 100ULL * 365 * 86400) {
       return std::nullopt;
     }
-    const long long scale = unit == 's' ? 1 : unit == 'm' ? 60 : unit == 'h' ? 3600 : 86400;
-    return static_cast<std::int64_t>(time(nullptr)) - value * scale;
+    return static_cast<std::int64_t>(time(nullptr)) - static_cast<std::int64_t>(*age);
   }
   for (const char* format : {"%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S",
                              "%Y-%m-%d %H:%M", "%Y-%m-%d"}) {
@@ -502,6 +534,176 @@ int send_import(DaemonConnection& daemon, const std::vector<ImportAccount>& acco
   return 0;
 }
 
+// --- policy ---------------------------------------------------------------------------------
+
+const char* source_name(protocol::PolicySource source)
+{
+  switch (source) {
+  case protocol::PolicySource::local:
+    return "local";
+  case protocol::PolicySource::directory:
+    return "directory";
+  case protocol::PolicySource::cache:
+    return "cache";
+  case protocol::PolicySource::stale_cache:
+    return "stale-cache";
+  case protocol::PolicySource::none:
+    break;
+  }
+  return "none";
+}
+
+// Where an ADMIN_POLICY answer came from, for people.
+std::string source_text(const protocol::AdminPolicyReply& policy)
+{
+  switch (policy.source) {
+  case protocol::PolicySource::local:
+    return "local settings (not in the directory)";
+  case protocol::PolicySource::directory:
+    return "directory (asked just now)";
+  case protocol::PolicySource::cache:
+    return "cache (fetched " + utc_time(policy.fetched_at) + ")";
+  case protocol::PolicySource::stale_cache:
+    return "last known answer: the directory cannot be reached (fetched " +
+           utc_time(policy.fetched_at) + ")";
+  case protocol::PolicySource::none:
+    break;
+  }
+  return "unknown: the directory cannot be reached and nothing is cached; logins that need the "
+         "policy fail closed";
+}
+
+int policy(DaemonConnection& daemon, const std::string& user, bool json)
+{
+  wire::FrameBuffer request;
+  wire::FrameBuffer reply;
+  if (!protocol::encode(protocol::AdminPolicyRequest{user}, request)) {
+    return fail("user name too long");
+  }
+  if (auto called = daemon.call(request, reply, protocol::MessageType::admin_policy); !called) {
+    return fail(called.error().message);
+  }
+  protocol::AdminPolicyReply policy;
+  if (!protocol::decode(reply.payload(), policy)) {
+    return fail("the daemon sent a policy reply that does not decode");
+  }
+  if (json) {
+    printf("{\"user\": %s, \"decision\": \"%s\", \"reason\": %s, \"dn\": %s, \"source\": \"%s\", "
+           "\"fetched_at\": %s, \"grace_until\": %s}\n",
+           json_string(user).c_str(), protocol::name(policy.decision),
+           json_string(policy.reason).c_str(),
+           policy.dn.empty() ? "null" : json_string(policy.dn).c_str(),
+           source_name(policy.source), json_time(policy.fetched_at).c_str(),
+           json_time(policy.grace_until).c_str());
+    return 0;
+  }
+  printf("user: %s\n", user.c_str());
+  printf("decision: %s\n", protocol::name(policy.decision));
+  printf("why: %s\n", policy.reason.empty() ? "-" : printable(policy.reason).c_str());
+  printf("entry: %s\n", policy.dn.empty() ? "-" : printable(policy.dn).c_str());
+  printf("source: %s\n", source_text(policy).c_str());
+  if (policy.grace_until != 0) {
+    printf("grace_until: %s\n", grace_until_text(policy.grace_until, time(nullptr)).c_str());
+  }
+  return 0;
+}
+
+// --- global enforcement ---------------------------------------------------------------------
+
+// "7d", "24h", "15m", "90s": the largest unit that divides `seconds`.
+std::string duration_text(std::uint32_t seconds)
+{
+  if (seconds != 0 && seconds % 86400 == 0) {
+    return std::to_string(seconds / 86400) + "d";
+  }
+  if (seconds != 0 && seconds % 3600 == 0) {
+    return std::to_string(seconds / 3600) + "h";
+  }
+  if (seconds != 0 && seconds % 60 == 0) {
+    return std::to_string(seconds / 60) + "m";
+  }
+  return std::to_string(seconds) + "s";
+}
+
+// The grace period global enforcement gives; 0 is the daemon's grace_period.
+std::string enforce_grace_text(std::uint32_t grace)
+{
+  return grace == 0 ? "the configured grace_period" : duration_text(grace);
+}
+
+// The administrator behind root: sudo's SUDO_USER, when root runs this through sudo. The daemon
+// asks whether that account has a second factor before it enforces 2FA on everyone.
+Expected<std::string> sudo_invoker()
+{
+  if (getuid() != 0) {
+    return std::string();
+  }
+  const char* sudo_user = getenv("SUDO_USER");
+  if (sudo_user == nullptr || *sudo_user == '\0' || strcmp(sudo_user, "root") == 0) {
+    return std::string();
+  }
+  if (strlen(sudo_user) > protocol::limits::user) {
+    return make_error("SUDO_USER is longer than a user name can be");
+  }
+  return std::string(sudo_user);
+}
+
+int enforce(DaemonConnection& daemon, protocol::EnforceAction action, std::uint32_t grace,
+            bool force)
+{
+  auto invoker = sudo_invoker();
+  if (!invoker) {
+    return fail(invoker.error().message);
+  }
+  wire::FrameBuffer request;
+  wire::FrameBuffer reply;
+  if (!protocol::encode(protocol::AdminEnforceRequest{action, grace, force, *invoker}, request)) {
+    return fail("the request does not fit the protocol");
+  }
+  if (force) {
+    fprintf(stderr, "studio2fa-admin: warning: --force: enforcing 2FA even if your own account "
+                    "has no second factor; the audit trail and syslog record that it was "
+                    "forced.\n");
+  }
+  if (auto called = daemon.call(request, reply, protocol::MessageType::admin_enforce); !called) {
+    return fail(called.error().message);
+  }
+  protocol::AdminEnforceReply result;
+  if (!protocol::decode(reply.payload(), result)) {
+    return fail("the daemon sent a reply that does not decode");
+  }
+  if (result.result == protocol::EnforceResult::refused_not_enrolled) {
+    std::string acting = *invoker;
+    if (acting.empty()) {
+      auto me = invoking_user_name();
+      acting = me ? *me : "uid " + std::to_string(getuid());
+    }
+    return fail("Refusing to enforce 2FA: your own account (" + acting +
+                ") has no second factor. Enroll first with 'studio2fa enroll', or use --force "
+                "(logged).");
+  }
+  switch (action) {
+  case protocol::EnforceAction::on:
+    printf("Global enforcement is on: every user must use two-factor authentication, except\n"
+           "those exempt in the directory or by a !group of require_groups. A user who has not\n"
+           "enrolled gets %s of grace, counted from the first time the daemon finds 2FA\n"
+           "required of them; after that they must enroll when they log in.\n",
+           enforce_grace_text(result.grace).c_str());
+    return 0;
+  case protocol::EnforceAction::off:
+    printf("Global enforcement is off: two-factor authentication is required only where the\n"
+           "directory or require_groups says so.\n");
+    return 0;
+  case protocol::EnforceAction::query:
+    break;
+  }
+  printf("enforcement: %s\n", result.enforced ? "on" : "off");
+  printf("grace: %s\n", result.enforced ? enforce_grace_text(result.grace).c_str() : "-");
+  printf("since: %s\n", utc_time(result.since).c_str());
+  printf("by: %s\n", result.by.empty() ? "-" : printable(result.by).c_str());
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -539,7 +741,7 @@ int main(int argc, char** argv)
   // The command's own options, anywhere after it.
   enum {
     k_json = 1000, k_hours, k_revoke, k_since, k_google, k_oath, k_replace, k_digits, k_period,
-    k_algorithm,
+    k_algorithm, k_grace, k_force,
   };
   static const option k_command_options[] = {
     {"json", no_argument, nullptr, k_json},
@@ -552,11 +754,15 @@ int main(int argc, char** argv)
     {"digits", required_argument, nullptr, k_digits},
     {"period", required_argument, nullptr, k_period},
     {"algorithm", required_argument, nullptr, k_algorithm},
+    {"grace", required_argument, nullptr, k_grace},
+    {"force", no_argument, nullptr, k_force},
     {nullptr, 0, nullptr, 0},
   };
   bool json = false;
   bool revoke = false;
   bool replace = false;
+  bool force = false;
+  std::optional<std::uint32_t> grace;
   std::optional<unsigned long> hours;
   std::optional<std::string> since_text;
   std::optional<std::string> google_file;
@@ -568,7 +774,8 @@ int main(int argc, char** argv)
   char** sub_argv = argv + optind;
   optind = 0; // restart GNU getopt on the command's arguments
   opterr = 0;
-  while ((opt = getopt_long(sub_argc, sub_argv, "", k_command_options, nullptr)) != -1) {
+  int option_index = 0;
+  while ((opt = getopt_long(sub_argc, sub_argv, "", k_command_options, &option_index)) != -1) {
     auto number = [&](unsigned long min, unsigned long max) -> std::optional<unsigned long> {
       char* end = nullptr;
       errno = 0;
@@ -581,7 +788,7 @@ int main(int argc, char** argv)
     switch (opt) {
     case k_json:
       json = true;
-      allowed = {"list"};
+      allowed = {"list", "policy"};
       break;
     case k_hours:
       hours = number(1, protocol::k_max_pass_duration / 3600);
@@ -640,13 +847,28 @@ int main(int argc, char** argv)
       allowed = {"import"};
       break;
     }
+    case k_grace: {
+      auto seconds = parse_duration(optarg);
+      if (!seconds || *seconds < 1 || *seconds > protocol::k_max_grace_period) {
+        return usage_error("--grace takes a duration from 1s to 365d, such as 90s, 15m, 24h "
+                           "or 7d");
+      }
+      grace = static_cast<std::uint32_t>(*seconds);
+      allowed = {"enforce"};
+      break;
+    }
+    case k_force:
+      force = true;
+      allowed = {"enforce"};
+      break;
     default:
       return usage_error(std::string("unknown option '") + sub_argv[optind - 1] + "' for '" +
                          command + "'");
     }
     if (std::find(allowed.begin(), allowed.end(), command) == allowed.end()) {
-      return usage_error(std::string("option '") + sub_argv[optind - 1] + "' is not valid for '" +
-                         command + "'");
+      // By name: sub_argv[optind - 1] is the option's argument when it has one.
+      return usage_error(std::string("option '--") + k_command_options[option_index].name +
+                         "' is not valid for '" + command + "'");
     }
   }
   std::vector<std::string> operands(sub_argv + optind, sub_argv + sub_argc);
@@ -658,9 +880,9 @@ int main(int argc, char** argv)
   if (command == "list" || command == "ping") {
     counts_ok = operand_count(0, 0);
   } else if (command == "status" || command == "disable" || command == "unlock" ||
-             command == "pass") {
+             command == "pass" || command == "policy") {
     counts_ok = operand_count(1, 1);
-  } else if (command == "log") {
+  } else if (command == "log" || command == "enforce") {
     counts_ok = operand_count(0, 1);
   } else if (command == "import") {
     counts_ok = oath_file ? operand_count(0, 0) : operand_count(1, 1);
@@ -678,6 +900,20 @@ int main(int argc, char** argv)
   }
   if (params_given && (google_file || oath_file)) {
     return usage_error("--digits, --period and --algorithm are for a secret on standard input");
+  }
+  auto enforce_action = protocol::EnforceAction::query;
+  if (command == "enforce" && !operands.empty()) {
+    if (operands[0] == "on") {
+      enforce_action = protocol::EnforceAction::on;
+    } else if (operands[0] == "off") {
+      enforce_action = protocol::EnforceAction::off;
+    } else {
+      return usage_error("'enforce' takes 'on', 'off' or nothing, not '" + operands[0] + "'");
+    }
+    operands.clear();
+  }
+  if ((grace || force) && enforce_action != protocol::EnforceAction::on) {
+    return usage_error("--grace and --force go with 'enforce on'");
   }
   for (const std::string& operand : operands) {
     if (operand.empty()) {
@@ -748,6 +984,12 @@ int main(int argc, char** argv)
   }
   if (command == "import") {
     return send_import(daemon, accounts, replace);
+  }
+  if (command == "policy") {
+    return policy(daemon, operands[0], json);
+  }
+  if (command == "enforce") {
+    return enforce(daemon, enforce_action, grace.value_or(0), force);
   }
   wire::FrameBuffer request;
   wire::FrameBuffer reply;

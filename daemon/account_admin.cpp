@@ -70,7 +70,16 @@ Expected<AccountAdmin::AccountPage> AccountAdmin::list(std::string_view after, s
   }
   const std::int64_t now = m_auth.m_clock.now();
   for (const UserRecord& record : *records) {
-    page.accounts.push_back({record.user, m_auth.describe(&record, now)});
+    UserStatus status = m_auth.describe(&record, now);
+    const PolicyAnswer policy = m_auth.decide(record.user);
+    status.reason = policy.reason;
+    if (policy.known()) {
+      UserRecord copy = record; // a list starts no grace period
+      const Authenticator::Demand owed = m_auth.demand(copy, policy, now);
+      status.required = owed.required;
+      status.grace_until = owed.grace_until;
+    }
+    page.accounts.push_back({record.user, std::move(status)});
   }
   if (after.empty()) {
     m_auth.record_event(m_auth.event(who, "admin-list", "", "success", ""));
@@ -82,6 +91,7 @@ Expected<protocol::AdminDisableResult> AccountAdmin::disable(std::string_view us
                                                              const Requester& who)
 {
   constexpr std::string_view k_action = "admin-disable";
+  const PolicyAnswer policy = m_auth.decide(user);
   std::lock_guard lock(m_auth.lock_for(user));
   auto loaded = m_auth.m_store.load(user);
   if (!loaded) {
@@ -96,14 +106,97 @@ Expected<protocol::AdminDisableResult> AccountAdmin::disable(std::string_view us
   clear_second_factor(record);
   clear_counters_and_locks(record);
   record.pass_until = 0;
+  // A user who must use 2FA enrolls again at the next login, with no new grace period.
+  record.grace_until = policy.required() ? UserRecord::k_enroll_now : 0;
   const char* outcome = was_enrolled ? "success" : "not-enrolled";
-  if (auto saved = m_auth.commit(record, m_auth.event(who, k_action, user, outcome,
-                                                      "secret and backup codes removed"));
+  const std::string detail = std::string("secret and backup codes removed") +
+                             (policy.required() ? "; enrollment due at the next login" : "");
+  if (auto saved = m_auth.commit(record, m_auth.event(who, k_action, user, outcome, detail));
       !saved) {
     return Unexpected<Error>{saved.error()};
   }
   return was_enrolled ? protocol::AdminDisableResult::disabled
                       : protocol::AdminDisableResult::not_enrolled;
+}
+
+AccountAdmin::PolicyReport AccountAdmin::policy(std::string_view user, const Requester& who)
+{
+  PolicyReport report;
+  report.answer = m_auth.decide(user);
+  if (report.answer.known()) {
+    std::lock_guard lock(m_auth.lock_for(user));
+    auto loaded = m_auth.m_store.load(user);
+    if (loaded) {
+      UserRecord record;
+      if (loaded->has_value()) {
+        record = std::move(**loaded);
+      } else {
+        record.user = std::string(user);
+      }
+      report.grace_until = m_auth.demand(record, report.answer, m_auth.m_clock.now()).grace_until;
+    }
+  }
+  m_auth.record_event(m_auth.event(who, "admin-policy", user,
+                                   protocol::name(report.answer.decision), report.answer.reason));
+  return report;
+}
+
+Expected<AccountAdmin::EnforceOutcome> AccountAdmin::enforce(protocol::EnforceAction action,
+                                                             std::uint32_t grace, bool force,
+                                                             std::string_view acting_admin,
+                                                             const Requester& who)
+{
+  EnforceOutcome outcome;
+  if (m_auth.m_policy == nullptr) {
+    return make_error("no policy resolver");
+  }
+  PolicyResolver& resolver = *m_auth.m_policy;
+  if (action == protocol::EnforceAction::query) {
+    outcome.state = resolver.enforcement();
+    return outcome;
+  }
+  const std::int64_t now = m_auth.m_clock.now();
+  std::string detail;
+  if (action == protocol::EnforceAction::on) {
+    // The admin who makes everyone use 2FA must use it already (PRODUCT.md story 3).
+    bool has_second_factor = false;
+    {
+      std::lock_guard lock(m_auth.lock_for(acting_admin));
+      auto loaded = m_auth.m_store.load(acting_admin);
+      if (!loaded) {
+        return Unexpected<Error>{loaded.error()};
+      }
+      has_second_factor = loaded->has_value() && (*loaded)->enrolled();
+    }
+    if (!has_second_factor && !force) {
+      m_auth.record_event(m_auth.event(who, "admin-enforce", acting_admin, "refused",
+                                       "on refused: " + std::string(acting_admin) +
+                                           " has no second factor"));
+      outcome.result = protocol::EnforceResult::refused_not_enrolled;
+      outcome.state = resolver.enforcement();
+      return outcome;
+    }
+    detail = "on, grace " + std::to_string(grace != 0 ? grace : resolver.default_grace_period()) + " s";
+    if (!has_second_factor) {
+      detail += "; forced: " + std::string(acting_admin) + " has no second factor";
+      log::warning("global enforcement turned on with --force by %s, who has no second factor",
+                   log::sanitize(acting_admin).c_str());
+    }
+  } else {
+    detail = "off";
+  }
+  Enforcement state;
+  state.on = action == protocol::EnforceAction::on;
+  state.grace = state.on ? grace : 0;
+  state.since = now;
+  state.by = std::string(acting_admin);
+  if (auto saved = resolver.set_enforcement(
+          state, m_auth.event(who, "admin-enforce", acting_admin, "success", detail));
+      !saved) {
+    return Unexpected<Error>{saved.error()};
+  }
+  outcome.state = state;
+  return outcome;
 }
 
 Expected<protocol::UnlockResult> AccountAdmin::unlock(std::string_view user, const Requester& who)

@@ -65,6 +65,22 @@ public:
   Expected<ImportOutcome> import(std::span<const protocol::ImportEntry> entries, bool replace,
                                  const Requester& who);
 
+  struct PolicyReport {
+    PolicyAnswer answer;
+    std::int64_t grace_until = 0; // while required and not enrolled
+  };
+  // The policy decision for `user`, and why (ADMIN_POLICY). Starts no grace period.
+  PolicyReport policy(std::string_view user, const Requester& who);
+
+  struct EnforceOutcome {
+    protocol::EnforceResult result = protocol::EnforceResult::done;
+    Enforcement state; // after the request
+  };
+  // Reads or switches global enforcement. Turning it on is refused unless `acting_admin` (the
+  // person behind the request) has an active second factor, or `force` (logged).
+  Expected<EnforceOutcome> enforce(protocol::EnforceAction action, std::uint32_t grace, bool force,
+                                   std::string_view acting_admin, const Requester& who);
+
 private:
   Authenticator& m_auth;
 };

@@ -6,6 +6,8 @@
 // second factor, and an otp_only stack would let it through.
 #pragma once
 
+#include <sys/types.h>
+
 #include <functional>
 #include <optional>
 #include <string>
@@ -19,5 +21,12 @@ std::string canonical_account_name(std::string_view user);
 // The same with the lookup given (name → canonical name, or nullopt), for tests.
 using AccountLookup = std::function<std::optional<std::string>(const std::string&)>;
 std::string canonical_account_name(std::string_view user, const AccountLookup& lookup);
+
+// Whether the account `user` (primary and supplementary groups, over NSS) belongs to the group
+// named `group_name`; nullopt when the account or the group cannot be found.
+std::optional<bool> account_in_group(const std::string& user, const std::string& group_name);
+
+// Whether NSS knows an account named `user`.
+bool account_exists(const std::string& user);
 
 } // namespace studio2fa

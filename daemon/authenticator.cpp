@@ -1,5 +1,6 @@
 #include "authenticator.hpp"
 
+#include "account_names.hpp"
 #include "log.hpp"
 
 #include <algorithm>
@@ -40,10 +41,55 @@ std::uint32_t saturating_increment(std::uint32_t value)
 
 Authenticator::Authenticator(SecretStore& store, const Sealer& sealer,
                              const BackupCodeHasher& backup_codes, PasswordChecker& passwords,
-                             const Clock& clock, AuthenticatorSettings settings)
+                             const Clock& clock, AuthenticatorSettings settings,
+                             PolicyResolver* policy)
   : m_store(store), m_sealer(sealer), m_backup_codes(backup_codes), m_passwords(passwords),
-    m_clock(clock), m_settings(settings)
+    m_clock(clock), m_settings(settings), m_policy(policy)
 {
+}
+
+PolicyAnswer Authenticator::decide(std::string_view user)
+{
+  if (m_policy != nullptr) {
+    return m_policy->decide(user);
+  }
+  PolicyAnswer answer;
+  answer.decision = protocol::PolicyDecision::optional;
+  answer.source = protocol::PolicySource::local;
+  answer.reason = k_no_policy;
+  return answer;
+}
+
+Authenticator::Demand Authenticator::demand(UserRecord& record, const PolicyAnswer& policy,
+                                            std::int64_t now) const
+{
+  Demand owed;
+  owed.required = policy.required();
+  if (record.enrolled() || record.pass_until > now) {
+    return owed; // enrolled, or a temporary pass: nothing to demand now
+  }
+  if (record.pass_until > 0) {
+    // A temporary pass ended: the old secret is void and a new one is due now, whatever the
+    // policy says.
+    owed.required = true;
+    owed.grace_until = UserRecord::k_enroll_now;
+    owed.enroll_now = true;
+    return owed;
+  }
+  if (!owed.required) {
+    if (record.grace_until > UserRecord::k_enroll_now) {
+      record.grace_until = 0; // a later requirement starts a new grace period
+      owed.changed = true;
+    }
+    return owed;
+  }
+  if (record.grace_until == 0) {
+    record.grace_until = now + static_cast<std::int64_t>(policy.grace_period);
+    owed.changed = true;
+  }
+  owed.grace_until = record.grace_until;
+  owed.enroll_now = record.grace_until <= now;
+  return owed;
 }
 
 std::mutex& Authenticator::lock_for(std::string_view user)
@@ -96,12 +142,40 @@ UserStatus Authenticator::describe(const UserRecord* record, std::int64_t now) c
 
 Expected<UserStatus> Authenticator::status(std::string_view user)
 {
+  // Before the lock: the directory may take a while to answer.
+  const PolicyAnswer policy = decide(user);
   std::lock_guard lock(lock_for(user));
   auto loaded = m_store.load(user);
   if (!loaded) {
     return Unexpected<Error>{loaded.error()};
   }
-  return describe(loaded->has_value() ? &**loaded : nullptr, m_clock.now());
+  const std::int64_t now = m_clock.now();
+  UserRecord record;
+  if (loaded->has_value()) {
+    record = std::move(**loaded);
+  } else {
+    record.user = std::string(user);
+  }
+  UserStatus status = describe(loaded->has_value() ? &record : nullptr, now);
+  status.reason = policy.reason;
+  if (!policy.known()) {
+    return status;
+  }
+  const Demand owed = demand(record, policy, now);
+  status.required = owed.required;
+  status.grace_until = owed.grace_until;
+  // The grace period starts now, and is kept; only for accounts that exist, so that STATUS
+  // requests for made-up names (an ssh login prompt takes any) add nothing to the database.
+  if (owed.changed && account_exists(record.user)) {
+    const std::string detail =
+        record.grace_until == 0 ? "no longer required" : "until " + std::to_string(record.grace_until);
+    if (auto saved = commit(record, event(Requester{}, "grace", user,
+                                          record.grace_until == 0 ? "ended" : "started", detail));
+        !saved) {
+      log::error("store: %s", saved.error().message.c_str());
+    }
+  }
+  return status;
 }
 
 Expected<std::uint64_t> Authenticator::match_code(std::string_view user, std::string_view purpose,
@@ -267,6 +341,21 @@ AuthOutcome Authenticator::authenticate(std::string_view user, AuthMode mode,
   };
 
   if (mode == AuthMode::code_only) {
+    // A user who is not enrolled: the policy says whether this login needs an enrollment.
+    bool enrolled_now = false;
+    {
+      std::lock_guard lock(lock_for(user));
+      auto loaded = m_store.load(user);
+      enrolled_now = !loaded || (loaded->has_value() && ((*loaded)->enrolled() ||
+                                                         (*loaded)->lock != LockState::none));
+    }
+    if (!enrolled_now) {
+      return admit_unenrolled(user, mode, who);
+    }
+    if (code.empty()) {
+      // The client took the user for unenrolled (they enrolled meanwhile): no code to count.
+      return audited({AuthResult::denied, 0, "no code given"});
+    }
     // No password to hash: one pass under the user's lock does it all.
     return check_code(user, mode, true, code, who);
   }
@@ -300,6 +389,29 @@ AuthOutcome Authenticator::authenticate(std::string_view user, AuthMode mode,
     if (!m_passwords.check(user, password)) {
       return audited({AuthResult::denied, 0, "wrong password"});
     }
+    return admit_unenrolled(user, mode, who);
+  }
+
+  if (!enrolled) {
+    m_passwords.check(user, password);
+    return audited({AuthResult::denied, 0, "not enrolled, code given"});
+  }
+  if (std::uint32_t wait = throttle_wait(*record, m_clock.now()); wait > 0) {
+    return audited({AuthResult::throttled, wait, "throttled"});
+  }
+
+  return check_code(user, mode, m_passwords.check(user, password), code, who);
+}
+
+AuthOutcome Authenticator::admit_unenrolled(std::string_view user, AuthMode mode,
+                                            const Requester& who)
+{
+  auto audited = [&](AuthOutcome outcome) {
+    record_event(event(who, "login", user, protocol::name(outcome.result), outcome.reason));
+    return outcome;
+  };
+  const PolicyAnswer policy = decide(user);
+  {
     // The last login is kept with the audit event, in one commit.
     std::lock_guard lock(lock_for(user));
     auto loaded = m_store.load(user);
@@ -313,31 +425,53 @@ AuthOutcome Authenticator::authenticate(std::string_view user, AuthMode mode,
     } else {
       updated.user = std::string(user);
     }
-    if (updated.enrolled() || updated.lock != LockState::none) {
-      // Enrolled or locked since the first look.
-      return audited({AuthResult::denied, 0, "the account changed during the login"});
+    if (updated.lock != LockState::none) {
+      return audited({AuthResult::locked, 0, "locked"});
+    }
+    if (updated.enrolled()) {
+      // Enrolled since the first look: only a code can let this login through.
+      return audited(mode == AuthMode::code_only
+                       ? AuthOutcome{AuthResult::denied, 0, "enrolled during the login"}
+                       : AuthOutcome{AuthResult::denied, 0, "the account changed during the login"});
     }
     const std::int64_t now = m_clock.now();
-    updated.last_login_at = now;
-    const AuthOutcome outcome{AuthResult::success, 0,
-                              updated.pass_until > now ? "password (temporary pass)" : "password"};
-    if (auto saved = commit(updated, event(who, "login", user, "success", outcome.reason));
+    if (!policy.known() && updated.pass_until <= now) {
+      // Fail closed: without the policy nobody can say this login may skip the second factor.
+      return audited({AuthResult::unavailable, 0, "policy unknown (directory unreachable, no cached answer)"});
+    }
+    const Demand owed = demand(updated, policy, now);
+    AuthOutcome outcome;
+    std::string detail;
+    if (owed.enroll_now) {
+      outcome = {AuthResult::enroll_required, 0, "2FA required: enrollment due"};
+      detail = std::string(outcome.reason) + " (" + policy.reason + ")";
+    } else {
+      if (mode == AuthMode::password_only) {
+        updated.last_login_at = now;
+        outcome = {AuthResult::success, 0,
+                   updated.pass_until > now ? "password (temporary pass)" : "password"};
+      } else {
+        outcome = {AuthResult::not_enrolled, 0, "not enrolled"};
+      }
+      detail = outcome.reason;
+      if (owed.required) {
+        outcome.grace_until = owed.grace_until;
+        detail += "; 2FA required, grace until " + std::to_string(owed.grace_until);
+      }
+    }
+    // Only existing accounts get a record (see status()).
+    const bool keep = mode == AuthMode::password_only || (owed.changed && account_exists(updated.user));
+    if (auto saved = keep ? commit(updated, event(who, "login", user, protocol::name(outcome.result), detail))
+                          : Expected<void>{};
         !saved) {
       log::error("store: %s", saved.error().message.c_str());
       return audited({AuthResult::unavailable, 0, "store error"});
     }
+    if (!keep) {
+      record_event(event(who, "login", user, protocol::name(outcome.result), detail));
+    }
     return outcome;
   }
-
-  if (!enrolled) {
-    m_passwords.check(user, password);
-    return audited({AuthResult::denied, 0, "not enrolled, code given"});
-  }
-  if (std::uint32_t wait = throttle_wait(*record, m_clock.now()); wait > 0) {
-    return audited({AuthResult::throttled, wait, "throttled"});
-  }
-
-  return check_code(user, mode, m_passwords.check(user, password), code, who);
 }
 
 AuthOutcome Authenticator::check_code(std::string_view user, AuthMode mode, bool password_ok,
@@ -540,6 +674,7 @@ Expected<EnrollOutcome> Authenticator::confirm_enrollment(std::string_view user,
   record.last_failure_at = 0;
   record.backup_failures = 0;
   record.pass_until = 0; // a new phone ends a temporary pass
+  record.grace_until = 0;
   clear_pending(record);
   if (auto saved = commit(record, event(who, k_action, user, "confirmed",
                                         replacing ? "the new secret replaced the old one" : ""));

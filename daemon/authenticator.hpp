@@ -8,6 +8,7 @@
 #include "audit_budget.hpp"
 #include "clock.hpp"
 #include "password_checker.hpp"
+#include "policy.hpp"
 #include "protocol.hpp"
 #include "sealer.hpp"
 #include "secret_bytes.hpp"
@@ -55,7 +56,8 @@ struct UserStatus {
   std::int64_t pass_until = 0;
   std::int64_t last_login = 0;
   bool replacing = false;
-  // Policy (LDAP groups and subtrees) decides these; until it exists, nobody is required.
+  // What the policy (PolicyResolver) says, and for a required user who is not enrolled the end
+  // of their grace period (UserRecord::k_enroll_now: none left).
   bool required = false;
   std::int64_t grace_until = 0;
   std::string reason;
@@ -68,6 +70,7 @@ struct AuthOutcome {
   const char* reason = "";
   protocol::SecondFactor factor = protocol::SecondFactor::none;
   unsigned backup_codes_left = 0; // with factor backup_code
+  std::int64_t grace_until = 0;   // success in mode 1 / not_enrolled in mode 3 during grace
 };
 
 struct EnrollmentOffer {
@@ -101,8 +104,10 @@ class AccountAdmin;
 
 class Authenticator {
 public:
+  // Without `policy`, nobody is required to use 2FA.
   Authenticator(SecretStore& store, const Sealer& sealer, const BackupCodeHasher& backup_codes,
-                PasswordChecker& passwords, const Clock& clock, AuthenticatorSettings settings);
+                PasswordChecker& passwords, const Clock& clock, AuthenticatorSettings settings,
+                PolicyResolver* policy = nullptr);
 
   Expected<UserStatus> status(std::string_view user);
 
@@ -158,6 +163,20 @@ private:
                                                    CodeOutcome& outcome);
 
   std::mutex& lock_for(std::string_view user);
+
+  // What a user who is not enrolled owes: under the user's lock, starts the grace period the
+  // first time the user is found required (`record` changed: the caller saves it).
+  struct Demand {
+    bool required = false;
+    std::int64_t grace_until = 0;
+    bool enroll_now = false; // no login without enrolling first
+    bool changed = false;
+  };
+  Demand demand(UserRecord& record, const PolicyAnswer& policy, std::int64_t now) const;
+  PolicyAnswer decide(std::string_view user);
+  // Mode 1 after a right password, and mode 3, for a user who is not enrolled.
+  AuthOutcome admit_unenrolled(std::string_view user, protocol::AuthMode mode,
+                               const Requester& who);
   // Seconds until a code may be tried again; 0 when not throttled.
   std::uint32_t throttle_wait(const UserRecord& record, std::int64_t now) const;
   UserStatus describe(const UserRecord* record, std::int64_t now) const;
@@ -205,6 +224,7 @@ private:
   PasswordChecker& m_passwords;
   const Clock& m_clock;
   AuthenticatorSettings m_settings;
+  PolicyResolver* m_policy;
   // Audit rows a non-root peer may add: 60 at once, then one a second (SECURITY.md).
   AuditBudget m_audit_budget{60, 1};
   std::atomic<std::int64_t> m_next_prune{0};

@@ -72,6 +72,141 @@ Expected<void> set_duration(unsigned& field, std::string_view value, std::uint64
   return {};
 }
 
+Expected<void> set_flag(bool& field, std::string_view value)
+{
+  if (value == "yes" || value == "true" || value == "on") {
+    field = true;
+  } else if (value == "no" || value == "false" || value == "off") {
+    field = false;
+  } else {
+    return make_error("must be yes or no");
+  }
+  return {};
+}
+
+// A single-line value: no control characters, at most `max` bytes.
+Expected<void> set_text(std::string& field, std::string_view value, std::size_t max)
+{
+  if (value.size() > max) {
+    return make_error("must be at most " + std::to_string(max) + " bytes");
+  }
+  for (char c : value) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      return make_error("must not contain control characters");
+    }
+  }
+  field = std::string(value);
+  return {};
+}
+
+// A directory entry name, or empty. Only the shape is checked here; the server judges the rest.
+Expected<void> set_dn(std::string& field, std::string_view value)
+{
+  if (!value.empty() && value.find('=') == std::string_view::npos) {
+    return make_error("must be a DN such as dc=studio,dc=example");
+  }
+  return set_text(field, value, 1024);
+}
+
+// An LDAP search filter: parenthesised and balanced.
+Expected<void> set_filter(std::string& field, std::string_view value)
+{
+  int depth = 0;
+  for (char c : value) {
+    depth += c == '(' ? 1 : c == ')' ? -1 : 0;
+    if (depth < 0) {
+      break;
+    }
+  }
+  if (value.size() < 3 || value.front() != '(' || value.back() != ')' || depth != 0) {
+    return make_error("must be an LDAP filter in parentheses, such as (objectClass=posixAccount)");
+  }
+  return set_text(field, value, 1024);
+}
+
+Expected<void> set_attribute(std::string& field, std::string_view value)
+{
+  if (value.empty() || value.size() > 64 ||
+      value.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-;") !=
+          std::string_view::npos) {
+    return make_error("must be an attribute name such as memberUid");
+  }
+  field = std::string(value);
+  return {};
+}
+
+std::vector<std::string_view> words(std::string_view value)
+{
+  std::vector<std::string_view> out;
+  while (!value.empty()) {
+    const std::size_t start = value.find_first_not_of(" \t,");
+    if (start == std::string_view::npos) {
+      break;
+    }
+    value.remove_prefix(start);
+    const std::size_t end = value.find_first_of(" \t,");
+    out.push_back(value.substr(0, end));
+    value.remove_prefix(end == std::string_view::npos ? value.size() : end);
+  }
+  return out;
+}
+
+Expected<void> set_uris(std::vector<std::string>& field, std::string_view value)
+{
+  std::vector<std::string> uris;
+  for (std::string_view uri : words(value)) {
+    if (!(uri.starts_with("ldap://") || uri.starts_with("ldaps://") || uri.starts_with("ldapi://")) ||
+        uri.size() > 1024) {
+      return make_error("'" + std::string(uri.substr(0, 80)) +
+                        "' is not an ldap://, ldaps:// or ldapi:// URI");
+    }
+    uris.emplace_back(uri);
+  }
+  if (uris.size() > 16) {
+    return make_error("at most 16 URIs");
+  }
+  field = std::move(uris);
+  return {};
+}
+
+Expected<void> set_group_list(Config& config, std::string_view value)
+{
+  std::vector<std::string> required;
+  std::vector<std::string> exempt;
+  for (std::string_view word : words(value)) {
+    const bool negated = word.front() == '!';
+    std::string_view name = negated ? word.substr(1) : word;
+    if (name.empty() || name.size() > 64 || name.find(':') != std::string_view::npos) {
+      return make_error("'" + std::string(word.substr(0, 80)) +
+                        "' is not a group name (or !name for an exception)");
+    }
+    (negated ? exempt : required).emplace_back(name);
+  }
+  config.require_groups = std::move(required);
+  config.exempt_groups = std::move(exempt);
+  return {};
+}
+
+Expected<void> set_milliseconds(unsigned& field, std::string_view value, unsigned min_seconds,
+                                unsigned max_seconds)
+{
+  // "500ms" besides the durations of set_duration.
+  if (value.size() > 2 && value.substr(value.size() - 2) == "ms") {
+    auto number = parse_unsigned(value.substr(0, value.size() - 2));
+    if (number && *number >= 100 && *number <= max_seconds * 1000ULL) {
+      field = static_cast<unsigned>(*number);
+      return {};
+    }
+    return make_error("must be from 100ms to " + std::to_string(max_seconds) + "s");
+  }
+  unsigned seconds = 0;
+  if (auto set = set_duration(seconds, value, min_seconds, max_seconds); !set) {
+    return set;
+  }
+  field = seconds * 1000;
+  return {};
+}
+
 const std::array k_keys = {
   ConfigKey{"socket_path", "/run/studio2fa/studio2fad.sock",
             "Unix socket the PAM module and the command-line tools connect to.",
@@ -165,43 +300,168 @@ const std::array k_keys = {
             [](Config& c, std::string_view v) {
               return set_duration(c.audit_retention, v, 86400, 3650ULL * 86400);
             }},
+  ConfigKey{"grace_period", "24h",
+            "Time a user newly required to use 2FA has to enroll, unless the directory entry "
+            "that requires it says otherwise (studio2faGracePeriod). Logins succeed meanwhile, "
+            "with a reminder; after it, the login walks the user through enrollment.",
+            [](Config& c, std::string_view v) {
+              return set_duration(c.grace_period, v, 0, 365ULL * 86400);
+            }},
+  ConfigKey{"require_groups", "",
+            "Local groups whose members must use 2FA, separated by spaces; !name exempts the "
+            "members of a group (exceptions win). For users who are not in the directory.",
+            [](Config& c, std::string_view v) { return set_group_list(c, v); }},
+  ConfigKey{"ldap_uri", "",
+            "The directory, as ldap://, ldaps:// or ldapi:// URIs separated by spaces, tried in "
+            "order. Empty: no directory; every user is local.",
+            [](Config& c, std::string_view v) { return set_uris(c.ldap_uris, v); }},
+  ConfigKey{"ldap_base", "",
+            "The directory's base DN, such as dc=studio,dc=example: the highest entry whose "
+            "studio2faPolicy flags count. Needed with ldap_uri.",
+            [](Config& c, std::string_view v) { return set_dn(c.ldap_base, v); }},
+  ConfigKey{"ldap_user_base", "", "Where users are searched for; empty: ldap_base.",
+            [](Config& c, std::string_view v) { return set_dn(c.ldap_user_base, v); }},
+  ConfigKey{"ldap_user_filter", "(objectClass=posixAccount)",
+            "What a user entry is; combined with ldap_user_attribute=NAME.",
+            [](Config& c, std::string_view v) { return set_filter(c.ldap_user_filter, v); }},
+  ConfigKey{"ldap_user_attribute", "uid", "The attribute that holds the login name.",
+            [](Config& c, std::string_view v) { return set_attribute(c.ldap_user_attribute, v); }},
+  ConfigKey{"ldap_group_base", "", "Where groups are searched for; empty: ldap_base.",
+            [](Config& c, std::string_view v) { return set_dn(c.ldap_group_base, v); }},
+  ConfigKey{"ldap_group_filter",
+            "(|(objectClass=posixGroup)(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))",
+            "What a group entry is.",
+            [](Config& c, std::string_view v) { return set_filter(c.ldap_group_filter, v); }},
+  ConfigKey{"ldap_member_uid_attribute", "memberUid",
+            "The group attribute that names members by login name.",
+            [](Config& c, std::string_view v) {
+              return set_attribute(c.ldap_member_uid_attribute, v);
+            }},
+  ConfigKey{"ldap_member_attributes", "member uniqueMember",
+            "The group attributes that name members (users or nested groups) by DN.",
+            [](Config& c, std::string_view v) -> Expected<void> {
+              std::vector<std::string> names;
+              for (std::string_view word : words(v)) {
+                std::string name;
+                if (auto set = set_attribute(name, word); !set) {
+                  return set;
+                }
+                names.push_back(std::move(name));
+              }
+              if (names.empty() || names.size() > 8) {
+                return make_error("must name 1 to 8 attributes");
+              }
+              c.ldap_member_attributes = std::move(names);
+              return {};
+            }},
+  ConfigKey{"ldap_bind_dn", "",
+            "The daemon's own identity in the directory (with ldap_bind_password_file); empty: "
+            "anonymous, or SASL EXTERNAL with ldap_sasl_external.",
+            [](Config& c, std::string_view v) { return set_dn(c.ldap_bind_dn, v); }},
+  ConfigKey{"ldap_bind_password_file", "",
+            "File holding the password of ldap_bind_dn; must be owned by root and closed to "
+            "group and others.",
+            [](Config& c, std::string_view v) -> Expected<void> {
+              if (v.empty()) {
+                c.ldap_bind_password_file.clear();
+                return {};
+              }
+              return set_absolute_path(c.ldap_bind_password_file, v);
+            }},
+  ConfigKey{"ldap_sasl_external", "no",
+            "Bind with SASL EXTERNAL: over ldapi:// the directory knows the daemon as root by "
+            "its socket credentials, so no password is stored.",
+            [](Config& c, std::string_view v) { return set_flag(c.ldap_sasl_external, v); }},
+  ConfigKey{"ldap_starttls", "yes",
+            "Start TLS on ldap:// connections before anything else is sent; a failure is an "
+            "error, never a fall-back to clear text.",
+            [](Config& c, std::string_view v) { return set_flag(c.ldap_starttls, v); }},
+  ConfigKey{"ldap_ca_file", "",
+            "CA certificates (PEM) that the directory's certificate must chain to; empty: the "
+            "system's.",
+            [](Config& c, std::string_view v) -> Expected<void> {
+              if (v.empty()) {
+                c.ldap_ca_file.clear();
+                return {};
+              }
+              return set_absolute_path(c.ldap_ca_file, v);
+            }},
+  ConfigKey{"ldap_tls_verify", "yes",
+            "Verify the directory's certificate and name. Turn off only to diagnose.",
+            [](Config& c, std::string_view v) { return set_flag(c.ldap_tls_verify, v); }},
+  ConfigKey{"ldap_allow_cleartext", "no",
+            "Allow ldap:// without StartTLS, which sends users' passwords across the network "
+            "in clear. Without it such a configuration is refused.",
+            [](Config& c, std::string_view v) { return set_flag(c.ldap_allow_cleartext, v); }},
+  ConfigKey{"ldap_connect_timeout", "2s",
+            "Time to connect to one directory server before trying the next.",
+            [](Config& c, std::string_view v) {
+              return set_milliseconds(c.ldap_connect_timeout, v, 1, 60);
+            }},
+  ConfigKey{"ldap_timeout", "5s",
+            "The most one login waits for the directory, all queries together; after that the "
+            "last known answer is used (or, with none, the login fails closed).",
+            [](Config& c, std::string_view v) { return set_milliseconds(c.ldap_timeout, v, 1, 60); }},
+  ConfigKey{"ldap_retry_interval", "30s",
+            "After the directory failed to answer, the time during which the last known "
+            "answers are used without asking it again.",
+            [](Config& c, std::string_view v) {
+              return set_duration(c.ldap_retry_interval, v, 0, 3600);
+            }},
+  ConfigKey{"ldap_nesting_depth", "8",
+            "Levels of groups within groups that are followed (1: direct membership only).",
+            [](Config& c, std::string_view v) { return set_number(c.ldap_nesting_depth, v, 1, 32); }},
+  ConfigKey{"policy_cache_ttl", "5m",
+            "How long the directory's answer about a user is used before asking again. "
+            "Answers are kept in the database as the last known ones.",
+            [](Config& c, std::string_view v) {
+              return set_duration(c.policy_cache_ttl, v, 0, 7 * 86400);
+            }},
 };
 
 } // namespace
 
-std::optional<std::uint64_t> parse_duration(std::string_view text)
+Expected<std::string> read_bind_password(const std::string& path)
 {
-  if (text.empty()) {
-    return std::nullopt;
+  Fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+  if (!fd.valid()) {
+    return make_error("cannot open ldap_bind_password_file " + path + ": " + std::strerror(errno));
   }
-  std::uint64_t unit = 1;
-  switch (text.back()) {
-  case 's':
-    unit = 1;
-    break;
-  case 'm':
-    unit = 60;
-    break;
-  case 'h':
-    unit = 3600;
-    break;
-  case 'd':
-    unit = 86400;
-    break;
-  default:
-    unit = 0;
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) {
+    return make_error("cannot inspect " + path + ": " + std::strerror(errno));
   }
-  if (unit != 0) {
-    text.remove_suffix(1);
-  } else {
-    unit = 1;
+  if (!S_ISREG(st.st_mode)) {
+    return make_error(path + " (ldap_bind_password_file) is not a regular file");
   }
-  auto number = parse_unsigned(text);
-  if (!number || *number > UINT32_MAX) {
-    return std::nullopt;
+  if (st.st_uid != 0 || (st.st_mode & 077) != 0) {
+    return make_error(path + " (ldap_bind_password_file) must be owned by root with mode 0600 or "
+                             "0400: it holds a password");
   }
-  return *number * unit;
+  if (st.st_size > 1024) {
+    return make_error(path + " (ldap_bind_password_file) is too large for a password");
+  }
+  std::string password(static_cast<std::size_t>(st.st_size), '\0');
+  std::size_t got = 0;
+  while (got < password.size()) {
+    const ssize_t n = ::read(fd.get(), password.data() + got, password.size() - got);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      return make_error("cannot read " + path + ": " + std::strerror(errno));
+    }
+    got += static_cast<std::size_t>(n);
+  }
+  while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) {
+    password.pop_back();
+  }
+  if (password.empty()) {
+    return make_error(path + " (ldap_bind_password_file) is empty");
+  }
+  return password;
 }
+
 
 std::span<const ConfigKey> config_keys()
 {
@@ -266,8 +526,29 @@ Expected<Config> parse_config(std::string_view text, std::string_view source_nam
       return fail("bad value for " + std::string(name) + ": " + applied.error().message);
     }
   }
+  auto whole = [&](const std::string& what) {
+    return make_error(std::string(source_name) + ": " + what);
+  };
   if (config.throttle_base > config.throttle_max) {
-    return make_error(std::string(source_name) + ": throttle_base must not exceed throttle_max");
+    return whole("throttle_base must not exceed throttle_max");
+  }
+  if (!config.ldap_uris.empty()) {
+    if (config.ldap_base.empty()) {
+      return whole("ldap_uri needs ldap_base");
+    }
+    if (config.ldap_bind_dn.empty() != config.ldap_bind_password_file.empty()) {
+      return whole("ldap_bind_dn and ldap_bind_password_file go together");
+    }
+    if (config.ldap_sasl_external && !config.ldap_bind_dn.empty()) {
+      return whole("ldap_sasl_external and ldap_bind_dn are two ways to bind: choose one");
+    }
+    for (const std::string& uri : config.ldap_uris) {
+      if (uri.starts_with("ldap://") && !config.ldap_starttls && !config.ldap_allow_cleartext) {
+        return whole(uri + " without ldap_starttls would send passwords in clear: set "
+                           "ldap_starttls = yes, use ldaps:// or ldapi://, or (on a network "
+                           "you trust) ldap_allow_cleartext = yes");
+      }
+    }
   }
   return config;
 }

@@ -5,6 +5,7 @@
 // of keys in studio2fad.conf(5).
 #pragma once
 
+#include "duration.hpp"
 #include "expected.hpp"
 #include "totp.hpp"
 
@@ -13,6 +14,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace studio2fa {
 
@@ -37,6 +39,34 @@ struct Config {
   unsigned worker_threads = 0;
   std::string admin_group; // empty: only root administers
   unsigned audit_retention = 0; // seconds
+
+  // Who must use 2FA (studio2fad.conf(5), "POLICY").
+  unsigned grace_period = 0;               // seconds
+  std::vector<std::string> require_groups; // local groups whose members must
+  std::vector<std::string> exempt_groups;  // the "!group" entries of require_groups
+
+  // The directory; ldap_uris empty: none, every user is local.
+  std::vector<std::string> ldap_uris;
+  std::string ldap_base;
+  std::string ldap_user_base;  // empty: ldap_base
+  std::string ldap_user_filter;
+  std::string ldap_user_attribute;
+  std::string ldap_group_base; // empty: ldap_base
+  std::string ldap_group_filter;
+  std::string ldap_member_uid_attribute;
+  std::vector<std::string> ldap_member_attributes;
+  std::string ldap_bind_dn;
+  std::string ldap_bind_password_file;
+  bool ldap_sasl_external = false;
+  bool ldap_starttls = true;
+  std::string ldap_ca_file;
+  bool ldap_tls_verify = true;
+  bool ldap_allow_cleartext = false;
+  unsigned ldap_connect_timeout = 0; // milliseconds
+  unsigned ldap_timeout = 0;         // milliseconds
+  unsigned ldap_retry_interval = 0;  // seconds
+  unsigned ldap_nesting_depth = 0;
+  unsigned policy_cache_ttl = 0; // seconds
 };
 
 struct ConfigKey {
@@ -55,6 +85,10 @@ Config default_config();
 // Parses config text; errors are "SOURCE:LINE: what is wrong".
 Expected<Config> parse_config(std::string_view text, std::string_view source_name);
 
+// Reads the LDAP bind password file (ldap_bind_password_file): a regular file owned by root and
+// closed to group and others; the password is its content without a final newline.
+Expected<std::string> read_bind_password(const std::string& path);
+
 // Reads and parses a file, refusing one that is not a regular file owned by root or that is
 // writable by group or others (the config decides where secrets live).
 Expected<Config> load_config(const std::string& path);
@@ -62,7 +96,5 @@ Expected<Config> load_config(const std::string& path);
 // The commented sample config, every key at its default.
 std::string render_sample_config();
 
-// "90", "90s", "15m", "24h", "7d" → seconds.
-std::optional<std::uint64_t> parse_duration(std::string_view text);
 
 } // namespace studio2fa

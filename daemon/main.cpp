@@ -5,10 +5,12 @@
 #include "authenticator.hpp"
 #include "backup_codes.hpp"
 #include "config.hpp"
+#include "directory.hpp"
 #include "file_safety.hpp"
 #include "log.hpp"
 #include "master_key.hpp"
 #include "password_checker.hpp"
+#include "policy.hpp"
 #include "request_handler.hpp"
 #include "sealer.hpp"
 #include "secret_bytes.hpp"
@@ -110,6 +112,7 @@ struct Startup {
   Config config;
   SecretBytes key;
   std::unique_ptr<SqliteStore> store;
+  std::string ldap_bind_password;
 };
 
 Expected<Startup> prepare(const std::string& config_path, bool config_given)
@@ -155,7 +158,39 @@ Expected<Startup> prepare(const std::string& config_path, bool config_given)
     return Unexpected<Error>{store.error()};
   }
   s.store = std::move(*store);
+  if (!c.ldap_bind_password_file.empty()) {
+    auto password = read_bind_password(c.ldap_bind_password_file);
+    if (!password) {
+      return Unexpected<Error>{password.error()};
+    }
+    s.ldap_bind_password = std::move(*password);
+  }
   return s;
+}
+
+// The directory named by the config, or null when it names none.
+std::unique_ptr<Directory> make_directory(const Config& c, std::string bind_password)
+{
+  if (c.ldap_uris.empty()) {
+    return nullptr;
+  }
+  DirectorySettings d;
+  d.uris = c.ldap_uris;
+  d.user_base = c.ldap_user_base.empty() ? c.ldap_base : c.ldap_user_base;
+  d.user_filter = c.ldap_user_filter;
+  d.user_attribute = c.ldap_user_attribute;
+  d.group_base = c.ldap_group_base.empty() ? c.ldap_base : c.ldap_group_base;
+  d.group_filter = c.ldap_group_filter;
+  d.member_uid_attribute = c.ldap_member_uid_attribute;
+  d.member_dn_attributes = c.ldap_member_attributes;
+  d.bind_dn = c.ldap_bind_dn;
+  d.bind_password = std::move(bind_password);
+  d.sasl_external = c.ldap_sasl_external;
+  d.starttls = c.ldap_starttls;
+  d.ca_file = c.ldap_ca_file;
+  d.tls_verify = c.ldap_tls_verify;
+  d.connect_timeout = std::chrono::milliseconds(c.ldap_connect_timeout);
+  return make_ldap_directory(std::move(d));
 }
 
 // Forks into the background; the parent exits only once the child reports that it is serving
@@ -311,7 +346,25 @@ int run_daemon(int argc, char** argv)
     return 1;
   }
   SystemClock clock;
-  ShadowPasswordChecker passwords;
+  std::unique_ptr<Directory> directory =
+      make_directory(config, std::move(startup->ldap_bind_password));
+  PolicySettings policy_settings;
+  policy_settings.base = config.ldap_base;
+  policy_settings.timeout = std::chrono::milliseconds(config.ldap_timeout);
+  policy_settings.cache_ttl = config.policy_cache_ttl;
+  policy_settings.retry_after = config.ldap_retry_interval;
+  policy_settings.nesting_depth = config.ldap_nesting_depth;
+  policy_settings.grace_period = config.grace_period;
+  policy_settings.require_groups = config.require_groups;
+  policy_settings.exempt_groups = config.exempt_groups;
+  PolicyResolver policy(*startup->store, directory.get(), clock, policy_settings);
+  if (auto loaded = policy.load(); !loaded) {
+    log::error("cannot start: %s", loaded.error().message.c_str());
+    return 1;
+  }
+  ShadowPasswordChecker shadow_passwords;
+  DirectoryPasswordChecker passwords(policy, directory.get(), shadow_passwords,
+                                     std::chrono::milliseconds(config.ldap_timeout));
   AuthenticatorSettings auth_settings;
   auth_settings.new_enrollment = config.totp;
   auth_settings.window = config.totp_window;
@@ -323,7 +376,7 @@ int run_daemon(int argc, char** argv)
   auth_settings.backup_lockout_after = config.backup_lockout_after;
   auth_settings.audit_retention = config.audit_retention;
   Authenticator authenticator(*startup->store, *sealer, *backup_codes, passwords, clock,
-                              auth_settings);
+                              auth_settings, &policy);
   AccountAdmin admin(authenticator);
   RequestHandler handler(authenticator, admin, HandlerSettings{config.issuer, config.admin_group});
   Server server(ServerSettings{config.socket_path, config.max_connections, config.request_timeout,

@@ -1,5 +1,8 @@
 #include "password_checker.hpp"
 
+#include "directory.hpp"
+#include "policy.hpp"
+
 #include "secret_bytes.hpp"
 #include "secure_memory.hpp"
 
@@ -127,6 +130,32 @@ std::ptrdiff_t ShadowPasswordChecker::hash_slots()
 {
   unsigned cpus = std::thread::hardware_concurrency();
   return std::clamp<std::ptrdiff_t>(cpus == 0 ? 1 : cpus, 1, 256);
+}
+
+DirectoryPasswordChecker::DirectoryPasswordChecker(PolicyResolver& policy, Directory* directory,
+                                                   PasswordChecker& local,
+                                                   std::chrono::milliseconds timeout)
+  : m_policy(policy), m_directory(directory), m_local(local), m_timeout(timeout)
+{
+}
+
+bool DirectoryPasswordChecker::check(std::string_view user, std::string_view password)
+{
+  // An empty simple bind is an anonymous bind, which succeeds: never send one.
+  if (password.empty()) {
+    return false;
+  }
+  if (m_directory == nullptr) {
+    return m_local.check(user, password);
+  }
+  const PasswordSource source = m_policy.password_source(user);
+  if (source.kind != PasswordSource::Kind::directory) {
+    // Local accounts; and when the directory is out of reach with nothing cached, local
+    // accounts still work (a directory user has no local hash and is refused).
+    return m_local.check(user, password);
+  }
+  const Deadline deadline = std::chrono::steady_clock::now() + m_timeout;
+  return m_directory->check_password(source.dn, password, deadline) == Directory::Bind::ok;
 }
 
 } // namespace studio2fa

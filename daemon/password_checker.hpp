@@ -2,6 +2,7 @@
 // crypt_r(3); a directory-backed one (an LDAP bind) will sit beside it.
 #pragma once
 
+#include <chrono>
 #include <mutex>
 #include <semaphore>
 #include <string>
@@ -36,6 +37,25 @@ private:
   // the number of worker threads.
   std::counting_semaphore<256> m_hash_slots{hash_slots()};
   static std::ptrdiff_t hash_slots();
+};
+
+class Directory;
+class PolicyResolver;
+
+// Users in the directory by a bind as their own entry; everyone else (and everyone when the
+// directory can neither be reached nor has a cached answer) by `local`.
+class DirectoryPasswordChecker final : public PasswordChecker {
+public:
+  // `directory` may be null: every password is checked locally.
+  DirectoryPasswordChecker(PolicyResolver& policy, Directory* directory, PasswordChecker& local,
+                           std::chrono::milliseconds timeout);
+  bool check(std::string_view user, std::string_view password) override;
+
+private:
+  PolicyResolver& m_policy;
+  Directory* m_directory;
+  PasswordChecker& m_local;
+  std::chrono::milliseconds m_timeout;
 };
 
 } // namespace studio2fa

@@ -2,6 +2,8 @@
 
 #include "account_names.hpp"
 #include "base32.hpp"
+#include "enrollment_prompt.hpp"
+#include "qr_text.hpp"
 #include "log.hpp"
 #include "protocol.hpp"
 
@@ -153,6 +155,34 @@ RequestHandler::RequestHandler(Authenticator& authenticator, AccountAdmin& admin
 {
 }
 
+Expected<EnrollmentOffer, RequestHandler::After>
+RequestHandler::begin_enrollment(std::string_view user, const PeerCredentials& peer,
+                                 wire::FrameBuffer& reply)
+{
+  constexpr After k_keep = After::keep_open;
+  if (!account_named(user).found) {
+    return Unexpected<After>{
+        reply_error(reply, ErrorCode::permission_denied, "no such account", k_keep)};
+  }
+  auto offer = m_authenticator.begin_enrollment(user, requester_for(peer, user));
+  if (offer) {
+    return std::move(*offer);
+  }
+  if (Authenticator::is_already_enrolled(offer.error())) {
+    return Unexpected<After>{reply_error(reply, ErrorCode::already_enrolled,
+                                         "two-factor authentication is already on for this account",
+                                         k_keep)};
+  }
+  if (Authenticator::is_locked(offer.error())) {
+    return Unexpected<After>{reply_error(
+        reply, ErrorCode::permission_denied,
+        "login is locked for this account; contact your administrator", k_keep)};
+  }
+  log::error("%s", offer.error().message.c_str());
+  return Unexpected<After>{reply_error(reply, ErrorCode::internal,
+                                       "internal error; see the daemon's log", k_keep)};
+}
+
 bool RequestHandler::is_admin(const PeerCredentials& peer) const
 {
   if (peer.uid == 0) {
@@ -165,24 +195,7 @@ bool RequestHandler::is_admin(const PeerCredentials& peer) const
   if (!account.found) {
     return false;
   }
-  std::vector<char> buffer(k_nss_buffer);
-  group gr{};
-  group* found = nullptr;
-  if (getgrnam_r(m_settings.admin_group.c_str(), &gr, buffer.data(), buffer.size(), &found) != 0 ||
-      found == nullptr) {
-    return false;
-  }
-  const gid_t admin_gid = gr.gr_gid;
-  std::vector<gid_t> groups(64);
-  for (int attempt = 0; attempt < 4; ++attempt) {
-    int count = static_cast<int>(groups.size());
-    if (getgrouplist(account.name.c_str(), account.gid, groups.data(), &count) >= 0) {
-      groups.resize(static_cast<std::size_t>(count));
-      return std::find(groups.begin(), groups.end(), admin_gid) != groups.end();
-    }
-    groups.resize(static_cast<std::size_t>(std::max(count, 1)) * 2);
-  }
-  return false;
+  return account_in_group(account.name, m_settings.admin_group).value_or(false);
 }
 
 RequestHandler::After RequestHandler::handle(const wire::FrameBuffer& request,
@@ -272,7 +285,41 @@ RequestHandler::After RequestHandler::handle(const wire::FrameBuffer& request,
     out.factor = outcome.factor;
     out.backup_codes = static_cast<std::uint8_t>(
       std::min<unsigned>(outcome.backup_codes_left, static_cast<unsigned>(k_backup_codes_per_set)));
+    out.grace_until = static_cast<std::uint64_t>(std::max<std::int64_t>(outcome.grace_until, 0));
     encode(out, reply);
+    return k_keep;
+  }
+
+  case MessageType::enroll_prompt: {
+    EnrollPromptRequest msg;
+    std::string subject;
+    if (!decode_subject(payload, msg, subject)) {
+      return malformed();
+    }
+    if (!authorised(peer, msg.user)) {
+      return denied("enroll", msg.user);
+    }
+    auto offer = begin_enrollment(msg.user, peer, reply);
+    if (!offer) {
+      return offer.error();
+    }
+    SecretBytes encoded = base32::encode(offer->secret.span());
+    auto lines = enrollment_prompt_lines(m_settings.issuer, msg.user, encoded.view(), offer->params);
+    if (!lines) {
+      return internal(lines.error());
+    }
+    EnrollPromptReply out;
+    out.expires_at = static_cast<std::uint64_t>(offer->expires_at);
+    for (const std::string& line : *lines) {
+      out.lines[out.count++] = line;
+    }
+    const bool fits = encode(out, reply);
+    wipe_lines(*lines);
+    if (!fits) {
+      return internal(Error{"the enrollment text does not fit in one reply"});
+    }
+    log::notice("enrollment started inside a login: user=%s uid=%u",
+                log::sanitize(msg.user).c_str(), static_cast<unsigned>(peer.uid));
     return k_keep;
   }
 
@@ -285,21 +332,9 @@ RequestHandler::After RequestHandler::handle(const wire::FrameBuffer& request,
     if (!authorised(peer, msg.user)) {
       return denied("enroll", msg.user);
     }
-    if (!account_named(msg.user).found) {
-      return reply_error(reply, ErrorCode::permission_denied, "no such account", k_keep);
-    }
-    auto offer = m_authenticator.begin_enrollment(msg.user, requester_for(peer, msg.user));
+    auto offer = begin_enrollment(msg.user, peer, reply);
     if (!offer) {
-      if (Authenticator::is_already_enrolled(offer.error())) {
-        return reply_error(reply, ErrorCode::already_enrolled,
-                           "two-factor authentication is already on for this account", k_keep);
-      }
-      if (Authenticator::is_locked(offer.error())) {
-        return reply_error(reply, ErrorCode::permission_denied,
-                           "login is locked for this account; contact your administrator",
-                           k_keep);
-      }
-      return internal(offer.error());
+      return offer.error();
     }
     SecretBytes encoded = base32::encode(offer->secret.span());
     EnrollBeginReply out;
@@ -416,6 +451,8 @@ RequestHandler::After RequestHandler::handle(const wire::FrameBuffer& request,
   case MessageType::admin_pass:
   case MessageType::admin_log:
   case MessageType::admin_import:
+  case MessageType::admin_policy:
+  case MessageType::admin_enforce:
     return handle_admin(request, peer, reply);
 
   case MessageType::error:
@@ -653,6 +690,55 @@ RequestHandler::After RequestHandler::handle_admin(const wire::FrameBuffer& requ
       log::warning("admin import by %s (uid %u) refused: user=%s: %s",
                    log::sanitize(who.name).c_str(), static_cast<unsigned>(peer.uid),
                    log::sanitize(entries[outcome->index].user).c_str(), outcome->why.c_str());
+    }
+    return k_keep;
+  }
+
+  case MessageType::admin_policy: {
+    AdminPolicyRequest msg;
+    std::string subject;
+    if (!decode_subject(payload, msg, subject)) {
+      return malformed();
+    }
+    const AccountAdmin::PolicyReport report = m_admin.policy(msg.user, who);
+    AdminPolicyReply out;
+    out.decision = report.answer.decision;
+    out.source = report.answer.source;
+    out.reason = std::string_view(report.answer.reason).substr(0, limits::text);
+    out.dn = std::string_view(report.answer.dn).substr(0, limits::dn);
+    out.fetched_at = static_cast<std::uint64_t>(std::max<std::int64_t>(report.answer.fetched_at, 0));
+    out.grace_until = static_cast<std::uint64_t>(std::max<std::int64_t>(report.grace_until, 0));
+    encode(out, reply);
+    logged("policy", msg.user, protocol::name(report.answer.decision));
+    return k_keep;
+  }
+
+  case MessageType::admin_enforce: {
+    AdminEnforceRequest msg;
+    if (!decode(payload, msg)) {
+      return malformed();
+    }
+    // The person behind the request: a non-root admin is who the kernel says; root may name
+    // the admin who ran sudo (root could act as anyone anyway).
+    std::string acting = who.name;
+    if (peer.uid == 0 && !msg.invoker.empty()) {
+      acting = canonical_account_name(msg.invoker);
+    }
+    auto outcome = m_admin.enforce(msg.action, msg.grace, msg.force, acting, who);
+    if (!outcome) {
+      return internal(outcome.error());
+    }
+    AdminEnforceReply out;
+    out.result = outcome->result;
+    out.enforced = outcome->state.on;
+    out.grace = outcome->state.grace;
+    out.since = static_cast<std::uint64_t>(std::max<std::int64_t>(outcome->state.since, 0));
+    out.by = std::string_view(outcome->state.by).substr(0, limits::user);
+    encode(out, reply);
+    if (msg.action != EnforceAction::query) {
+      logged(msg.action == EnforceAction::on ? "enforce on" : "enforce off", acting,
+             outcome->result == EnforceResult::done ? (msg.force ? "done (forced)" : "done")
+                                                    : "refused: no second factor");
     }
     return k_keep;
   }

@@ -37,6 +37,11 @@ public:
                wire::FrameBuffer& reply);
 
 private:
+  // Makes a pending secret for ENROLL_BEGIN and ENROLL_PROMPT; when refused, the ERROR reply is
+  // written and the error says what to do with the connection.
+  Expected<EnrollmentOffer, After> begin_enrollment(std::string_view user,
+                                                    const PeerCredentials& peer,
+                                                    wire::FrameBuffer& reply);
   // Root, or a member of admin_group (NSS: the peer's primary and supplementary groups).
   bool is_admin(const PeerCredentials& peer) const;
   After handle_admin(const wire::FrameBuffer& request, const PeerCredentials& peer,

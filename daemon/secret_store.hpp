@@ -52,6 +52,12 @@ struct UserRecord {
   std::int64_t pass_until = 0;
   std::int64_t last_login_at = 0;
 
+  // When 2FA is required of a user who is not enrolled: the end of their grace period (set the
+  // first time the daemon finds them required). k_enroll_now: no grace at all (a temporary pass
+  // ended, or an administrator turned the second factor off). 0: no grace period running.
+  std::int64_t grace_until = 0;
+  static constexpr std::int64_t k_enroll_now = 1;
+
   bool enrolled() const { return !sealed_secret.empty(); }
   bool has_pending() const { return !pending_secret.empty(); }
 };
@@ -82,11 +88,32 @@ struct AuditQuery {
   std::size_t limit = 64;
 };
 
+// The directory's answer about one user, kept as the last known one (the policy cache).
+struct CachedPolicy {
+  std::string user;
+  bool in_directory = false;
+  std::string dn; // the user's own entry, when in the directory
+  protocol::PolicyDecision decision = protocol::PolicyDecision::optional;
+  std::string reason;
+  std::optional<std::uint32_t> grace_period; // studio2faGracePeriod of the entry that decided
+  std::int64_t fetched_at = 0;
+};
+
+// The global switch (studio2fa-admin enforce).
+struct Enforcement {
+  bool on = false;
+  std::uint32_t grace = 0; // seconds; 0: the configured grace_period
+  std::int64_t since = 0;
+  std::string by;
+};
+
 // Changes that go to disk together: all of them, in one transaction, or none.
 struct StoreChanges {
   std::span<const UserRecord> records; // inserted or replaced whole
   std::span<const AuditEvent> events;
   std::int64_t prune_audit_before = 0; // when non-zero, audit events older than this go
+  std::span<const CachedPolicy> policies = {};
+  const Enforcement* enforcement = nullptr; // when set, replaces the stored one
 };
 
 class SecretStore {
@@ -108,6 +135,11 @@ public:
   virtual Expected<std::vector<AuditRecord>> read_audit(const AuditQuery& query) = 0;
 
   virtual Expected<void> remove(std::string_view user) = 0;
+
+  // The policy cache: nullopt when nothing is cached for `user`.
+  virtual Expected<std::optional<CachedPolicy>> load_policy(std::string_view user) = 0;
+  // The global switch; off (all fields 0) when it was never set.
+  virtual Expected<Enforcement> load_enforcement() = 0;
 
   // commit() of one record, or of many (for bulk changes: one transaction).
   Expected<void> save(const UserRecord& record) { return commit({{&record, 1}, {}, 0}); }

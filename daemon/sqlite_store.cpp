@@ -74,6 +74,26 @@ CREATE TABLE audit (
 CREATE INDEX audit_by_subject ON audit (subject, id);
 CREATE INDEX audit_by_time ON audit (at);
 )sql",
+    // 2 → 3: the directory policy: grace periods, the policy cache, the global switch.
+    R"sql(
+ALTER TABLE users ADD COLUMN grace_until INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE policy_cache (
+  name         TEXT PRIMARY KEY NOT NULL CHECK (length(name) BETWEEN 1 AND 256),
+  in_directory INTEGER NOT NULL CHECK (in_directory IN (0, 1)),
+  dn           TEXT NOT NULL,
+  decision     INTEGER NOT NULL CHECK (decision IN (0, 1, 2)),
+  reason       TEXT NOT NULL,
+  grace_period INTEGER CHECK (grace_period IS NULL OR grace_period BETWEEN 0 AND 4294967295),
+  fetched_at   INTEGER NOT NULL
+);
+CREATE TABLE enforcement (
+  id       INTEGER PRIMARY KEY CHECK (id = 1),
+  enforced INTEGER NOT NULL CHECK (enforced IN (0, 1)),
+  grace    INTEGER NOT NULL CHECK (grace BETWEEN 0 AND 4294967295),
+  since    INTEGER NOT NULL,
+  by       TEXT NOT NULL
+);
+)sql",
 };
 static_assert(std::size(k_migrations) == SqliteStore::k_schema_version,
               "one migration step per schema version");
@@ -433,7 +453,7 @@ std::optional<protocol::LockState> lock_from_code(std::int64_t code)
 #define STUDIO2FA_RECORD_COLUMNS                                                                   \
   "secret, algorithm, digits, period, enrolled_at, last_step, failures, last_failure_at, "          \
   "pending_secret, pending_algorithm, pending_digits, pending_period, pending_created_at, "         \
-  "backup_codes, backup_failures, lock_state, locked_at, pass_until, last_login_at"
+  "backup_codes, backup_failures, lock_state, locked_at, pass_until, last_login_at, grace_until"
 
 constexpr const char* k_load_sql =
     "SELECT " STUDIO2FA_RECORD_COLUMNS " FROM users WHERE name = ?1";
@@ -444,7 +464,7 @@ constexpr const char* k_list_sql =
 constexpr const char* k_save_sql =
     "INSERT INTO users (name, " STUDIO2FA_RECORD_COLUMNS ") "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, "
-    "?20) "
+    "?20, ?21) "
     "ON CONFLICT (name) DO UPDATE SET secret = excluded.secret, "
     "algorithm = excluded.algorithm, digits = excluded.digits, period = excluded.period, "
     "enrolled_at = excluded.enrolled_at, last_step = excluded.last_step, "
@@ -454,11 +474,22 @@ constexpr const char* k_save_sql =
     "pending_created_at = excluded.pending_created_at, backup_codes = excluded.backup_codes, "
     "backup_failures = excluded.backup_failures, lock_state = excluded.lock_state, "
     "locked_at = excluded.locked_at, pass_until = excluded.pass_until, "
-    "last_login_at = excluded.last_login_at";
+    "last_login_at = excluded.last_login_at, grace_until = excluded.grace_until";
 
 #undef STUDIO2FA_RECORD_COLUMNS
 
 constexpr const char* k_remove_sql = "DELETE FROM users WHERE name = ?1";
+
+constexpr const char* k_policy_load_sql =
+    "SELECT in_directory, dn, decision, reason, grace_period, fetched_at FROM policy_cache "
+    "WHERE name = ?1";
+constexpr const char* k_policy_save_sql =
+    "INSERT OR REPLACE INTO policy_cache (name, in_directory, dn, decision, reason, "
+    "grace_period, fetched_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+constexpr const char* k_enforcement_load_sql =
+    "SELECT enforced, grace, since, by FROM enforcement WHERE id = 1";
+constexpr const char* k_enforcement_save_sql =
+    "INSERT OR REPLACE INTO enforcement (id, enforced, grace, since, by) VALUES (1, ?1, ?2, ?3, ?4)";
 
 constexpr const char* k_audit_insert_sql =
     "INSERT INTO audit (at, actor_uid, actor, action, subject, service, rhost, tty, outcome, "
@@ -493,6 +524,7 @@ public:
                              SQLITE_STATIC));
   }
   void integer(std::int64_t value) { record(sqlite3_bind_int64(m_stmt, ++m_index, value)); }
+  void null() { record(sqlite3_bind_null(m_stmt, ++m_index)); }
   // An empty blob is stored as NULL.
   void blob(const std::vector<std::uint8_t>& value)
   {
@@ -588,6 +620,7 @@ bool read_record(sqlite3_stmt* stmt, UserRecord& record)
   record.locked_at = sqlite3_column_int64(stmt, 16);
   record.pass_until = sqlite3_column_int64(stmt, 17);
   record.last_login_at = sqlite3_column_int64(stmt, 18);
+  record.grace_until = sqlite3_column_int64(stmt, 19);
   if (!params || !pending_params || !lock || last_step < 0 || !fits_u32(failures) ||
       !fits_u32(backup_failures) || codes.size() % sizeof(BackupCodeHash) != 0 ||
       codes.size() > protocol::k_backup_codes_per_set * sizeof(BackupCodeHash)) {
@@ -643,6 +676,10 @@ struct SqliteStore::Impl {
   Statement audit_prune_stmt;
   Statement audit_read_stmt;
   Statement audit_read_subject_stmt;
+  Statement policy_load_stmt;
+  Statement policy_save_stmt;
+  Statement enforcement_load_stmt;
+  Statement enforcement_save_stmt;
   // One statement object serves one caller at a time.
   std::mutex mutex;
 
@@ -659,6 +696,8 @@ struct SqliteStore::Impl {
   Expected<void> upsert(const UserRecord& record);
   Expected<void> insert_event(const AuditEvent& event);
   Expected<void> prune_audit(std::int64_t before);
+  Expected<void> save_policy(const CachedPolicy& policy);
+  Expected<void> save_enforcement(const Enforcement& enforcement);
 };
 
 Expected<void> SqliteStore::Impl::commit(const StoreChanges& changes)
@@ -740,8 +779,90 @@ Expected<void> SqliteStore::Impl::write_changes(const StoreChanges& changes)
       return done;
     }
   }
+  for (const CachedPolicy& policy : changes.policies) {
+    if (auto done = save_policy(policy); !done) {
+      return done;
+    }
+  }
+  if (changes.enforcement != nullptr) {
+    if (auto done = save_enforcement(*changes.enforcement); !done) {
+      return done;
+    }
+  }
   if (changes.prune_audit_before != 0) {
     return prune_audit(changes.prune_audit_before);
+  }
+  return {};
+}
+
+namespace {
+
+// Stored codes for protocol::PolicyDecision (unknown is never stored).
+std::optional<protocol::PolicyDecision> decision_from_code(std::int64_t code)
+{
+  switch (code) {
+  case 0:
+    return protocol::PolicyDecision::optional;
+  case 1:
+    return protocol::PolicyDecision::required;
+  case 2:
+    return protocol::PolicyDecision::exempt;
+  default:
+    return std::nullopt;
+  }
+}
+
+std::int64_t decision_code(protocol::PolicyDecision decision)
+{
+  switch (decision) {
+  case protocol::PolicyDecision::required:
+    return 1;
+  case protocol::PolicyDecision::exempt:
+    return 2;
+  default:
+    return 0;
+  }
+}
+
+} // namespace
+
+Expected<void> SqliteStore::Impl::save_policy(const CachedPolicy& policy)
+{
+  const std::string what = "cannot cache the policy of user " + quoted(policy.user);
+  if (policy.decision == protocol::PolicyDecision::unknown) {
+    return make_error(path + ": " + what + ": an unknown decision is never cached");
+  }
+  sqlite3_stmt* stmt = policy_save_stmt.get();
+  StatementUse use(stmt);
+  Binder bind(stmt);
+  bind.text(policy.user);
+  bind.integer(policy.in_directory ? 1 : 0);
+  bind.text(policy.dn);
+  bind.integer(decision_code(policy.decision));
+  bind.text(policy.reason);
+  if (policy.grace_period) {
+    bind.integer(*policy.grace_period);
+  } else {
+    bind.null();
+  }
+  bind.integer(policy.fetched_at);
+  if (!bind.ok() || sqlite3_step(stmt) != SQLITE_DONE) {
+    return db_error(path, db.get(), what);
+  }
+  return {};
+}
+
+Expected<void> SqliteStore::Impl::save_enforcement(const Enforcement& enforcement)
+{
+  sqlite3_stmt* stmt = enforcement_save_stmt.get();
+  StatementUse use(stmt);
+  Binder bind(stmt);
+  bind.integer(enforcement.on ? 1 : 0);
+  bind.integer(enforcement.grace);
+  bind.integer(enforcement.since);
+  bind.text(enforcement.by);
+  if (!bind.ok() || sqlite3_step(stmt) != SQLITE_DONE) {
+    return db_error(path, db.get(), "cannot save the global enforcement switch");
   }
   return {};
 }
@@ -783,6 +904,7 @@ Expected<void> SqliteStore::Impl::upsert(const UserRecord& record)
   bind.integer(record.locked_at);
   bind.integer(record.pass_until);
   bind.integer(record.last_login_at);
+  bind.integer(record.grace_until);
   if (!bind.ok() || sqlite3_step(stmt) != SQLITE_DONE) {
     return db_error(path, db.get(), what);
   }
@@ -861,7 +983,11 @@ Expected<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path
                            std::pair{&impl->audit_insert_stmt, k_audit_insert_sql},
                            std::pair{&impl->audit_prune_stmt, k_audit_prune_sql},
                            std::pair{&impl->audit_read_stmt, k_audit_read_sql},
-                           std::pair{&impl->audit_read_subject_stmt, k_audit_read_subject_sql}}) {
+                           std::pair{&impl->audit_read_subject_stmt, k_audit_read_subject_sql},
+                           std::pair{&impl->policy_load_stmt, k_policy_load_sql},
+                           std::pair{&impl->policy_save_stmt, k_policy_save_sql},
+                           std::pair{&impl->enforcement_load_stmt, k_enforcement_load_sql},
+                           std::pair{&impl->enforcement_save_stmt, k_enforcement_save_sql}}) {
     auto stmt = prepare(path, db.get(), sql, SQLITE_PREPARE_PERSISTENT);
     if (!stmt) {
       return make_error(stmt.error().message);
@@ -919,7 +1045,7 @@ Expected<std::vector<UserRecord>> SqliteStore::list(std::string_view after, std:
   int rc;
   while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
     UserRecord record;
-    record.user = column_string(stmt, 19);
+    record.user = column_string(stmt, 20);
     if (!read_record(stmt, record)) {
       return make_error(impl.path + ": the record of user " + quoted(record.user) +
                         " holds impossible values; the database is damaged");
@@ -976,10 +1102,75 @@ Expected<std::vector<AuditRecord>> SqliteStore::read_audit(const AuditQuery& que
 
 Expected<void> SqliteStore::commit(const StoreChanges& changes)
 {
-  if (changes.records.empty() && changes.events.empty() && changes.prune_audit_before == 0) {
+  if (changes.records.empty() && changes.events.empty() && changes.prune_audit_before == 0 &&
+      changes.policies.empty() && changes.enforcement == nullptr) {
     return {};
   }
   return m_impl->commit(changes);
+}
+
+Expected<std::optional<CachedPolicy>> SqliteStore::load_policy(std::string_view user)
+{
+  Impl& impl = *m_impl;
+  std::lock_guard lock(impl.mutex);
+  sqlite3_stmt* stmt = impl.policy_load_stmt.get();
+  StatementUse use(stmt);
+  const std::string what = "cannot read the cached policy of user " + quoted(user);
+  Binder bind(stmt);
+  bind.text(user);
+  if (!bind.ok()) {
+    return db_error(impl.path, impl.db.get(), what);
+  }
+  const int rc = sqlite3_step(stmt);
+  if (rc == SQLITE_DONE) {
+    return std::optional<CachedPolicy>{};
+  }
+  if (rc != SQLITE_ROW) {
+    return db_error(impl.path, impl.db.get(), what);
+  }
+  CachedPolicy policy;
+  policy.user = user;
+  policy.in_directory = sqlite3_column_int64(stmt, 0) != 0;
+  policy.dn = column_string(stmt, 1);
+  const auto decision = decision_from_code(sqlite3_column_int64(stmt, 2));
+  policy.reason = column_string(stmt, 3);
+  const bool has_grace = sqlite3_column_type(stmt, 4) != SQLITE_NULL;
+  const std::int64_t grace = sqlite3_column_int64(stmt, 4);
+  policy.fetched_at = sqlite3_column_int64(stmt, 5);
+  if (!decision || !fits_u32(grace)) {
+    return make_error(impl.path + ": the cached policy of user " + quoted(user) +
+                      " holds impossible values; the database is damaged");
+  }
+  policy.decision = *decision;
+  if (has_grace) {
+    policy.grace_period = static_cast<std::uint32_t>(grace);
+  }
+  return std::optional<CachedPolicy>{std::move(policy)};
+}
+
+Expected<Enforcement> SqliteStore::load_enforcement()
+{
+  Impl& impl = *m_impl;
+  std::lock_guard lock(impl.mutex);
+  sqlite3_stmt* stmt = impl.enforcement_load_stmt.get();
+  StatementUse use(stmt);
+  const int rc = sqlite3_step(stmt);
+  Enforcement enforcement;
+  if (rc == SQLITE_DONE) {
+    return enforcement;
+  }
+  if (rc != SQLITE_ROW) {
+    return db_error(impl.path, impl.db.get(), "cannot read the global enforcement switch");
+  }
+  enforcement.on = sqlite3_column_int64(stmt, 0) != 0;
+  const std::int64_t grace = sqlite3_column_int64(stmt, 1);
+  enforcement.since = sqlite3_column_int64(stmt, 2);
+  enforcement.by = column_string(stmt, 3);
+  if (!fits_u32(grace)) {
+    return make_error(impl.path + ": the global enforcement switch holds impossible values");
+  }
+  enforcement.grace = static_cast<std::uint32_t>(grace);
+  return enforcement;
 }
 
 Expected<void> SqliteStore::remove(std::string_view user)

@@ -19,7 +19,7 @@ namespace studio2fa {
 class SqliteStore final : public SecretStore {
 public:
   // The schema version this build writes; PRAGMA user_version holds the db's.
-  static constexpr int k_schema_version = 2;
+  static constexpr int k_schema_version = 3;
 
   // Opens (creating when the file does not exist) and migrates the database. Refuses, with a
   // message naming the file: a file that is not a SQLite database, one that fails
@@ -34,6 +34,8 @@ public:
   Expected<void> commit(const StoreChanges& changes) override;
   Expected<std::vector<AuditRecord>> read_audit(const AuditQuery& query) override;
   Expected<void> remove(std::string_view user) override;
+  Expected<std::optional<CachedPolicy>> load_policy(std::string_view user) override;
+  Expected<Enforcement> load_enforcement() override;
 
 private:
   struct Impl;

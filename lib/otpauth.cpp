@@ -78,4 +78,18 @@ SecretBytes build_uri(std::string_view issuer, std::string_view account,
   return uri;
 }
 
+SecretBytes group_key(std::string_view base32_secret)
+{
+  SecretBytes out(base32_secret.size() + base32_secret.size() / 4 + 1);
+  std::size_t pos = 0;
+  for (std::size_t i = 0; i < base32_secret.size(); ++i) {
+    if (i > 0 && i % 4 == 0) {
+      out.data()[pos++] = ' ';
+    }
+    out.data()[pos++] = static_cast<std::uint8_t>(base32_secret[i]);
+  }
+  out.truncate(pos);
+  return out;
+}
+
 } // namespace studio2fa::otpauth

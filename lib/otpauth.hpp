@@ -15,6 +15,9 @@ namespace studio2fa::otpauth {
 SecretBytes build_uri(std::string_view issuer, std::string_view account,
                       std::string_view base32_secret, const totp::Parameters& params);
 
+// The secret in groups of four characters, as people type it into an app by hand.
+SecretBytes group_key(std::string_view base32_secret);
+
 // Percent-encodes everything outside RFC 3986 unreserved characters.
 std::string percent_encode(std::string_view text);
 

@@ -28,7 +28,7 @@ bool valid(AuthMode mode)
 
 bool valid(AuthResult result)
 {
-  return static_cast<std::uint8_t>(result) <= static_cast<std::uint8_t>(AuthResult::locked);
+  return static_cast<std::uint8_t>(result) <= static_cast<std::uint8_t>(AuthResult::enroll_required);
 }
 
 bool valid(EnrollResult result)
@@ -70,6 +70,27 @@ bool valid(PassResult result)
 bool valid(ImportResult result)
 {
   return static_cast<std::uint8_t>(result) <= static_cast<std::uint8_t>(ImportResult::bad_entry);
+}
+
+bool valid(PolicyDecision decision)
+{
+  return static_cast<std::uint8_t>(decision) <= static_cast<std::uint8_t>(PolicyDecision::unknown);
+}
+
+bool valid(PolicySource source)
+{
+  return static_cast<std::uint8_t>(source) <= static_cast<std::uint8_t>(PolicySource::none);
+}
+
+bool valid(EnforceAction action)
+{
+  return static_cast<std::uint8_t>(action) <= static_cast<std::uint8_t>(EnforceAction::off);
+}
+
+bool valid(EnforceResult result)
+{
+  return static_cast<std::uint8_t>(result) <=
+         static_cast<std::uint8_t>(EnforceResult::refused_not_enrolled);
 }
 
 bool valid(ErrorCode code)
@@ -296,6 +317,7 @@ bool encode(const AuthenticateReply& msg, FrameBuffer& out)
   writer.u32(msg.retry_after);
   writer.u8(static_cast<std::uint8_t>(msg.factor));
   writer.u8(msg.backup_codes);
+  writer.u64(msg.grace_until);
   return valid(msg.result) && valid(msg.factor) && msg.backup_codes <= k_backup_codes_per_set &&
          writer.finish();
 }
@@ -407,7 +429,7 @@ bool decode(std::span<const std::uint8_t> payload, AuthenticateReply& msg)
   std::uint8_t result;
   std::uint8_t factor;
   if (!reader.u8(result) || !reader.u32(decoded.retry_after) || !reader.u8(factor) ||
-      !reader.u8(decoded.backup_codes) || !reader.at_end()) {
+      !reader.u8(decoded.backup_codes) || !reader.u64(decoded.grace_until) || !reader.at_end()) {
     return false;
   }
   decoded.result = static_cast<AuthResult>(result);
@@ -965,6 +987,23 @@ const char* name(AuthResult result)
     return "unavailable";
   case AuthResult::locked:
     return "locked";
+  case AuthResult::enroll_required:
+    return "enroll-required";
+  }
+  return "?";
+}
+
+const char* name(PolicyDecision decision)
+{
+  switch (decision) {
+  case PolicyDecision::optional:
+    return "optional";
+  case PolicyDecision::required:
+    return "required";
+  case PolicyDecision::exempt:
+    return "exempt";
+  case PolicyDecision::unknown:
+    return "unknown";
   }
   return "?";
 }
@@ -984,6 +1023,150 @@ const char* name(CodeResult result)
     return "not-enrolled";
   }
   return "?";
+}
+
+bool encode(const EnrollPromptRequest& msg, FrameBuffer& out)
+{
+  return encode_user(msg, MessageType::enroll_prompt, out);
+}
+
+bool decode(std::span<const std::uint8_t> payload, EnrollPromptRequest& msg)
+{
+  return decode_user(payload, msg);
+}
+
+bool encode(const EnrollPromptReply& msg, FrameBuffer& out)
+{
+  if (msg.count > k_max_display_lines) {
+    out.set_size(0);
+    return false;
+  }
+  Writer writer(out, reply_type(MessageType::enroll_prompt));
+  writer.u64(msg.expires_at);
+  writer.u8(msg.count);
+  for (std::size_t i = 0; i < msg.count; ++i) {
+    writer.str(msg.lines[i], limits::display_line);
+  }
+  return writer.finish();
+}
+
+bool decode(std::span<const std::uint8_t> payload, EnrollPromptReply& msg)
+{
+  Reader reader(payload);
+  msg.count = 0;
+  std::uint64_t expires_at;
+  std::uint8_t count;
+  if (!reader.u64(expires_at) || !reader.u8(count) || count > k_max_display_lines) {
+    return false;
+  }
+  for (std::size_t i = 0; i < count; ++i) {
+    if (!reader.str(msg.lines[i], limits::display_line)) {
+      return false;
+    }
+  }
+  if (!reader.at_end()) {
+    return false;
+  }
+  msg.expires_at = expires_at;
+  msg.count = count;
+  return true;
+}
+
+bool encode(const AdminPolicyRequest& msg, FrameBuffer& out)
+{
+  return encode_user(msg, MessageType::admin_policy, out);
+}
+
+bool decode(std::span<const std::uint8_t> payload, AdminPolicyRequest& msg)
+{
+  return decode_user(payload, msg);
+}
+
+bool encode(const AdminPolicyReply& msg, FrameBuffer& out)
+{
+  Writer writer(out, reply_type(MessageType::admin_policy));
+  writer.u8(static_cast<std::uint8_t>(msg.decision));
+  writer.u8(static_cast<std::uint8_t>(msg.source));
+  writer.str(msg.reason, limits::text);
+  writer.str(msg.dn, limits::dn);
+  writer.u64(msg.fetched_at);
+  writer.u64(msg.grace_until);
+  return valid(msg.decision) && valid(msg.source) && writer.finish();
+}
+
+bool decode(std::span<const std::uint8_t> payload, AdminPolicyReply& msg)
+{
+  Reader reader(payload);
+  AdminPolicyReply decoded;
+  std::uint8_t decision;
+  std::uint8_t source;
+  if (!reader.u8(decision) || !reader.u8(source) || !reader.str(decoded.reason, limits::text) ||
+      !reader.str(decoded.dn, limits::dn) || !reader.u64(decoded.fetched_at) ||
+      !reader.u64(decoded.grace_until) || !reader.at_end()) {
+    return false;
+  }
+  decoded.decision = static_cast<PolicyDecision>(decision);
+  decoded.source = static_cast<PolicySource>(source);
+  if (!valid(decoded.decision) || !valid(decoded.source)) {
+    return false;
+  }
+  msg = decoded;
+  return true;
+}
+
+bool encode(const AdminEnforceRequest& msg, FrameBuffer& out)
+{
+  Writer writer(out, type_byte(MessageType::admin_enforce));
+  writer.u8(static_cast<std::uint8_t>(msg.action));
+  writer.u32(msg.grace);
+  writer.u8(msg.force ? 1 : 0);
+  writer.str(msg.invoker, limits::user);
+  return valid(msg.action) && msg.grace <= k_max_grace_period && writer.finish();
+}
+
+bool decode(std::span<const std::uint8_t> payload, AdminEnforceRequest& msg)
+{
+  Reader reader(payload);
+  AdminEnforceRequest decoded;
+  std::uint8_t action;
+  if (!reader.u8(action) || !reader.u32(decoded.grace) || !read_flag(reader, decoded.force) ||
+      !reader.str(decoded.invoker, limits::user) || !reader.at_end()) {
+    return false;
+  }
+  decoded.action = static_cast<EnforceAction>(action);
+  if (!valid(decoded.action) || decoded.grace > k_max_grace_period) {
+    return false;
+  }
+  msg = decoded;
+  return true;
+}
+
+bool encode(const AdminEnforceReply& msg, FrameBuffer& out)
+{
+  Writer writer(out, reply_type(MessageType::admin_enforce));
+  writer.u8(static_cast<std::uint8_t>(msg.result));
+  writer.u8(msg.enforced ? 1 : 0);
+  writer.u32(msg.grace);
+  writer.u64(msg.since);
+  writer.str(msg.by, limits::user);
+  return valid(msg.result) && msg.grace <= k_max_grace_period && writer.finish();
+}
+
+bool decode(std::span<const std::uint8_t> payload, AdminEnforceReply& msg)
+{
+  Reader reader(payload);
+  AdminEnforceReply decoded;
+  std::uint8_t result;
+  if (!reader.u8(result) || !read_flag(reader, decoded.enforced) || !reader.u32(decoded.grace) ||
+      !reader.u64(decoded.since) || !reader.str(decoded.by, limits::user) || !reader.at_end()) {
+    return false;
+  }
+  decoded.result = static_cast<EnforceResult>(result);
+  if (!valid(decoded.result) || decoded.grace > k_max_grace_period) {
+    return false;
+  }
+  msg = decoded;
+  return true;
 }
 
 } // namespace studio2fa::protocol

@@ -22,12 +22,15 @@ enum class MessageType : std::uint8_t {
   backup_codes = 0x06,
   disable = 0x07,
   enroll_replace = 0x08,
+  enroll_prompt = 0x09,
   admin_list = 0x10,
   admin_disable = 0x11,
   admin_unlock = 0x12,
   admin_pass = 0x13,
   admin_log = 0x14,
   admin_import = 0x15,
+  admin_policy = 0x16,
+  admin_enforce = 0x17,
   error = 0xFF,
 };
 
@@ -49,6 +52,8 @@ inline constexpr std::size_t backup_code = 32;
 inline constexpr std::size_t reason = 128; // why 2FA is (not) required; an audit detail
 inline constexpr std::size_t action = 32;  // audit action and outcome names
 inline constexpr std::size_t import_secret = 128;
+inline constexpr std::size_t display_line = 512; // one line of ENROLL_PROMPT text
+inline constexpr std::size_t dn = 512;           // a directory entry's name
 } // namespace limits
 
 inline constexpr std::size_t k_backup_codes_per_set = 10; // also the most a user can have
@@ -56,6 +61,8 @@ inline constexpr std::size_t k_max_list_entries = 64;
 inline constexpr std::size_t k_max_log_entries = 64;
 inline constexpr std::size_t k_max_import_entries = 64;
 inline constexpr std::uint32_t k_max_pass_duration = 30 * 24 * 3600;
+inline constexpr std::size_t k_max_display_lines = 48;
+inline constexpr std::uint32_t k_max_grace_period = 365 * 24 * 3600;
 
 enum class EnrollmentState : std::uint8_t { none = 0, pending = 1, active = 2 };
 enum class LockState : std::uint8_t { none = 0, second_factor = 1, account = 2 };
@@ -68,6 +75,7 @@ enum class AuthResult : std::uint8_t {
   throttled = 3,
   unavailable = 4,
   locked = 5,
+  enroll_required = 6,
 };
 enum class EnrollResult : std::uint8_t {
   confirmed = 0,
@@ -89,6 +97,17 @@ enum class AdminDisableResult : std::uint8_t { disabled = 0, not_enrolled = 1 };
 enum class UnlockResult : std::uint8_t { unlocked = 0, not_locked = 1 };
 enum class PassResult : std::uint8_t { granted = 0, revoked = 1, no_pass = 2 };
 enum class ImportResult : std::uint8_t { imported = 0, already_enrolled = 1, bad_entry = 2 };
+enum class PolicyDecision : std::uint8_t { optional = 0, required = 1, exempt = 2, unknown = 3 };
+// Where ADMIN_POLICY's answer came from.
+enum class PolicySource : std::uint8_t {
+  local = 0,       // the user is not in the directory (or none is configured): local settings
+  directory = 1,   // asked the directory just now
+  cache = 2,       // the cached answer, within policy_cache_ttl
+  stale_cache = 3, // the directory could not be reached: the last known answer
+  none = 4,        // the directory could not be reached and nothing is cached (fail closed)
+};
+enum class EnforceAction : std::uint8_t { query = 0, on = 1, off = 2 };
+enum class EnforceResult : std::uint8_t { done = 0, refused_not_enrolled = 1 };
 enum class ErrorCode : std::uint16_t {
   malformed = 1,
   unsupported_version = 2,
@@ -135,6 +154,9 @@ struct AuthenticateReply {
   std::uint32_t retry_after = 0;
   SecondFactor factor = SecondFactor::none; // with success: what passed as the second factor
   std::uint8_t backup_codes = 0;            // with factor backup_code: how many are left
+  // With success in mode 1 or not_enrolled in mode 3: 2FA is required and the subject has until
+  // then to enroll; 0 otherwise.
+  std::uint64_t grace_until = 0;
 };
 struct EnrollBeginRequest {
   std::string_view user;
@@ -147,6 +169,17 @@ struct EnrollBeginReply {
   std::uint8_t digits = 6;
   std::uint32_t period = 30;
   std::uint64_t expires_at = 0;
+};
+// Starts an enrollment inside a login: the daemon makes the pending secret (as ENROLL_BEGIN)
+// and renders what the user must see (a QR code as text, the key, the otpauth URI), so that the
+// PAM module only relays lines and never handles a secret as such.
+struct EnrollPromptRequest {
+  std::string_view user;
+};
+struct EnrollPromptReply {
+  std::uint64_t expires_at = 0;
+  std::uint8_t count = 0;
+  std::array<std::string_view, k_max_display_lines> lines{};
 };
 struct EnrollConfirmRequest {
   std::string_view user;
@@ -261,6 +294,31 @@ struct AdminImportReply {
   std::uint8_t index = 0;
 };
 
+struct AdminPolicyRequest {
+  std::string_view user;
+};
+struct AdminPolicyReply {
+  PolicyDecision decision = PolicyDecision::unknown;
+  PolicySource source = PolicySource::none;
+  std::string_view reason; // which entry (DN) or setting decided, for people
+  std::string_view dn;     // the user's own entry; empty when not in the directory
+  std::uint64_t fetched_at = 0;  // when the directory was last asked about the user; 0 never
+  std::uint64_t grace_until = 0; // while required and not enrolled; 0 otherwise
+};
+struct AdminEnforceRequest {
+  EnforceAction action = EnforceAction::query;
+  std::uint32_t grace = 0;  // with on: seconds users have to enroll; 0: the configured default
+  bool force = false;       // with on: even though the acting admin has no second factor
+  std::string_view invoker; // the admin behind root (sudo's SUDO_USER); empty: the peer itself
+};
+struct AdminEnforceReply {
+  EnforceResult result = EnforceResult::done;
+  bool enforced = false; // the state after the request
+  std::uint32_t grace = 0;
+  std::uint64_t since = 0;  // when it was last switched; 0 never
+  std::string_view by;      // who switched it
+};
+
 struct ErrorReply {
   ErrorCode code = ErrorCode::internal;
   std::string_view message;
@@ -276,6 +334,7 @@ inline constexpr std::size_t k_entries_budget = wire::k_max_body - wire::k_min_b
 // Short names of results, for logs and the audit trail: "success", "denied", "bad-code", ...
 const char* name(AuthResult result);
 const char* name(CodeResult result);
+const char* name(PolicyDecision decision);
 
 // encode(): writes one whole frame of the message's type; false if it does not fit or a field
 // breaks its limit. decode(): reads the payload of a frame whose type the caller already checked;
@@ -310,6 +369,12 @@ bool encode(const AdminLogRequest& msg, wire::FrameBuffer& out);
 bool encode(const AdminLogReply& msg, wire::FrameBuffer& out);
 bool encode(const AdminImportRequest& msg, wire::FrameBuffer& out);
 bool encode(const AdminImportReply& msg, wire::FrameBuffer& out);
+bool encode(const EnrollPromptRequest& msg, wire::FrameBuffer& out);
+bool encode(const EnrollPromptReply& msg, wire::FrameBuffer& out);
+bool encode(const AdminPolicyRequest& msg, wire::FrameBuffer& out);
+bool encode(const AdminPolicyReply& msg, wire::FrameBuffer& out);
+bool encode(const AdminEnforceRequest& msg, wire::FrameBuffer& out);
+bool encode(const AdminEnforceReply& msg, wire::FrameBuffer& out);
 bool encode(const ErrorReply& msg, wire::FrameBuffer& out);
 
 bool decode(std::span<const std::uint8_t> payload, PingRequest& msg);
@@ -340,6 +405,12 @@ bool decode(std::span<const std::uint8_t> payload, AdminLogRequest& msg);
 bool decode(std::span<const std::uint8_t> payload, AdminLogReply& msg);
 bool decode(std::span<const std::uint8_t> payload, AdminImportRequest& msg);
 bool decode(std::span<const std::uint8_t> payload, AdminImportReply& msg);
+bool decode(std::span<const std::uint8_t> payload, EnrollPromptRequest& msg);
+bool decode(std::span<const std::uint8_t> payload, EnrollPromptReply& msg);
+bool decode(std::span<const std::uint8_t> payload, AdminPolicyRequest& msg);
+bool decode(std::span<const std::uint8_t> payload, AdminPolicyReply& msg);
+bool decode(std::span<const std::uint8_t> payload, AdminEnforceRequest& msg);
+bool decode(std::span<const std::uint8_t> payload, AdminEnforceReply& msg);
 bool decode(std::span<const std::uint8_t> payload, ErrorReply& msg);
 
 } // namespace studio2fa::protocol

@@ -3,6 +3,8 @@
 
 #include <security/pam_modules.h>
 
+#include <cstddef>
+
 namespace studio2fa {
 
 // An answer typed at a prompt; wiped and freed when it goes away.
@@ -27,5 +29,9 @@ int prompt_hidden(pam_handle_t* pamh, const char* prompt, Answer& answer);
 // PAM_SILENT.
 void tell(pam_handle_t* pamh, int flags, const char* text);
 void tell_error(pam_handle_t* pamh, int flags, const char* text);
+
+// Shows `count` lines as PAM_TEXT_INFO messages, in as few conversation calls as Linux-PAM
+// allows (PAM_MAX_NUM_MSG each). Returns a PAM status.
+int show_lines(pam_handle_t* pamh, const char* const* lines, std::size_t count);
 
 } // namespace studio2fa

@@ -16,6 +16,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 
 namespace studio2fa {
 
@@ -28,7 +29,10 @@ constexpr const char* k_unavailable_message =
   "Two-factor authentication is not available right now. Contact your administrator.";
 constexpr const char* k_locked_message =
   "Login is locked for this account. Contact your administrator.";
+constexpr const char* k_enrolled_message =
+  "Two-factor authentication is now on for this account. Use a code from the app at every login.";
 constexpr unsigned k_few_backup_codes = 2;
+constexpr int k_enrollment_attempts = 3;
 
 const char* item_string(pam_handle_t* pamh, int item)
 {
@@ -104,7 +108,9 @@ public:
 
     if (m_args.otp_only) {
       if (!enrolled) {
-        return PAM_IGNORE; // nothing to add to what the earlier modules decided
+        // Nothing to add to what the earlier modules decided, unless the policy makes this user
+        // enroll now: the daemon says which.
+        return authenticate(protocol::AuthMode::code_only, "", "");
       }
       Answer code;
       if (int rc = prompt_hidden(m_pamh, k_code_prompt, code); rc != PAM_SUCCESS) {
@@ -257,13 +263,23 @@ private:
       if (reply.factor == protocol::SecondFactor::backup_code) {
         tell_backup_codes_left(reply.backup_codes);
       }
+      if (reply.grace_until != 0) {
+        tell_grace(reply.grace_until);
+      }
       return PAM_SUCCESS;
+    case protocol::AuthResult::enroll_required:
+      // The password is right (or earlier modules checked it) and the policy requires a second
+      // factor that the account does not have yet: enroll now, or no login.
+      return enroll_inline();
     case protocol::AuthResult::locked:
       // The same words for a locked second factor and a locked account: which factor failed is
       // never said.
       tell_error(m_pamh, m_flags, k_locked_message);
       return PAM_MAXTRIES;
     case protocol::AuthResult::not_enrolled:
+      if (reply.grace_until != 0) {
+        tell_grace(reply.grace_until);
+      }
       return PAM_IGNORE;
     case protocol::AuthResult::throttled: {
       char message[160];
@@ -279,6 +295,115 @@ private:
     case protocol::AuthResult::denied:
       break;
     }
+    return PAM_AUTH_ERR;
+  }
+
+  // During the grace period: how long is left and what to do.
+  void tell_grace(std::uint64_t grace_until)
+  {
+    const time_t now = time(nullptr);
+    const std::uint64_t left = grace_until > static_cast<std::uint64_t>(now)
+                                 ? grace_until - static_cast<std::uint64_t>(now)
+                                 : 0;
+    char when[64];
+    if (left >= 2 * 86400) {
+      snprintf(when, sizeof(when), "%llu days", static_cast<unsigned long long>(left / 86400));
+    } else if (left >= 2 * 3600) {
+      snprintf(when, sizeof(when), "%llu hours", static_cast<unsigned long long>(left / 3600));
+    } else {
+      snprintf(when, sizeof(when), "%llu minutes",
+               static_cast<unsigned long long>((left + 59) / 60));
+    }
+    char message[320];
+    snprintf(message, sizeof(message),
+             "Two-factor authentication is required for this account. You have %s left to set "
+             "it up: run 'studio2fa enroll'. After that, login will ask you to do it first.",
+             when);
+    tell(m_pamh, m_flags, message);
+  }
+
+  // Enrollment inside the login: the daemon makes a pending secret and the text that shows it
+  // (a QR code, the key, the otpauth URI); this module relays the lines, then asks for the first
+  // code, which confirms it. The lines hold the secret: their buffers are wiped.
+  int enroll_inline()
+  {
+    if ((m_flags & PAM_SILENT) != 0) {
+      pam_syslog(m_pamh, LOG_NOTICE, "%s must enroll first, but the application asked for "
+                                     "silence; refusing the login", m_user);
+      return PAM_AUTH_ERR;
+    }
+    if (!protocol::encode(protocol::EnrollPromptRequest{m_user}, m_request)) {
+      return PAM_USER_UNKNOWN;
+    }
+    if (int rc = exchange(protocol::MessageType::enroll_prompt); rc != PAM_SUCCESS) {
+      return rc;
+    }
+    protocol::EnrollPromptReply prompt;
+    if (!protocol::decode(m_reply.payload(), prompt)) {
+      m_reply.wipe();
+      return unavailable(ClientError::protocol);
+    }
+    // Each line NUL-terminated in one buffer.
+    char text[wire::k_max_frame];
+    const char* lines[protocol::k_max_display_lines];
+    std::size_t used = 0;
+    for (std::size_t i = 0; i < prompt.count; ++i) {
+      const std::string_view line = prompt.lines[i];
+      if (used + line.size() + 1 > sizeof(text)) {
+        prompt.count = static_cast<std::uint8_t>(i);
+        break;
+      }
+      memcpy(text + used, line.data(), line.size());
+      text[used + line.size()] = '\0';
+      lines[i] = text + used;
+      used += line.size() + 1;
+    }
+    m_reply.wipe();
+    int rc = show_lines(m_pamh, lines, prompt.count);
+    secure_wipe(text, used);
+    if (rc != PAM_SUCCESS) {
+      return rc;
+    }
+    for (int attempt = 1; attempt <= k_enrollment_attempts; ++attempt) {
+      Answer code;
+      if (rc = prompt_hidden(m_pamh, k_code_prompt, code); rc != PAM_SUCCESS) {
+        return rc;
+      }
+      if (!protocol::encode(protocol::EnrollConfirmRequest{m_user, code.get()}, m_request)) {
+        m_request.wipe();
+        tell_error(m_pamh, m_flags, "That is not a code from the app.");
+        continue;
+      }
+      if (rc = exchange(protocol::MessageType::enroll_confirm); rc != PAM_SUCCESS) {
+        return rc;
+      }
+      protocol::EnrollConfirmReply confirmed;
+      if (!protocol::decode(m_reply.payload(), confirmed)) {
+        return unavailable(ClientError::protocol);
+      }
+      switch (confirmed.result) {
+      case protocol::EnrollResult::confirmed:
+        tell(m_pamh, m_flags, k_enrolled_message);
+        return PAM_SUCCESS;
+      case protocol::EnrollResult::bad_code:
+        if (attempt < k_enrollment_attempts) {
+          tell_error(m_pamh, m_flags, "That code is not right. Check the app and try again.");
+        }
+        continue;
+      case protocol::EnrollResult::locked:
+        tell_error(m_pamh, m_flags, k_locked_message);
+        return PAM_MAXTRIES;
+      case protocol::EnrollResult::throttled:
+        tell_error(m_pamh, m_flags, "Too many wrong codes. Wait a while, then log in again.");
+        return PAM_AUTH_ERR;
+      case protocol::EnrollResult::expired:
+      case protocol::EnrollResult::no_pending:
+        tell_error(m_pamh, m_flags, "The new key has expired. Log in again to get another.");
+        return PAM_AUTH_ERR;
+      }
+      return PAM_AUTH_ERR;
+    }
+    pam_syslog(m_pamh, LOG_NOTICE, "enrollment of %s inside the login was not confirmed", m_user);
     return PAM_AUTH_ERR;
   }
 

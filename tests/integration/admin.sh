@@ -17,16 +17,6 @@ add_user oath4 5104 'oath4-Pa55word'
 echo "s2faadmins:x:6000:dave" >> "$T/group"
 write_config "admin_group = s2faadmins"
 
-# admin USER|root ARGS...: the real studio2fa-admin; sets OUT (stdout and stderr) and RC.
-admin() {
-  local who=$1; shift
-  RC=0
-  if [ "$who" = root ]; then
-    OUT=$("$S2FA_ADMIN" --socket "$SOCK" "$@" 2>&1) || RC=$?
-  else
-    OUT=$(as_user "$who" "$S2FA_ADMIN" --socket "$SOCK" "$@" 2>&1) || RC=$?
-  fi
-}
 # at_fake_time USER COMMAND...: COMMAND as USER, with the daemon's (fake) clock.
 at_fake_time() {
   local uid; uid=$(uid_of "$1"); shift
@@ -118,9 +108,13 @@ admin root status alice
 check "status: off, with the end of the pass" \
   bash -c 'grep -qx "2fa: off" <<< "$0" && grep -q "^pass_until: 20" <<< "$0"' "$OUT"
 advance_time 3601
-pam_login s2fa alice 'alice-Pa55word'
-check "after the hour, the pass is over: still not enrolled" bash -c '[ "$(grep -c "^PROMPT" <<< "$0")" -eq 1 ]' "$LOGIN_OUT"
-check "... the old secret never comes back" code_ignored alice "$(code_for "$A")"
+pam_login s2fa alice 'alice-Pa55word' "$(code_for "$A")" "$(code_for "$A")" "$(code_for "$A")"
+check "after the hour, the pass is over: the password alone no longer logs in" login_failed_with 7
+check "... the login walks alice into a new enrollment" saw "INFO Two-factor authentication is required for this account. Set it up now:"
+check "... where the old secret's codes do not confirm it" saw "ERROR That code is not right."
+pam_login s2fa-otp-ignore alice "$(code_for "$A")"
+check "... and an otp_only stack demands the enrollment too" saw "INFO 1. Scan this QR code"
+check "... the old secret never comes back (rc=$LOGIN_RC)" test "$LOGIN_RC" -ne 0
 out=$(at_fake_time alice "$S2FA_CLI" --socket "$SOCK" status)
 check "studio2fa status tells alice to enroll again" grep -q "pass an administrator gave you ended" <<< "$out"
 out=$(at_fake_time dave "$S2FA_ADMIN" --socket "$SOCK" status alice)

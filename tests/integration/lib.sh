@@ -246,6 +246,17 @@ enroll() {
   return $rc
 }
 
+# admin USER|root ARGS...: the real studio2fa-admin; sets OUT (stdout and stderr) and RC.
+admin() {
+  local who=$1; shift
+  RC=0
+  if [ "$who" = root ]; then
+    OUT=$("$S2FA_ADMIN" --socket "$SOCK" "$@" 2>&1) || RC=$?
+  else
+    OUT=$(as_user "$who" "$S2FA_ADMIN" --socket "$SOCK" "$@" 2>&1) || RC=$?
+  fi
+}
+
 # raw USER|root ARGS...: the independent protocol client (raw_client.py), as USER.
 RAW_CLIENT=$top_srcdir/tests/integration/raw_client.py
 raw() {

@@ -1473,13 +1473,20 @@ void test_pass_then_enroll_again(void** state)
   assert_auth(login(f, code_for(f, secret)), AuthResult::denied);
   assert_auth(login(f, codes[0]), AuthResult::denied);
 
-  // The pass ends: still not enrolled (the old secret never comes back), and enrollment is open.
+  // The pass ends: still not enrolled (the old secret never comes back), and enrollment is due
+  // before any login, with or without a policy that requires 2FA.
   f.clock.advance(3601);
   status = status_of(f, "alice");
   assert_int_equal(static_cast<int>(status.state), static_cast<int>(EnrollmentState::none));
   assert_true(status.pass_until < f.clock.now() && status.pass_until != 0);
+  assert_true(status.required);
+  assert_true(status.grace_until < f.clock.now());
   assert_auth(f.auth->authenticate("alice", AuthMode::code_only, "", code_for(f, secret), k_who),
-              AuthResult::not_enrolled);
+              AuthResult::enroll_required);
+  assert_auth(f.auth->authenticate("alice", AuthMode::password_only, "right", "", k_who),
+              AuthResult::enroll_required);
+  assert_auth(f.auth->authenticate("alice", AuthMode::password_only, "wrong", "", k_who),
+              AuthResult::denied);
   const Bytes fresh = begin(f, "alice");
   assert_confirm(f, "alice", code_for(f, fresh), EnrollResult::confirmed);
   assert_int_equal(status_of(f, "alice").pass_until, 0);

@@ -162,6 +162,22 @@ void assert_documented_defaults(const Config& config)
   assert_int_equal(config.worker_threads, 16);
   assert_string_equal(config.admin_group.c_str(), "");
   assert_int_equal(config.audit_retention, 365 * 86400);
+  assert_int_equal(config.grace_period, 86400);
+  assert_true(config.require_groups.empty() && config.exempt_groups.empty());
+  assert_true(config.ldap_uris.empty());
+  assert_string_equal(config.ldap_user_filter.c_str(), "(objectClass=posixAccount)");
+  assert_string_equal(config.ldap_user_attribute.c_str(), "uid");
+  assert_string_equal(config.ldap_member_uid_attribute.c_str(), "memberUid");
+  assert_int_equal(config.ldap_member_attributes.size(), 2);
+  assert_true(config.ldap_starttls);
+  assert_true(config.ldap_tls_verify);
+  assert_false(config.ldap_allow_cleartext);
+  assert_false(config.ldap_sasl_external);
+  assert_int_equal(config.ldap_connect_timeout, 2000);
+  assert_int_equal(config.ldap_timeout, 5000);
+  assert_int_equal(config.ldap_retry_interval, 30);
+  assert_int_equal(config.ldap_nesting_depth, 8);
+  assert_int_equal(config.policy_cache_ttl, 300);
 }
 
 // Every key this test knows about; a key added to the table must be added here (and to
@@ -172,6 +188,12 @@ const char* const k_key_names[] = {
     "enroll_timeout",  "throttle_after",  "throttle_base",      "throttle_max",
     "lockout_after",   "backup_lockout_after", "max_connections", "request_timeout",
     "idle_timeout",    "worker_threads",  "admin_group",        "audit_retention",
+    "grace_period",    "require_groups",  "ldap_uri",           "ldap_base",
+    "ldap_user_base",  "ldap_user_filter", "ldap_user_attribute", "ldap_group_base",
+    "ldap_group_filter", "ldap_member_uid_attribute", "ldap_member_attributes", "ldap_bind_dn",
+    "ldap_bind_password_file", "ldap_sasl_external", "ldap_starttls", "ldap_ca_file",
+    "ldap_tls_verify", "ldap_allow_cleartext", "ldap_connect_timeout", "ldap_timeout",
+    "ldap_retry_interval", "ldap_nesting_depth", "policy_cache_ttl",
 };
 
 // --- defaults and the key table -----------------------------------------------------------
@@ -451,6 +473,45 @@ void test_throttle_base_above_max(void**)
   assert_int_equal(equal.throttle_max, 30);
 }
 
+void test_policy_and_directory_keys(void**)
+{
+  const Config groups = parse_ok("require_groups = render, vfx !contractors\n");
+  assert_int_equal(groups.require_groups.size(), 2);
+  assert_string_equal(groups.require_groups[0].c_str(), "render");
+  assert_string_equal(groups.require_groups[1].c_str(), "vfx");
+  assert_int_equal(groups.exempt_groups.size(), 1);
+  assert_string_equal(groups.exempt_groups[0].c_str(), "contractors");
+  assert_error_contains(parse_error_at("require_groups = ok !\n", 1), "not a group name");
+
+  const Config ldap = parse_ok("ldap_uri = ldaps://a.example ldap://b.example:389\n"
+                               "ldap_base = dc=studio,dc=example\n"
+                               "ldap_timeout = 500ms\n");
+  assert_int_equal(ldap.ldap_uris.size(), 2);
+  assert_string_equal(ldap.ldap_uris[1].c_str(), "ldap://b.example:389");
+  assert_int_equal(ldap.ldap_timeout, 500);
+  assert_error_contains(parse_error_at("ldap_uri = http://x\n", 1), "not an ldap://");
+  assert_error_contains(parse_error_at("ldap_user_filter = objectClass=x\n", 1), "LDAP filter");
+  assert_error_contains(parse_error_at("ldap_user_filter = (a=b))(\n", 1), "LDAP filter");
+  assert_error_contains(parse_error_at("ldap_base = studio\n", 1), "DN");
+  assert_error_contains(parse_error_at("ldap_starttls = maybe\n", 1), "yes or no");
+
+  // Whole-file rules: a directory needs a base; a bind DN needs its password file and is not
+  // combined with SASL EXTERNAL; ldap:// never carries passwords in clear unless allowed.
+  assert_error_contains(parse_error("ldap_uri = ldaps://a\n"), "needs ldap_base");
+  const std::string base = "ldap_base = dc=x\n";
+  assert_error_contains(parse_error("ldap_uri = ldaps://a\n" + base + "ldap_bind_dn = cn=d,dc=x\n"),
+                        "go together");
+  assert_error_contains(parse_error("ldap_uri = ldapi:///\n" + base + "ldap_sasl_external = yes\n"
+                                    "ldap_bind_dn = cn=d,dc=x\nldap_bind_password_file = /p\n"),
+                        "choose one");
+  assert_error_contains(parse_error("ldap_uri = ldap://a\n" + base + "ldap_starttls = no\n"),
+                        "in clear");
+  const Config cleartext = parse_ok("ldap_uri = ldap://a\n" + base +
+                                    "ldap_starttls = no\nldap_allow_cleartext = yes\n");
+  assert_true(cleartext.ldap_allow_cleartext);
+  parse_ok("ldap_uri = ldap://a\n" + base); // StartTLS is the default
+}
+
 // --- the sample config ----------------------------------------------------------------------
 
 // The sample with every "#key = value" line uncommented.
@@ -643,6 +704,7 @@ int main()
       cmocka_unit_test(test_parse_duration),
       cmocka_unit_test(test_durations_in_config),
       cmocka_unit_test(test_throttle_base_above_max),
+      cmocka_unit_test(test_policy_and_directory_keys),
       cmocka_unit_test(test_sample_config),
       cmocka_unit_test(test_shipped_sample_matches),
       TMP_TEST(test_load_config_accepts_root_0644),

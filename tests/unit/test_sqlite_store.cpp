@@ -218,7 +218,7 @@ void test_create_and_schema_version(void** state)
   const std::string path = temp_dir(state).file("store.db");
   open_store(path);
   assert_int_equal(raw_query(path, "PRAGMA user_version"), SqliteStore::k_schema_version);
-  assert_int_equal(raw_query(path, "PRAGMA user_version"), 2);
+  assert_int_equal(raw_query(path, "PRAGMA user_version"), 3);
   assert_int_equal(raw_query(path, "SELECT count(*) FROM sqlite_master WHERE name = 'users'"), 1);
   assert_int_equal(raw_query(path, "SELECT count(*) FROM sqlite_master WHERE name = 'audit'"), 1);
 }
@@ -314,7 +314,7 @@ void test_reopen_persists(void** state)
     assert_records_equal(load_existing(*store, "alice"), sample_record("alice"));
   }
   // The store holds the database exclusively while open: look at it after closing.
-  assert_int_equal(raw_query(path, "PRAGMA user_version"), 2);
+  assert_int_equal(raw_query(path, "PRAGMA user_version"), 3);
 }
 
 void test_second_opener_is_refused(void** state)
@@ -477,12 +477,12 @@ void test_migrates_version_1(void** state)
     assert_true(events.has_value());
     assert_int_equal(events->size(), 1);
   }
-  assert_int_equal(raw_query(path, "PRAGMA user_version"), 2);
+  assert_int_equal(raw_query(path, "PRAGMA user_version"), 3);
   assert_int_equal(raw_query(path, "SELECT count(*) FROM users"), 2);
   assert_int_equal(raw_query(path, "PRAGMA application_id"), 1395803713);
   // Opening again leaves it as it is.
   open_store(path);
-  assert_int_equal(raw_query(path, "PRAGMA user_version"), 2);
+  assert_int_equal(raw_query(path, "PRAGMA user_version"), 3);
 }
 
 AuditEvent sample_event(const std::string& subject, std::int64_t at, const std::string& outcome)

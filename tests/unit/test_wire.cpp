@@ -188,7 +188,7 @@ void test_authenticate(void**)
 
   for (const AuthResult result :
        {AuthResult::success, AuthResult::denied, AuthResult::not_enrolled, AuthResult::throttled,
-        AuthResult::unavailable, AuthResult::locked}) {
+        AuthResult::unavailable, AuthResult::locked, AuthResult::enroll_required}) {
     AuthenticateReply reply;
     reply.result = result;
     reply.retry_after = result == AuthResult::throttled ? 120U : 0U;
@@ -206,10 +206,26 @@ void test_authenticate(void**)
   assert_int_equal(static_cast<int>(decoded_backup.factor),
                    static_cast<int>(SecondFactor::backup_code));
   assert_int_equal(decoded_backup.backup_codes, 9);
-  const std::uint8_t expected_payload_reply[] = {0, 0, 0, 0, 0, 2, 9};
+  const std::uint8_t expected_payload_reply[] = {0, 0, 0, 0, 0, 2, 9, 0, 0, 0, 0, 0, 0, 0, 0};
   assert_int_equal(frame.payload().size(), sizeof(expected_payload_reply));
   assert_memory_equal(frame.payload().data(), expected_payload_reply,
                       sizeof(expected_payload_reply));
+
+  // In grace: mode 1 succeeds, or mode 3 is not_enrolled, with the end of the grace period.
+  for (const AuthResult result : {AuthResult::success, AuthResult::not_enrolled}) {
+    AuthenticateReply grace;
+    grace.result = result;
+    grace.grace_until = 0x0102030405060708ULL;
+    AuthenticateReply decoded_grace;
+    round_trip(grace, 0x83, frame, decoded_grace);
+    assert_int_equal(static_cast<int>(decoded_grace.result), static_cast<int>(result));
+    assert_true(decoded_grace.grace_until == 0x0102030405060708ULL);
+  }
+  // Field order as in PROTOCOL.md: result, retry_after, factor, backup_codes, grace_until.
+  const std::uint8_t expected_grace_payload[] = {2, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8};
+  assert_int_equal(frame.payload().size(), sizeof(expected_grace_payload));
+  assert_memory_equal(frame.payload().data(), expected_grace_payload,
+                      sizeof(expected_grace_payload));
 }
 
 void test_enroll_begin(void**)
@@ -258,6 +274,87 @@ void test_enroll_confirm(void**)
     round_trip(reply, 0x85, frame, decoded);
     assert_int_equal(static_cast<int>(decoded.result), static_cast<int>(result));
   }
+}
+
+void test_enroll_prompt(void**)
+{
+  FrameBuffer frame;
+  EnrollPromptRequest request{"gina"};
+  EnrollPromptRequest decoded_request;
+  round_trip(request, 0x09, frame, decoded_request);
+  assert_true(decoded_request.user == "gina");
+  assert_false(encode(EnrollPromptRequest{std::string(limits::user + 1, 'u')}, frame));
+
+  static EnrollPromptReply reply;
+  reply.expires_at = 0x0102030405060708ULL;
+  reply.count = 3;
+  reply.lines[0] = "Scan this QR code with your authenticator app:";
+  reply.lines[1] = "";
+  reply.lines[2] = "Or type the key by hand: JBSW Y3DP EHPK 3PXP";
+  static EnrollPromptReply decoded;
+  round_trip(reply, 0x89, frame, decoded);
+  assert_true(decoded.expires_at == 0x0102030405060708ULL);
+  assert_int_equal(decoded.count, 3);
+  assert_true(decoded.lines[0] == reply.lines[0]);
+  assert_true(decoded.lines[1].empty());
+  assert_true(decoded.lines[2] == reply.lines[2]);
+  // Field order as in PROTOCOL.md: expires_at, count, lines.
+  const std::uint8_t expected_start[] = {1, 2, 3, 4, 5, 6, 7, 8, 3, 0, 46, 'S'};
+  assert_memory_equal(frame.payload().data(), expected_start, sizeof(expected_start));
+
+  static EnrollPromptReply empty;
+  round_trip(empty, 0x89, frame, decoded);
+  assert_int_equal(decoded.count, 0);
+
+  // The most lines, and a line at its limit.
+  static EnrollPromptReply most;
+  most.count = k_max_display_lines;
+  for (std::size_t i = 0; i < k_max_display_lines; ++i) {
+    most.lines[i] = "\u2588\u2588  \u2588\u2588";
+  }
+  const std::string at_line(limits::display_line, 'l');
+  const std::string over_line(limits::display_line + 1, 'l');
+  most.lines[0] = at_line;
+  assert_true(encode(most, frame));
+  assert_true(decode(frame.payload(), decoded));
+  assert_int_equal(decoded.count, k_max_display_lines);
+  assert_int_equal(decoded.lines[0].size(), limits::display_line);
+
+  // Too many lines, an over-long line, a line with a NUL: refused both ways.
+  most.count = k_max_display_lines + 1;
+  assert_false(encode(most, frame));
+  most.count = k_max_display_lines;
+  most.lines[0] = over_line;
+  assert_false(encode(most, frame));
+  most.lines[0] = std::string_view("a\0b", 3);
+  assert_false(encode(most, frame));
+
+  auto prompt_frame = [&](int count, std::string_view line) {
+    raw_frame(frame, 0x89, [&](wire::Writer& writer) {
+      writer.u64(1);
+      writer.u8(static_cast<std::uint8_t>(count));
+      for (int i = 0; i < count; ++i) {
+        writer.str(line, 1000);
+      }
+    });
+  };
+  prompt_frame(2, "ok");
+  assert_true(decode(frame.payload(), decoded));
+  assert_int_equal(decoded.count, 2);
+  prompt_frame(static_cast<int>(k_max_display_lines) + 1, "x");
+  assert_false(decode(frame.payload(), decoded));
+  assert_int_equal(decoded.count, 0);
+  prompt_frame(1, over_line);
+  assert_false(decode(frame.payload(), decoded));
+  prompt_frame(0xFF, "");
+  assert_false(decode(frame.payload(), decoded));
+  // A count that promises more lines than follow.
+  raw_frame(frame, 0x89, [&](wire::Writer& writer) {
+    writer.u64(1);
+    writer.u8(2);
+    writer.str("only one", 100);
+  });
+  assert_false(decode(frame.payload(), decoded));
 }
 
 void test_error(void**)
@@ -665,11 +762,16 @@ void test_bad_enums(void**)
       writer.u32(0);
       writer.u8(static_cast<std::uint8_t>(factor));
       writer.u8(static_cast<std::uint8_t>(codes));
+      writer.u64(0);
     });
   };
   AuthenticateReply auth_reply;
   auth_frame(5, 2, 10);
   assert_true(decode(frame.payload(), auth_reply));
+  auth_frame(6, 0, 0);
+  assert_true(decode(frame.payload(), auth_reply));
+  assert_int_equal(static_cast<int>(auth_reply.result),
+                   static_cast<int>(AuthResult::enroll_required));
   auth_frame(0, 3, 0);
   assert_false(decode(frame.payload(), auth_reply));
   auth_frame(0, 2, 11);
@@ -683,14 +785,15 @@ void test_bad_enums(void**)
     assert_false(encode(to_send, frame));
   }
 
-  for (const int result : {6, 0xFF}) {
+  for (const int result : {7, 0xFF}) {
     auth_frame(result, 0, 0);
     AuthenticateReply auth;
     assert_false(decode(frame.payload(), auth));
     AuthenticateReply to_send;
     to_send.result = static_cast<AuthResult>(result);
     assert_false(encode(to_send, frame));
-
+  }
+  for (const int result : {6, 0xFF}) {
     raw_frame(frame, 0x85,
               [&](wire::Writer& writer) { writer.u8(static_cast<std::uint8_t>(result)); });
     EnrollConfirmReply enroll;
@@ -1204,6 +1307,224 @@ void test_admin_import(void**)
   assert_false(encode(AdminImportReply{static_cast<ImportResult>(3), 0}, frame));
 }
 
+void test_admin_policy(void**)
+{
+  FrameBuffer frame;
+  AdminPolicyRequest request{"vfx2"};
+  AdminPolicyRequest decoded_request;
+  round_trip(request, 0x16, frame, decoded_request);
+  assert_true(decoded_request.user == "vfx2");
+  assert_false(encode(AdminPolicyRequest{std::string(limits::user + 1, 'u')}, frame));
+
+  AdminPolicyReply reply;
+  reply.decision = PolicyDecision::required;
+  reply.source = PolicySource::stale_cache;
+  reply.reason = "container ou=vfx,ou=people,dc=studio,dc=example";
+  reply.dn = "uid=vfx2,ou=vfx,ou=people,dc=studio,dc=example";
+  reply.fetched_at = 0x0102030405060708ULL;
+  reply.grace_until = 0x1112131415161718ULL;
+  AdminPolicyReply decoded;
+  round_trip(reply, 0x96, frame, decoded);
+  assert_int_equal(static_cast<int>(decoded.decision), static_cast<int>(PolicyDecision::required));
+  assert_int_equal(static_cast<int>(decoded.source), static_cast<int>(PolicySource::stale_cache));
+  assert_true(decoded.reason == reply.reason);
+  assert_true(decoded.dn == reply.dn);
+  assert_true(decoded.fetched_at == 0x0102030405060708ULL);
+  assert_true(decoded.grace_until == 0x1112131415161718ULL);
+
+  // Field order as in PROTOCOL.md: decision, source, reason, dn, fetched_at, grace_until.
+  AdminPolicyReply small{PolicyDecision::exempt, PolicySource::cache, "r", "d", 1, 2};
+  assert_true(encode(small, frame));
+  const std::uint8_t expected_payload[] = {2, 2, 0, 1, 'r', 0, 1, 'd', 0, 0, 0, 0,
+                                           0, 0, 0, 1, 0,   0, 0, 0, 0, 0, 0, 2};
+  assert_int_equal(frame.payload().size(), sizeof(expected_payload));
+  assert_memory_equal(frame.payload().data(), expected_payload, sizeof(expected_payload));
+
+  for (const PolicyDecision decision : {PolicyDecision::optional, PolicyDecision::required,
+                                        PolicyDecision::exempt, PolicyDecision::unknown}) {
+    for (const PolicySource source :
+         {PolicySource::local, PolicySource::directory, PolicySource::cache,
+          PolicySource::stale_cache, PolicySource::none}) {
+      AdminPolicyReply each{decision, source, "", "", 0, 0};
+      round_trip(each, 0x96, frame, decoded);
+      assert_int_equal(static_cast<int>(decoded.decision), static_cast<int>(decision));
+      assert_int_equal(static_cast<int>(decoded.source), static_cast<int>(source));
+      assert_true(decoded.reason.empty());
+      assert_true(decoded.dn.empty());
+    }
+  }
+
+  // Reason and dn at their limits, and one byte over.
+  const std::string at_reason(limits::text, 'r');
+  const std::string over_reason(limits::text + 1, 'r');
+  const std::string at_dn(limits::dn, 'd');
+  const std::string over_dn(limits::dn + 1, 'd');
+  AdminPolicyReply longest{PolicyDecision::required, PolicySource::directory, at_reason, at_dn,
+                           1, 2};
+  assert_true(encode(longest, frame));
+  assert_true(decode(frame.payload(), decoded));
+  assert_int_equal(decoded.reason.size(), limits::text);
+  assert_int_equal(decoded.dn.size(), limits::dn);
+  assert_false(encode(AdminPolicyReply{PolicyDecision::required, PolicySource::directory,
+                                       over_reason, at_dn, 1, 2},
+                      frame));
+  assert_false(encode(AdminPolicyReply{PolicyDecision::required, PolicySource::directory,
+                                       at_reason, over_dn, 1, 2},
+                      frame));
+
+  auto policy_frame = [&](int decision, int source, std::string_view why, std::string_view dn) {
+    raw_frame(frame, 0x96, [&](wire::Writer& writer) {
+      writer.u8(static_cast<std::uint8_t>(decision));
+      writer.u8(static_cast<std::uint8_t>(source));
+      writer.str(why, 1000);
+      writer.str(dn, 1000);
+      writer.u64(3);
+      writer.u64(4);
+    });
+  };
+  policy_frame(3, 4, "", "");
+  assert_true(decode(frame.payload(), decoded));
+  // A failed decode leaves the message as it was.
+  decoded = AdminPolicyReply{PolicyDecision::optional, PolicySource::local, "kept", "", 0, 0};
+  policy_frame(1, 1, over_reason, "");
+  assert_false(decode(frame.payload(), decoded));
+  assert_true(decoded.reason == "kept");
+  policy_frame(1, 1, "", over_dn);
+  assert_false(decode(frame.payload(), decoded));
+  for (const int decision : {4, 0x80, 0xFF}) {
+    policy_frame(decision, 1, "", "");
+    assert_false(decode(frame.payload(), decoded));
+    assert_false(encode(AdminPolicyReply{static_cast<PolicyDecision>(decision),
+                                         PolicySource::directory, "", "", 0, 0},
+                        frame));
+  }
+  for (const int source : {5, 0x80, 0xFF}) {
+    policy_frame(1, source, "", "");
+    assert_false(decode(frame.payload(), decoded));
+    assert_false(encode(AdminPolicyReply{PolicyDecision::required,
+                                         static_cast<PolicySource>(source), "", "", 0, 0},
+                        frame));
+  }
+  assert_true(std::string_view(name(PolicyDecision::exempt)) == "exempt");
+  assert_true(std::string_view(name(static_cast<PolicyDecision>(9))) == "?");
+}
+
+void test_admin_enforce(void**)
+{
+  FrameBuffer frame;
+  for (const EnforceAction action : {EnforceAction::query, EnforceAction::on, EnforceAction::off}) {
+    AdminEnforceRequest request{action, 0, false, ""};
+    AdminEnforceRequest decoded;
+    round_trip(request, 0x17, frame, decoded);
+    assert_int_equal(static_cast<int>(decoded.action), static_cast<int>(action));
+    assert_int_equal(decoded.grace, 0);
+    assert_false(decoded.force);
+    assert_true(decoded.invoker.empty());
+  }
+  AdminEnforceRequest on{EnforceAction::on, 7 * 86400, true, "alice"};
+  AdminEnforceRequest decoded_request;
+  round_trip(on, 0x17, frame, decoded_request);
+  assert_int_equal(decoded_request.grace, 7 * 86400);
+  assert_true(decoded_request.force);
+  assert_true(decoded_request.invoker == "alice");
+  // Field order as in PROTOCOL.md: action, grace, force, invoker.
+  const std::uint8_t expected_request[] = {1,   0,   0x09, 0x3A, 0x80, 1, 0,
+                                           5,   'a', 'l',  'i',  'c',  'e'};
+  assert_int_equal(frame.payload().size(), sizeof(expected_request));
+  assert_memory_equal(frame.payload().data(), expected_request, sizeof(expected_request));
+
+  // Bounds: the longest grace, one second more, a bad action, the longest invoker.
+  const std::string at_user(limits::user, 'i');
+  AdminEnforceRequest longest{EnforceAction::on, k_max_grace_period, false, at_user};
+  round_trip(longest, 0x17, frame, decoded_request);
+  assert_int_equal(decoded_request.grace, k_max_grace_period);
+  assert_false(encode(AdminEnforceRequest{EnforceAction::on, k_max_grace_period + 1, false, ""},
+                      frame));
+  assert_false(encode(AdminEnforceRequest{static_cast<EnforceAction>(3), 0, false, ""}, frame));
+  const std::string over_user(limits::user + 1, 'i');
+  assert_false(encode(AdminEnforceRequest{EnforceAction::on, 0, false, over_user}, frame));
+
+  auto request_frame = [&](int action, std::uint32_t grace, int force, std::string_view invoker) {
+    raw_frame(frame, 0x17, [&](wire::Writer& writer) {
+      writer.u8(static_cast<std::uint8_t>(action));
+      writer.u32(grace);
+      writer.u8(static_cast<std::uint8_t>(force));
+      writer.str(invoker, 1000);
+    });
+  };
+  request_frame(2, 0, 0, "");
+  assert_true(decode(frame.payload(), decoded_request));
+  assert_int_equal(static_cast<int>(decoded_request.action), 2);
+  decoded_request = AdminEnforceRequest{EnforceAction::query, 0, false, "kept"};
+  for (const int action : {3, 0xFF}) {
+    request_frame(action, 0, 0, "");
+    assert_false(decode(frame.payload(), decoded_request));
+  }
+  request_frame(1, k_max_grace_period + 1, 0, "");
+  assert_false(decode(frame.payload(), decoded_request));
+  request_frame(1, 0xFFFFFFFF, 0, "");
+  assert_false(decode(frame.payload(), decoded_request));
+  request_frame(1, 0, 2, "");
+  assert_false(decode(frame.payload(), decoded_request));
+  request_frame(1, 0, 0, over_user);
+  assert_false(decode(frame.payload(), decoded_request));
+  assert_true(decoded_request.invoker == "kept");
+
+  for (const EnforceResult result : {EnforceResult::done, EnforceResult::refused_not_enrolled}) {
+    AdminEnforceReply reply{result, result == EnforceResult::done, 86400, 1700000000, "alice"};
+    AdminEnforceReply decoded;
+    round_trip(reply, 0x97, frame, decoded);
+    assert_int_equal(static_cast<int>(decoded.result), static_cast<int>(result));
+    assert_true(decoded.enforced == reply.enforced);
+    assert_int_equal(decoded.grace, 86400);
+    assert_true(decoded.since == 1700000000ULL);
+    assert_true(decoded.by == "alice");
+  }
+  // Field order as in PROTOCOL.md: result, enforced, grace, since, by.
+  assert_true(encode(AdminEnforceReply{EnforceResult::done, true, 60, 2, "b"}, frame));
+  const std::uint8_t expected_reply[] = {0, 1, 0, 0, 0, 60, 0, 0, 0, 0, 0, 0, 0, 2, 0, 1, 'b'};
+  assert_int_equal(frame.payload().size(), sizeof(expected_reply));
+  assert_memory_equal(frame.payload().data(), expected_reply, sizeof(expected_reply));
+
+  AdminEnforceReply never;
+  AdminEnforceReply decoded_reply;
+  round_trip(never, 0x97, frame, decoded_reply);
+  assert_false(decoded_reply.enforced);
+  assert_true(decoded_reply.since == 0);
+  assert_true(decoded_reply.by.empty());
+
+  assert_false(encode(AdminEnforceReply{static_cast<EnforceResult>(2), false, 0, 0, ""}, frame));
+  assert_false(encode(AdminEnforceReply{EnforceResult::done, true, k_max_grace_period + 1, 0, ""},
+                      frame));
+  assert_false(encode(AdminEnforceReply{EnforceResult::done, true, 0, 0, over_user}, frame));
+
+  auto reply_frame = [&](int result, int enforced, std::uint32_t grace, std::string_view by) {
+    raw_frame(frame, 0x97, [&](wire::Writer& writer) {
+      writer.u8(static_cast<std::uint8_t>(result));
+      writer.u8(static_cast<std::uint8_t>(enforced));
+      writer.u32(grace);
+      writer.u64(5);
+      writer.str(by, 1000);
+    });
+  };
+  reply_frame(1, 0, k_max_grace_period, "root");
+  assert_true(decode(frame.payload(), decoded_reply));
+  assert_true(decoded_reply.by == "root");
+  // A failed decode leaves the message as it was.
+  decoded_reply = AdminEnforceReply{EnforceResult::done, true, 1, 1, "kept"};
+  for (const int result : {2, 0xFF}) {
+    reply_frame(result, 0, 0, "");
+    assert_false(decode(frame.payload(), decoded_reply));
+  }
+  reply_frame(0, 2, 0, "");
+  assert_false(decode(frame.payload(), decoded_reply));
+  reply_frame(0, 1, k_max_grace_period + 1, "");
+  assert_false(decode(frame.payload(), decoded_reply));
+  reply_frame(0, 1, 0, over_user);
+  assert_false(decode(frame.payload(), decoded_reply));
+  assert_true(decoded_reply.by == "kept");
+}
+
 void test_new_message_types(void**)
 {
   assert_int_equal(reply_type(MessageType::backup_codes), 0x86);
@@ -1211,6 +1532,9 @@ void test_new_message_types(void**)
   assert_int_equal(reply_type(MessageType::enroll_replace), 0x88);
   assert_int_equal(reply_type(MessageType::admin_list), 0x90);
   assert_int_equal(reply_type(MessageType::admin_import), 0x95);
+  assert_int_equal(reply_type(MessageType::enroll_prompt), 0x89);
+  assert_int_equal(reply_type(MessageType::admin_policy), 0x96);
+  assert_int_equal(reply_type(MessageType::admin_enforce), 0x97);
 }
 
 void test_trailing_data_in_empty_messages(void**)
@@ -1249,6 +1573,7 @@ int main()
       cmocka_unit_test(test_authenticate),
       cmocka_unit_test(test_enroll_begin),
       cmocka_unit_test(test_enroll_confirm),
+      cmocka_unit_test(test_enroll_prompt),
       cmocka_unit_test(test_error),
       cmocka_unit_test(test_reply_type),
       cmocka_unit_test(test_decode_length),
@@ -1269,6 +1594,8 @@ int main()
       cmocka_unit_test(test_admin_pass),
       cmocka_unit_test(test_admin_log),
       cmocka_unit_test(test_admin_import),
+      cmocka_unit_test(test_admin_policy),
+      cmocka_unit_test(test_admin_enforce),
       cmocka_unit_test(test_new_message_types),
       cmocka_unit_test(test_trailing_data_in_empty_messages),
       cmocka_unit_test(test_frame_buffer_wipe),

@@ -1,0 +1,14 @@
+// Durations as people write them in the config file and on command lines.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace studio2fa {
+
+// "90", "90s", "15m", "24h", "7d" → seconds; nullopt for anything else (the number must fit in
+// 32 bits before its unit is applied).
+std::optional<std::uint64_t> parse_duration(std::string_view text);
+
+} // namespace studio2fa
