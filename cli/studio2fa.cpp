@@ -4,6 +4,7 @@
 #include "daemon_connection.hpp"
 #include "fd.hpp"
 #include "otpauth.hpp"
+#include "printable.hpp"
 #include "qr_terminal.hpp"
 #include "secret_bytes.hpp"
 #include "secure_memory.hpp"
@@ -439,8 +440,8 @@ int status(DaemonConnection& daemon, const std::string& user)
            "authentication on again with: studio2fa enroll\n",
            format_time(static_cast<std::int64_t>(status.pass_until)).c_str());
   }
-  printf("It is %s for %s: %.*s.\n", status.required ? "required" : "not required",
-         user.c_str(), static_cast<int>(status.reason.size()), status.reason.data());
+  printf("It is %s for %s: %s.\n", status.required ? "required" : "not required",
+         user.c_str(), printable(status.reason).c_str());
   if (status.grace_until != 0 && static_cast<std::int64_t>(status.grace_until) > now) {
     printf("Turn it on before %s.\n",
            format_time(static_cast<std::int64_t>(status.grace_until)).c_str());

@@ -7,6 +7,7 @@
 #include "base32.hpp"
 #include "daemon_connection.hpp"
 #include "duration.hpp"
+#include "printable.hpp"
 #include "import_files.hpp"
 #include "secret_bytes.hpp"
 
@@ -92,24 +93,6 @@ std::string utc_time(std::uint64_t unix_time)
   char text[32];
   strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &utc);
   return text;
-}
-
-// Text from the daemon (user names, hosts) as safe to print: printable ASCII and UTF-8 kept,
-// control characters as \xNN.
-std::string printable(std::string_view text)
-{
-  std::string out;
-  for (const char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x20 || byte == 0x7f) {
-      char escaped[5];
-      snprintf(escaped, sizeof(escaped), "\\x%02x", byte);
-      out += escaped;
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
 }
 
 std::string json_string(std::string_view text)

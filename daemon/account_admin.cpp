@@ -78,6 +78,9 @@ Expected<AccountAdmin::AccountPage> AccountAdmin::list(std::string_view after, s
       const Authenticator::Demand owed = m_auth.demand(copy, policy, now);
       status.required = owed.required;
       status.grace_until = owed.grace_until;
+      if (owed.why != nullptr) {
+        status.reason = owed.why;
+      }
     }
     page.accounts.push_back({record.user, std::move(status)});
   }
@@ -133,7 +136,12 @@ AccountAdmin::PolicyReport AccountAdmin::policy(std::string_view user, const Req
       } else {
         record.user = std::string(user);
       }
-      report.grace_until = m_auth.demand(record, report.answer, m_auth.m_clock.now()).grace_until;
+      const Authenticator::Demand owed = m_auth.demand(record, report.answer, m_auth.m_clock.now());
+      report.grace_until = owed.grace_until;
+      if (owed.why != nullptr) {
+        report.answer.decision = protocol::PolicyDecision::required;
+        report.answer.reason = owed.why;
+      }
     }
   }
   m_auth.record_event(m_auth.event(who, "admin-policy", user,

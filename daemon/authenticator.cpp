@@ -74,6 +74,7 @@ Authenticator::Demand Authenticator::demand(UserRecord& record, const PolicyAnsw
     owed.required = true;
     owed.grace_until = UserRecord::k_enroll_now;
     owed.enroll_now = true;
+    owed.why = "a temporary pass ended: enroll again";
     return owed;
   }
   if (!owed.required) {
@@ -164,6 +165,9 @@ Expected<UserStatus> Authenticator::status(std::string_view user)
   const Demand owed = demand(record, policy, now);
   status.required = owed.required;
   status.grace_until = owed.grace_until;
+  if (owed.why != nullptr) {
+    status.reason = owed.why;
+  }
   // The grace period starts now, and is kept; only for accounts that exist, so that STATUS
   // requests for made-up names (an ssh login prompt takes any) add nothing to the database.
   if (owed.changed && account_exists(record.user)) {
@@ -444,7 +448,7 @@ AuthOutcome Authenticator::admit_unenrolled(std::string_view user, AuthMode mode
     std::string detail;
     if (owed.enroll_now) {
       outcome = {AuthResult::enroll_required, 0, "2FA required: enrollment due"};
-      detail = std::string(outcome.reason) + " (" + policy.reason + ")";
+      detail = std::string(outcome.reason) + " (" + (owed.why ? owed.why : policy.reason) + ")";
     } else {
       if (mode == AuthMode::password_only) {
         updated.last_login_at = now;

@@ -171,6 +171,7 @@ private:
     std::int64_t grace_until = 0;
     bool enroll_now = false; // no login without enrolling first
     bool changed = false;
+    const char* why = nullptr; // when not the policy's reason
   };
   Demand demand(UserRecord& record, const PolicyAnswer& policy, std::int64_t now) const;
   PolicyAnswer decide(std::string_view user);

@@ -1,0 +1,13 @@
+// Text from the daemon (user names, hosts, reasons with directory DNs) made safe for a terminal.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace studio2fa {
+
+// Printable ASCII and UTF-8 kept, control characters (which could move the cursor or retitle
+// the terminal) as \xNN.
+std::string printable(std::string_view text);
+
+} // namespace studio2fa
