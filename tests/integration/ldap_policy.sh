@@ -112,4 +112,22 @@ check "the audit trail holds the refusals, the switches and the forced one" \
   bash -c '[ "$(grep -c "admin-enforce" <<< "$0")" -ge 4 ] && grep -q "forced" <<< "$0"' "$OUT"
 admin bob policy alice
 check "a non-admin may not ask for the policy (rc=$RC)" test "$RC" -eq 1
+
+# An admin turning off the second factor of a required user: enrollment is due at the next
+# login, with no new grace period.
+admin root enforce off
+check "alice (required by the local group leads) enrolls" enroll alice
+admin root disable alice
+check "an admin turns alice's second factor off (rc=$RC)" test "$RC" -eq 0
+admin root policy alice
+check "... her enrollment is due now" grep -q "^grace_until: none (enrollment due at the next login)" <<< "$OUT"
+pam_login s2fa alice 'alice-Pa55word'
+check "... so her next login, password right, does not let her in without a second factor" \
+  test "$LOGIN_RC" -ne 0
+check "... and walks her through enrollment instead" saw "INFO Two-factor authentication is required for this account. Set it up now:"
+check "... showing the key to type" saw "INFO    Or type this key into the app: "
+admin root disable dave
+pam_login s2fa dave 'dave-Pa55word'
+check "an admin disable of a user nobody requires leaves a password login (rc=$LOGIN_RC)" \
+  login_succeeded
 finish

@@ -1,0 +1,347 @@
+// PolicyResolver over a real SQLite store and a scripted directory: the cache and its TTL, the
+// last known answer during an outage, fail closed with none, the retry back-off, the global
+// switch on top of cached answers, root never looked up, and ancestor_dns (real libldap
+// parsing). The precedence rules themselves are tested against a real slapd
+// (tests/integration/ldap_policy.sh).
+#include "directory.hpp"
+#include "policy.hpp"
+#include "sqlite_store.hpp"
+
+#include <cstdlib>
+#include <map>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+#include <csetjmp>
+#include <cstdarg>
+#include <cstddef>
+// cmocka.h before 1.1.6 has no extern "C" of its own.
+extern "C" {
+#include <cmocka.h>
+}
+
+using namespace studio2fa;
+using protocol::PolicyDecision;
+using protocol::PolicySource;
+
+namespace {
+
+class FixedClock final : public Clock {
+public:
+  std::int64_t now() const override { return m_now; }
+  void advance(std::int64_t seconds) { m_now += seconds; }
+
+private:
+  std::int64_t m_now = 1'700'000'000;
+};
+
+// A directory of users (uid → entry), flagged containers (dn → flags) and groups; it can be
+// switched off, and counts the calls made to it.
+class ScriptedDirectory final : public Directory {
+public:
+  std::map<std::string, DirectoryEntry> users;
+  std::map<std::string, PolicyFlags> containers;
+  // group dn → (flags, member uids, member dns)
+  struct Group {
+    PolicyFlags flags;
+    std::vector<std::string> uids;
+    std::vector<std::string> dns;
+  };
+  std::map<std::string, Group> groups;
+  bool down = false;
+  unsigned calls = 0;
+
+  Expected<std::optional<DirectoryEntry>> find_user(std::string_view user, Deadline) override
+  {
+    ++calls;
+    if (down) {
+      return make_error("server down");
+    }
+    auto found = users.find(std::string(user));
+    if (found == users.end()) {
+      return std::optional<DirectoryEntry>{};
+    }
+    return std::optional<DirectoryEntry>{found->second};
+  }
+  Expected<std::optional<PolicyFlags>> read_flags(std::string_view dn, Deadline) override
+  {
+    ++calls;
+    if (down) {
+      return make_error("server down");
+    }
+    auto found = containers.find(std::string(dn));
+    if (found == containers.end()) {
+      return std::optional<PolicyFlags>{};
+    }
+    return std::optional<PolicyFlags>{found->second};
+  }
+  Expected<std::vector<DirectoryEntry>> groups_holding(std::string_view user,
+                                                       std::span<const std::string> dns,
+                                                       Deadline) override
+  {
+    ++calls;
+    if (down) {
+      return make_error("server down");
+    }
+    std::vector<DirectoryEntry> out;
+    for (const auto& [dn, group] : groups) {
+      bool holds = false;
+      for (const std::string& uid : group.uids) {
+        holds = holds || (!user.empty() && uid == user);
+      }
+      for (const std::string& member : group.dns) {
+        for (const std::string& wanted : dns) {
+          holds = holds || member == wanted;
+        }
+      }
+      if (holds) {
+        out.push_back({dn, group.flags});
+      }
+    }
+    return out;
+  }
+  Bind check_password(std::string_view, std::string_view, Deadline) override { return Bind::wrong; }
+  std::uint64_t operations() const override { return calls; }
+};
+
+PolicyFlags required() { return {true, {}, {}}; }
+PolicyFlags exempt() { return {{}, true, {}}; }
+
+struct Fixture {
+  std::string dir;
+  std::unique_ptr<SqliteStore> store;
+  FixedClock clock;
+  ScriptedDirectory directory;
+  std::unique_ptr<PolicyResolver> policy;
+
+  Fixture()
+  {
+    char templ[] = "/tmp/studio2fa-policy-test.XXXXXX";
+    if (mkdtemp(templ) == nullptr) {
+      fail_msg("mkdtemp failed");
+    }
+    dir = templ;
+    auto opened = SqliteStore::open(dir + "/db");
+    if (!opened) {
+      fail_msg("%s", opened.error().message.c_str());
+    }
+    store = std::move(*opened);
+    PolicySettings settings;
+    settings.base = "dc=studio,dc=example";
+    settings.cache_ttl = 300;
+    settings.retry_after = 30;
+    settings.nesting_depth = 3;
+    settings.grace_period = 86400;
+    policy = std::make_unique<PolicyResolver>(*store, &directory, clock, settings);
+    assert_true(policy->load().has_value());
+
+    directory.users["vfx1"] = {"uid=vfx1,ou=vfx,ou=people,dc=studio,dc=example", {}};
+    directory.users["anim1"] = {"uid=anim1,ou=anim,ou=people,dc=studio,dc=example", {}};
+    directory.users["root"] = {"uid=root,ou=people,dc=studio,dc=example", required()};
+    directory.containers["ou=vfx,ou=people,dc=studio,dc=example"] = {true, {}, 3600};
+  }
+  ~Fixture()
+  {
+    policy.reset();
+    store.reset();
+    std::system(("rm -rf '" + dir + "'").c_str());
+  }
+};
+
+int setup(void** state)
+{
+  *state = new Fixture;
+  return 0;
+}
+
+int teardown(void** state)
+{
+  delete static_cast<Fixture*>(*state);
+  return 0;
+}
+
+Fixture& fixture(void** state)
+{
+  return *static_cast<Fixture*>(*state);
+}
+
+void assert_answer(const PolicyAnswer& answer, PolicyDecision decision, PolicySource source)
+{
+  if (answer.decision != decision || answer.source != source) {
+    fail_msg("got decision %s source %d (%s), wanted %s source %d", protocol::name(answer.decision),
+             static_cast<int>(answer.source), answer.reason.c_str(), protocol::name(decision),
+             static_cast<int>(source));
+  }
+}
+
+void test_cache_and_ttl(void** state)
+{
+  Fixture& f = fixture(state);
+  PolicyAnswer first = f.policy->decide("vfx1");
+  assert_answer(first, PolicyDecision::required, PolicySource::directory);
+  assert_string_equal(first.reason.c_str(), "container ou=vfx,ou=people,dc=studio,dc=example");
+  assert_int_equal(first.grace_period, 3600); // the deciding entry's studio2faGracePeriod
+  const unsigned cold = f.directory.calls;
+  // The user, two ancestors and the base, and one level of groups that found none.
+  assert_int_equal(cold, 1 + 3 + 1);
+
+  f.clock.advance(299);
+  assert_answer(f.policy->decide("vfx1"), PolicyDecision::required, PolicySource::cache);
+  assert_int_equal(f.directory.calls, cold); // warm: no query at all
+
+  // After the TTL the directory is asked again and a change is seen.
+  f.directory.containers.erase("ou=vfx,ou=people,dc=studio,dc=example");
+  f.clock.advance(2);
+  PolicyAnswer later = f.policy->decide("vfx1");
+  assert_answer(later, PolicyDecision::optional, PolicySource::directory);
+  assert_int_equal(later.grace_period, 86400); // no entry decided: the configured default
+}
+
+void test_outage_uses_last_known_and_fails_closed_without(void** state)
+{
+  Fixture& f = fixture(state);
+  assert_answer(f.policy->decide("vfx1"), PolicyDecision::required, PolicySource::directory);
+  f.clock.advance(301); // stale
+  f.directory.down = true;
+  PolicyAnswer stale = f.policy->decide("vfx1");
+  assert_answer(stale, PolicyDecision::required, PolicySource::stale_cache);
+  // Never seen: no answer at all, so nobody may skip the second factor.
+  PolicyAnswer unknown = f.policy->decide("anim1");
+  assert_answer(unknown, PolicyDecision::unknown, PolicySource::none);
+  assert_false(unknown.known());
+  assert_int_equal(f.policy->password_source("anim1").kind == PasswordSource::Kind::unknown, 1);
+
+  // The back-off: within ldap_retry_interval the directory is not asked again.
+  const unsigned calls = f.directory.calls;
+  f.directory.down = false;
+  assert_answer(f.policy->decide("anim1"), PolicyDecision::unknown, PolicySource::none);
+  assert_int_equal(f.directory.calls, calls);
+  f.clock.advance(31);
+  assert_answer(f.policy->decide("anim1"), PolicyDecision::optional, PolicySource::directory);
+  assert_true(f.directory.calls > calls);
+}
+
+void test_answers_survive_a_restart(void** state)
+{
+  Fixture& f = fixture(state);
+  assert_answer(f.policy->decide("vfx1"), PolicyDecision::required, PolicySource::directory);
+  // A new resolver over the same database: the answer is on disk.
+  PolicySettings settings;
+  settings.base = "dc=studio,dc=example";
+  PolicyResolver again(*f.store, &f.directory, f.clock, settings);
+  assert_true(again.load().has_value());
+  f.directory.down = true;
+  assert_answer(again.decide("vfx1"), PolicyDecision::required, PolicySource::cache);
+}
+
+void test_enforcement_applies_on_top_of_cached_answers(void** state)
+{
+  Fixture& f = fixture(state);
+  assert_answer(f.policy->decide("anim1"), PolicyDecision::optional, PolicySource::directory);
+  Enforcement on;
+  on.on = true;
+  on.grace = 7200;
+  on.since = f.clock.now();
+  on.by = "dave";
+  AuditEvent event;
+  event.at = f.clock.now();
+  event.action = "admin-enforce";
+  assert_true(f.policy->set_enforcement(on, event).has_value());
+  PolicyAnswer answer = f.policy->decide("anim1");
+  assert_answer(answer, PolicyDecision::required, PolicySource::cache);
+  assert_int_equal(answer.grace_period, 7200);
+  assert_true(answer.reason.find("global enforcement") != std::string::npos);
+  // The switch is stored: a new resolver reads it.
+  PolicySettings settings;
+  PolicyResolver again(*f.store, &f.directory, f.clock, settings);
+  assert_true(again.load().has_value());
+  assert_true(again.enforcement().on);
+  assert_string_equal(again.enforcement().by.c_str(), "dave");
+}
+
+void test_root_is_never_looked_up(void** state)
+{
+  Fixture& f = fixture(state);
+  PolicyAnswer answer = f.policy->decide("root");
+  assert_answer(answer, PolicyDecision::optional, PolicySource::local);
+  assert_int_equal(f.directory.calls, 0);
+  assert_true(f.policy->password_source("root").kind == PasswordSource::Kind::local);
+  assert_int_equal(f.directory.calls, 0);
+}
+
+void test_nesting_depth_and_loops(void** state)
+{
+  Fixture& f = fixture(state);
+  const std::string user_dn = f.directory.users["anim1"].dn;
+  // g1 holds anim1; g2 holds g1; g3 holds g2 and is required (depth 3: followed with a limit
+  // of 3); a loop g1 ↔ g2 too.
+  f.directory.groups["cn=g1"] = {{}, {}, {user_dn, "cn=g2"}};
+  f.directory.groups["cn=g2"] = {{}, {}, {"cn=g1"}};
+  f.directory.groups["cn=g3"] = {required(), {}, {"cn=g2"}};
+  PolicyAnswer answer = f.policy->decide("anim1");
+  assert_answer(answer, PolicyDecision::required, PolicySource::directory);
+  assert_string_equal(answer.reason.c_str(), "group cn=g3");
+
+  // One level deeper than the limit: not followed.
+  f.directory.groups["cn=g3"] = {{}, {}, {"cn=g2"}};
+  f.directory.groups["cn=g4"] = {required(), {}, {"cn=g3"}};
+  f.clock.advance(301);
+  assert_answer(f.policy->decide("anim1"), PolicyDecision::optional, PolicySource::directory);
+}
+
+void test_exemption_beats_requirement_but_not_own_entry(void** state)
+{
+  Fixture& f = fixture(state);
+  f.directory.groups["cn=clients"] = {exempt(), {"vfx1"}, {}};
+  PolicyAnswer answer = f.policy->decide("vfx1");
+  assert_answer(answer, PolicyDecision::exempt, PolicySource::directory);
+  assert_string_equal(answer.reason.c_str(), "exempt by group cn=clients");
+  f.directory.users["vfx1"].flags = required();
+  f.clock.advance(301);
+  answer = f.policy->decide("vfx1");
+  assert_answer(answer, PolicyDecision::required, PolicySource::directory);
+  assert_true(answer.reason.starts_with("own entry uid=vfx1"));
+}
+
+void test_ancestor_dns(void**)
+{
+  auto up = ancestor_dns("uid=a,ou=fx,ou=contractors,ou=people,dc=studio,dc=example",
+                         "dc=studio,dc=example");
+  assert_int_equal(up.size(), 4);
+  assert_string_equal(up[0].c_str(), "ou=fx,ou=contractors,ou=people,dc=studio,dc=example");
+  assert_string_equal(up[3].c_str(), "dc=studio,dc=example");
+  // The base compares without regard to case; nothing above it counts.
+  up = ancestor_dns("uid=a,ou=People,DC=Studio,DC=Example", "dc=studio,dc=example");
+  assert_int_equal(up.size(), 2);
+  // An escaped comma is part of a value, not a separator.
+  up = ancestor_dns("cn=Smith\\, John,ou=people,dc=studio,dc=example", "dc=studio,dc=example");
+  assert_int_equal(up.size(), 2);
+  assert_string_equal(up[0].c_str(), "ou=people,dc=studio,dc=example");
+  // Outside the base: nothing; not a DN: nothing.
+  assert_int_equal(ancestor_dns("uid=a,dc=other,dc=example", "dc=studio,dc=example").size(), 0);
+  assert_int_equal(ancestor_dns("not a dn", "dc=studio,dc=example").size(), 0);
+  assert_true(uri_is_cleartext("ldap://x", false));
+  assert_false(uri_is_cleartext("ldap://x", true));
+  assert_false(uri_is_cleartext("ldaps://x", false));
+  assert_false(uri_is_cleartext("ldapi:///", false));
+}
+
+} // namespace
+
+int main()
+{
+#define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+  const struct CMUnitTest tests[] = {
+      TEST(test_cache_and_ttl),
+      TEST(test_outage_uses_last_known_and_fails_closed_without),
+      TEST(test_answers_survive_a_restart),
+      TEST(test_enforcement_applies_on_top_of_cached_answers),
+      TEST(test_root_is_never_looked_up),
+      TEST(test_nesting_depth_and_loops),
+      TEST(test_exemption_beats_requirement_but_not_own_entry),
+      cmocka_unit_test(test_ancestor_dns),
+  };
+#undef TEST
+  return cmocka_run_group_tests(tests, nullptr, nullptr);
+}
