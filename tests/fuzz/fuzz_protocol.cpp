@@ -56,7 +56,42 @@ bool same(const AuthenticateRequest& a, const AuthenticateRequest& b)
 bool same(const AuthenticateReply& a, const AuthenticateReply& b)
 {
   return a.result == b.result && a.retry_after == b.retry_after && a.factor == b.factor &&
-         a.backup_codes == b.backup_codes;
+         a.backup_codes == b.backup_codes && a.grace_until == b.grace_until;
+}
+bool same(const EnrollPromptRequest& a, const EnrollPromptRequest& b)
+{
+  return a.user == b.user;
+}
+bool same(const EnrollPromptReply& a, const EnrollPromptReply& b)
+{
+  if (a.expires_at != b.expires_at || a.count != b.count) {
+    return false;
+  }
+  for (std::size_t i = 0; i < a.count; ++i) {
+    if (a.lines[i] != b.lines[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+bool same(const AdminPolicyRequest& a, const AdminPolicyRequest& b)
+{
+  return a.user == b.user;
+}
+bool same(const AdminPolicyReply& a, const AdminPolicyReply& b)
+{
+  return a.decision == b.decision && a.source == b.source && a.reason == b.reason &&
+         a.dn == b.dn && a.fetched_at == b.fetched_at && a.grace_until == b.grace_until;
+}
+bool same(const AdminEnforceRequest& a, const AdminEnforceRequest& b)
+{
+  return a.action == b.action && a.grace == b.grace && a.force == b.force &&
+         a.invoker == b.invoker;
+}
+bool same(const AdminEnforceReply& a, const AdminEnforceReply& b)
+{
+  return a.result == b.result && a.enforced == b.enforced && a.grace == b.grace &&
+         a.since == b.since && a.by == b.by;
 }
 bool same(const EnrollBeginRequest& a, const EnrollBeginRequest& b)
 {
@@ -211,7 +246,7 @@ bool same_bytes(std::span<const std::uint8_t> a, std::span<const std::uint8_t> b
 template <typename Message>
 constexpr bool k_decoded_in_place =
     std::is_same_v<Message, AdminListReply> || std::is_same_v<Message, AdminLogReply> ||
-    std::is_same_v<Message, AdminImportRequest>;
+    std::is_same_v<Message, AdminImportRequest> || std::is_same_v<Message, EnrollPromptReply>;
 
 // Decodes `payload` as a Message; when that succeeds, re-encodes and decodes again. A failed
 // decode must leave the message as it was (protocol.hpp).
@@ -317,6 +352,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   round_trip<AdminLogReply>(payload, reply_type(MessageType::admin_log));
   round_trip<AdminImportRequest>(payload, type_byte(MessageType::admin_import));
   round_trip<AdminImportReply>(payload, reply_type(MessageType::admin_import));
+  round_trip<EnrollPromptRequest>(payload, type_byte(MessageType::enroll_prompt));
+  round_trip<EnrollPromptReply>(payload, reply_type(MessageType::enroll_prompt));
+  round_trip<AdminPolicyRequest>(payload, type_byte(MessageType::admin_policy));
+  round_trip<AdminPolicyReply>(payload, reply_type(MessageType::admin_policy));
+  round_trip<AdminEnforceRequest>(payload, type_byte(MessageType::admin_enforce));
+  round_trip<AdminEnforceReply>(payload, reply_type(MessageType::admin_enforce));
   round_trip<ErrorReply>(payload, type_byte(MessageType::error));
   return 0;
 }

@@ -26,6 +26,7 @@
 #include "clock.hpp"
 #include "log.hpp"
 #include "password_checker.hpp"
+#include "policy.hpp"
 #include "protocol.hpp"
 #include "request_handler.hpp"
 #include "sealer.hpp"
@@ -116,6 +117,8 @@ struct World {
   FixedClock clock;
   FixedPasswordChecker passwords;
   std::unique_ptr<BackupCodeHasher> backup_codes;
+  // No directory: the local rules and the global switch, which ADMIN_ENFORCE may turn on.
+  std::unique_ptr<PolicyResolver> policy;
   std::unique_ptr<Authenticator> authenticator;
   std::unique_ptr<AccountAdmin> admin;
   std::unique_ptr<RequestHandler> handler;
@@ -182,6 +185,8 @@ bool is_admin_request(MessageType type)
   case MessageType::admin_pass:
   case MessageType::admin_log:
   case MessageType::admin_import:
+  case MessageType::admin_policy:
+  case MessageType::admin_enforce:
     return true;
   default:
     return false;
@@ -207,7 +212,8 @@ std::vector<std::string> subjects_of(const FrameBuffer& request)
     }
     return users;
   }
-  if (type == MessageType::ping || type == MessageType::admin_list) {
+  if (type == MessageType::ping || type == MessageType::admin_list ||
+      type == MessageType::admin_enforce) {
     return {};
   }
   // Every other request starts with its subject.
@@ -310,6 +316,12 @@ bool reply_decodes(const FrameBuffer& reply, MessageType request_type)
     return decodes_as<AdminLogReply>(reply);
   case MessageType::admin_import:
     return decodes_as<AdminImportReply>(reply);
+  case MessageType::enroll_prompt:
+    return decodes_as<EnrollPromptReply>(reply);
+  case MessageType::admin_policy:
+    return decodes_as<AdminPolicyReply>(reply);
+  case MessageType::admin_enforce:
+    return decodes_as<AdminEnforceReply>(reply);
   case MessageType::error:
     break;
   }
@@ -404,9 +416,15 @@ extern "C" int LLVMFuzzerInitialize(int*, char***)
       setup_failed(std::string("cannot save the fixture for ") + fixture.user);
     }
   }
+  g_world->policy = std::make_unique<PolicyResolver>(*g_world->store, nullptr, g_world->clock,
+                                                     PolicySettings{});
+  if (!g_world->policy->load()) {
+    setup_failed("cannot load the global enforcement switch");
+  }
   g_world->authenticator =
       std::make_unique<Authenticator>(*g_world->store, *g_world->sealer, *g_world->backup_codes,
-                                      g_world->passwords, g_world->clock, AuthenticatorSettings{});
+                                      g_world->passwords, g_world->clock, AuthenticatorSettings{},
+                                      g_world->policy.get());
   g_world->admin = std::make_unique<AccountAdmin>(*g_world->authenticator);
   // No admin_group: only root may send ADMIN_* (checked below).
   g_world->handler = std::make_unique<RequestHandler>(*g_world->authenticator, *g_world->admin,

@@ -25,7 +25,9 @@ BACKUP_CODES_OF_ALICE = ["ABCD-EFGH-JKMN", "PQRS-TVWX-YZ01", "2345-6789-ABCD"]
 
 PING, STATUS, AUTHENTICATE, ENROLL_BEGIN, ENROLL_CONFIRM = 1, 2, 3, 4, 5
 BACKUP_CODES, DISABLE, ENROLL_REPLACE = 6, 7, 8
+ENROLL_PROMPT = 9
 ADMIN_LIST, ADMIN_DISABLE, ADMIN_UNLOCK, ADMIN_PASS, ADMIN_LOG, ADMIN_IMPORT = range(0x10, 0x16)
+ADMIN_POLICY, ADMIN_ENFORCE = 0x16, 0x17
 ERROR = 0xFF
 REPLY = 0x80
 
@@ -95,8 +97,27 @@ def protocol_frames():
         "status-reply": frame(STATUS | REPLY, account_state(failures=3)),
         "authenticate": authenticate("alice", 2, PASSWORD, "123456"),
         "authenticate-code-only": authenticate("alice", 3, "", "123456", rhost="", tty=""),
-        "auth-reply": frame(AUTHENTICATE | REPLY, bytes([3]) + struct.pack(">I", 32) + b"\0\0"),
-        "auth-reply-backup": frame(AUTHENTICATE | REPLY, bytes([0, 0, 0, 0, 0, 2, 9])),
+        "auth-reply": frame(AUTHENTICATE | REPLY, bytes([3]) + struct.pack(">I", 32) + b"\0\0"
+                            + struct.pack(">Q", 0)),
+        "auth-reply-backup": frame(AUTHENTICATE | REPLY, bytes([0, 0, 0, 0, 0, 2, 9])
+                                   + struct.pack(">Q", 0)),
+        "auth-reply-grace": frame(AUTHENTICATE | REPLY, bytes([0, 0, 0, 0, 0, 0, 0])
+                                  + struct.pack(">Q", K_NOW + 3600)),
+        "auth-reply-enroll-required": frame(AUTHENTICATE | REPLY, bytes([6]) + bytes(6)
+                                            + struct.pack(">Q", 1)),
+        "enroll-prompt": frame(ENROLL_PROMPT, string("alice")),
+        "enroll-prompt-reply": frame(ENROLL_PROMPT | REPLY, struct.pack(">Q", K_NOW + 600)
+                                     + bytes([3]) + string("Set it up now:")
+                                     + string("\u2588\u2580\u2584 ") + string("(otpauth://totp/x)")),
+        "admin-policy": frame(ADMIN_POLICY, string("vfx1")),
+        "admin-policy-reply": frame(ADMIN_POLICY | REPLY, bytes([1, 2])
+                                    + string("container ou=vfx,dc=studio,dc=example")
+                                    + string("uid=vfx1,ou=vfx,dc=studio,dc=example")
+                                    + struct.pack(">QQ", K_NOW - 60, K_NOW + 3600)),
+        "admin-enforce": frame(ADMIN_ENFORCE, bytes([1]) + struct.pack(">I", 7200) + bytes([0])
+                               + string("dave")),
+        "admin-enforce-reply": frame(ADMIN_ENFORCE | REPLY, bytes([0, 1]) + struct.pack(">IQ", 7200, K_NOW)
+                                     + string("dave")),
         "enroll-begin": frame(ENROLL_BEGIN, string("alice")),
         "enroll-secret": frame(ENROLL_BEGIN | REPLY, offer()),
         "enroll-confirm": frame(ENROLL_CONFIRM, string("alice") + string("123456")),
@@ -184,6 +205,16 @@ def handler_inputs():
         "admin-log": root + frame(ADMIN_LOG, string("") + struct.pack(">QQ", 0, 0)),
         "admin-import": root + frame(ADMIN_IMPORT, bytes([1, 2]) + import_entry("alice")
                                      + import_entry("frank", ["12345678"])),
+        "enroll-prompt-bob": root + frame(ENROLL_PROMPT, string("bob")),
+        "enroll-prompt-enrolled": root + frame(ENROLL_PROMPT, string("daemon")),
+        "admin-policy-alice": root + frame(ADMIN_POLICY, string("alice")),
+        "admin-policy-as-user": user + frame(ADMIN_POLICY, string("alice")),
+        "admin-enforce-query": root + frame(ADMIN_ENFORCE, bytes([0]) + struct.pack(">I", 0)
+                                            + bytes([0]) + string("")),
+        "admin-enforce-on-forced": root + frame(ADMIN_ENFORCE, bytes([1]) + struct.pack(">I", 60)
+                                                + bytes([1]) + string("alice")),
+        "admin-enforce-off": root + frame(ADMIN_ENFORCE, bytes([2]) + struct.pack(">I", 0)
+                                          + bytes([0]) + string("")),
         "bad-version": root + frame(STATUS, string("alice"), version=2),
         "unknown-type": root + frame(0x7E),
         "trailing-byte": root + frame(STATUS, string("alice") + b"\x00"),
@@ -211,6 +242,29 @@ lockout_after = 10
 backup_lockout_after = 5
 admin_group = studio-admins
 audit_retention = 90d
+grace_period = 3d
+require_groups = render leads !contractors
+ldap_uri = ldap://ldap1.example ldaps://ldap2.example:636 ldapi:///
+ldap_base = dc=studio,dc=example
+ldap_user_base = ou=people,dc=studio,dc=example
+ldap_user_filter = (&(objectClass=posixAccount)(!(loginShell=/bin/false)))
+ldap_user_attribute = uid
+ldap_group_base = ou=groups,dc=studio,dc=example
+ldap_group_filter = (objectClass=groupOfNames)
+ldap_member_uid_attribute = memberUid
+ldap_member_attributes = member uniqueMember
+ldap_bind_dn = cn=studio2fad,ou=services,dc=studio,dc=example
+ldap_bind_password_file = /etc/studio2fa/ldap.password
+ldap_sasl_external = no
+ldap_starttls = yes
+ldap_ca_file = /etc/ssl/certs/ca.pem
+ldap_tls_verify = yes
+ldap_allow_cleartext = no
+ldap_connect_timeout = 500ms
+ldap_timeout = 3s
+ldap_retry_interval = 1m
+ldap_nesting_depth = 4
+policy_cache_ttl = 10m
 """
 
 
@@ -227,6 +281,9 @@ def config_texts():
         "bad-key": "no_such_key = 1\n",
         "duplicate": "issuer = a\nissuer = b\n",
         "base-over-max": "throttle_base = 10m\nthrottle_max = 5m\n",
+        "cleartext": "ldap_uri = ldap://x\nldap_base = dc=x\nldap_starttls = no\n",
+        "sasl-and-bind-dn": "ldap_uri = ldapi:///\nldap_base = dc=x\nldap_sasl_external = yes\n"
+                            "ldap_bind_dn = cn=a,dc=x\nldap_bind_password_file = /p\n",
     }
 
 
@@ -243,11 +300,26 @@ def base32_texts():
     }
 
 
+def directory_names():
+    base = "dc=studio,dc=example"
+    return {
+        "user-in-ou": base + "\0uid=vfx1,ou=vfx,ou=people," + base,
+        "nested-ous": base + "\0uid=ctr1,ou=fx,ou=contractors,ou=people," + base,
+        "escaped-comma": base + "\0cn=Smith\\, John,ou=people," + base,
+        "mixed-case-base": base + "\0uid=a,OU=People,DC=Studio,DC=Example",
+        "multi-valued-rdn": base + "\0cn=a+uid=b,ou=people," + base,
+        "hex-value": base + "\0uid=#04024869,ou=people," + base,
+        "outside-base": base + "\0uid=a,dc=other,dc=example",
+        "no-base": "uid=a,ou=people," + base,
+    }
+
+
 def main():
     write("fuzz_protocol", protocol_frames())
     write("fuzz_request_handler", handler_inputs())
     write("fuzz_config", config_texts())
     write("fuzz_base32_otpauth", base32_texts())
+    write("fuzz_directory_names", directory_names())
 
 
 if __name__ == "__main__":
