@@ -39,6 +39,7 @@ Expected<std::vector<std::string>> enrollment_prompt_lines(std::string_view issu
   uri_line.reserve(uri_text.size() + 5);
   uri_line.append("   (").append(uri_text).append(")");
   OPENSSL_cleanse(uri_text.data(), uri_text.size());
+  lines.emplace_back("   (A garbled QR code means the terminal is not set to UTF-8: type the key.)");
   lines.emplace_back("2. Type the code the app shows to finish.");
   for (const std::string& line : lines) {
     if (line.size() > protocol::limits::display_line) {

@@ -403,6 +403,8 @@ private:
       }
       return PAM_AUTH_ERR;
     }
+    tell_error(m_pamh, m_flags,
+               "That code is not right either. Log in again to start over with a new key.");
     pam_syslog(m_pamh, LOG_NOTICE, "enrollment of %s inside the login was not confirmed", m_user);
     return PAM_AUTH_ERR;
   }

@@ -3,6 +3,9 @@
 # sshd_config), with the example stacks conf/pam.d/sshd-password-and-code and
 # sshd-publickey-then-code, and the real ssh client driven by expect. sshd runs in the private
 # mount namespace of system_lib.sh: the machine's sshd, its config and /etc/pam.d are untouched.
+# Users the policy requires to use 2FA (require_groups): past the grace period they enroll inside
+# the keyboard-interactive session, from the QR code, key and URI that sshd relays; within it
+# they are reminded; a locked user is told so.
 . "$top_srcdir/tests/integration/system_lib.sh"
 skip_if_sanitized "sshd is not built with ASan"
 
@@ -64,17 +67,26 @@ trap 'stop_sshd; system_cleanup; cleanup' EXIT
 
 # ssh_login USER METHODS [KEY] -- ANSWER...: ssh USER@127.0.0.1, authenticating with METHODS
 # (ssh's PreferredAuthentications), answering the prompts in turn; the remote command prints
-# "LOGGED-IN uid=<uid>". Sets CONV_OUT and CONV_RC.
+# "LOGGED-IN uid=<uid>". An answer may be @code or @wrong-code: worked out from the otpauth://
+# URI the login itself showed (answer_with_codes.exp). Sets CONV_OUT and CONV_RC.
+#
+# The ssh client runs in SSH_LOCALE, C.UTF-8 unless set: ssh prints the server's prompts and
+# messages through its own filter (utf8.c), which passes UTF-8 only when the locale's character
+# set is UTF-8 and otherwise writes each byte of the QR code's half blocks as \342\226\200.
+ANSWER_WITH_CODES=$top_srcdir/tests/integration/answer_with_codes.exp
 ssh_login() {
   local user=$1 methods=$2 key=/dev/null
   shift 2
   if [ "$1" != -- ]; then key=$1; shift; fi
   shift
-  run_conversation $# "$@" ssh -F /dev/null -p "$PORT" -o StrictHostKeyChecking=no \
+  CONV_RC=0
+  CONV_OUT=$(env LC_ALL="${SSH_LOCALE:-C.UTF-8}" expect -f "$ANSWER_WITH_CODES" "$S2FA_OFFSET" \
+    $# "$@" ssh -F /dev/null -p "$PORT" -o StrictHostKeyChecking=no \
     -o UserKnownHostsFile=/dev/null -o ConnectTimeout=10 \
     -o NumberOfPasswordPrompts=1 -o PreferredAuthentications="$methods" \
     -o IdentitiesOnly=yes -o IdentityFile="$key" -o IdentityAgent=none \
-    "$user@127.0.0.1" 'echo LOGGED-IN uid=$(id -u)'
+    "$user@127.0.0.1" 'echo LOGGED-IN uid=$(id -u)' 2>&1) || CONV_RC=$?
+  CONV_OUT=${CONV_OUT//$'\r'/}
 }
 logged_in_as() { [ "$CONV_RC" -eq 0 ] && conv_saw "LOGGED-IN uid=$(uid_of "$1")"; }
 refused() { [ "$CONV_RC" -ne 0 ] && ! conv_saw "LOGGED-IN" && conv_saw "Permission denied"; }
@@ -89,8 +101,15 @@ wrong_code_for() {
   echo "$code"
 }
 
+# erin, frank, gina and hank must use 2FA (require_groups); none of them is enrolled.
+add_user erin 5005 'erin-Pa55word'
+add_user frank 5006 'frank-Pa55word'
+add_user gina 5007 'gina-Pa55word'
+add_user hank 5008 'hank-Pa55word'
+echo "enrollers:x:7100:erin,frank,gina,hank" >> "$T/group"
 check "the private copies of /etc are in place" enter_system_world
-write_config "throttle_base = 5m" # the throttle outlasts the test
+# The throttle outlasts the test; with grace_period = 0 a required user must enroll at once.
+write_config "throttle_base = 5m" "require_groups = enrollers" "grace_period = 0"
 check "daemon starts" start_daemon
 check "alice enrolls" enroll alice
 A=$SECRET
@@ -101,6 +120,7 @@ ssh-keygen -q -t ed25519 -N '' -C 's2fa-test user' -f "$T/id_user"
 mkdir -m 0755 "$T/authorized_keys"
 cp "$T/id_user.pub" "$T/authorized_keys/alice"
 cp "$T/id_user.pub" "$T/authorized_keys/dave"
+cp "$T/id_user.pub" "$T/authorized_keys/hank"
 chmod 0644 "$T/authorized_keys"/*
 
 # --- password, then code ----------------------------------------------------------------------
@@ -142,6 +162,89 @@ done
 ssh_login bob keyboard-interactive -- 'bob-Pa55word' "$(code_for "$B")"
 check "throttled: refused even with the right code" refused
 check "throttled: sshd shows 'Too many wrong codes'" conv_saw "Too many wrong codes. Wait"
+
+# --- enrollment inside the login --------------------------------------------------------------
+# sshd's keyboard-interactive puts the PAM_TEXT_INFO and PAM_ERROR_MSG messages that come before a
+# prompt in front of that prompt's text, one line each: the client shows the enrollment text, QR
+# code included, as one long prompt that ends in "Verification code: ". Messages that come after
+# the last prompt of a successful login are sent as a banner once it succeeds (printed at
+# LogLevel INFO, ssh's default; ssh -q hides them).
+next_step
+ssh_login erin keyboard-interactive -- 'erin-Pa55word' @wrong-code @code
+check "past grace: erin enrolls inside the login and runs the command (rc $CONV_RC)" \
+  logged_in_as erin
+check "... asked for the password, then a code, then a code again" \
+  test "$(conv_prompts)" = "Password: |Verification code: |Verification code: |"
+check "... was told the first code was wrong" \
+  conv_saw "That code is not right. Check the app and try again."
+check "... and that 2FA is now on (a banner after the login)" \
+  conv_saw "Two-factor authentication is now on for this account."
+uri=$(sed -n 's/^   (\(otpauth:[^)]*\))$/\1/p' <<< "$CONV_OUT")
+E=$(sed -n 's/.*[?&]secret=\([A-Z2-7]*\).*/\1/p' <<< "$uri")
+key=$(sed -n 's/^   Or type this key into the app: //p' <<< "$CONV_OUT")
+check "the URI and the key line show the same secret" \
+  bash -c '[ -n "$0" ] && [ "$0" = "$1" ]' "$E" "${key// /}"
+# The QR code: the rows between the "Scan" line and the key line, all half blocks and spaces.
+awk '/^1\. Scan this QR code/ { s = 1; next } /Or type this key/ { exit } s' <<< "$CONV_OUT" \
+  > "$T/ssh-qr.txt"
+check "the QR code reached the client as rows of Unicode half blocks" \
+  bash -c '[ "$(wc -l < "$0")" -ge 15 ] && grep -q "[▀▄█]" "$0" && ! grep -qv "^[ ▀▄█]*$" "$0"' \
+  "$T/ssh-qr.txt"
+if command -v zbarimg > /dev/null 2>&1; then
+  # qr_to_pbm.py reads the rows from the third line after one that starts "Scan this QR code".
+  printf 'Scan this QR code\n\n\n' | cat - "$T/ssh-qr.txt" > "$T/ssh-qr.in"
+  python3 "$top_srcdir/tests/integration/qr_to_pbm.py" "$T/ssh-qr.in" "$T/ssh-qr.pbm"
+  decoded=$(zbarimg --quiet --raw "$T/ssh-qr.pbm" 2>/dev/null | head -n1)
+  check "the QR code as ssh printed it decodes (zbarimg) to the URI" test "$decoded" = "$uri"
+else
+  diag "zbarimg is not installed: the QR code is not decoded"
+fi
+
+next_step
+ssh_login erin keyboard-interactive -- 'erin-Pa55word' "$(code_for "$E")"
+check "enrolled inside the login: the next login takes the password and a code" logged_in_as erin
+check "... asked for the password, then the code, and showed no new key" \
+  bash -c 'test "$0" = "Password: |Verification code: |" && ! grep -q otpauth <<< "$1"' \
+  "$(conv_prompts)" "$CONV_OUT"
+
+# A client whose locale is not UTF-8 shows the QR code escaped, but the key and the URI are
+# ASCII: enrollment still works from them.
+next_step
+SSH_LOCALE=C ssh_login gina keyboard-interactive -- 'gina-Pa55word' @code
+check "C locale: ssh escapes the QR code's half blocks (\\342\\226...)" conv_saw '\342\226'
+check "C locale: ... but the key line arrives intact" \
+  grep -q "^   Or type this key into the app: [A-Z2-7 ]*$" <<< "$CONV_OUT"
+check "C locale: gina enrolls from the URI and logs in" logged_in_as gina
+G=$(grep -o 'secret=[A-Z2-7]*' <<< "$CONV_OUT" | head -n1 | cut -d= -f2)
+check "the new secrets are in neither sshd's log nor the daemon's" \
+  not grep -qE "${E:-none}|${G:-none}" "$SSHD_LOG" "$DAEMON_LOG"
+
+# --- a locked user; a user within the grace period --------------------------------------------
+# Three wrong codes lock erin (lockout_after = 3; through libpam directly, it is quicker). frank
+# is first seen with grace_period = 1h.
+stop_daemon
+write_config "throttle_base = 5m" "require_groups = enrollers" "grace_period = 1h" \
+  "lockout_after = 3"
+check "daemon restarts with grace_period = 1h and lockout_after = 3" start_daemon
+for i in 1 2 3; do
+  pam_login s2fa erin 'erin-Pa55word' "$(wrong_code_for "$E")"
+done
+check "three wrong codes lock erin" saw "Login is locked"
+next_step
+ssh_login erin keyboard-interactive -- 'erin-Pa55word' "$(code_for "$E")"
+check "locked: the right password and code are refused" refused
+# The module returns PAM_MAXTRIES after its PAM_ERROR_MSG: sshd sends the message as the
+# instruction of a last request with no prompts, which ssh prints.
+check "locked: ssh shows 'Login is locked for this account. Contact your administrator.'" \
+  conv_saw "Login is locked for this account. Contact your administrator."
+
+ssh_login frank keyboard-interactive -- 'frank-Pa55word'
+check "within grace: frank logs in with the password alone" logged_in_as frank
+check "within grace: only the password was asked" test "$(conv_prompts)" = "Password: |"
+# The module works out what is left from its own clock (sshd's: real time), the daemon from its
+# faked one: a few minutes more than 60 here.
+check "within grace: ssh shows how long is left (a banner after the login)" \
+  grep -Eq "You have [0-9]+ minutes left to set it up: run 'studio2fa enroll'" <<< "$CONV_OUT"
 stop_sshd
 
 # --- public key, then code --------------------------------------------------------------------
@@ -161,6 +264,21 @@ check "code without the key refused" refused
 ssh_login dave publickey,keyboard-interactive "$T/id_user" --
 check "not enrolled: the key alone logs in" logged_in_as dave
 check "not enrolled: nothing asked" test -z "$(conv_prompts)"
+
+# hank must use 2FA; his grace period (1h, from the last config) starts when he is first seen.
+ssh_login hank publickey,keyboard-interactive "$T/id_user" --
+check "required, within grace: the key alone logs in" logged_in_as hank
+check "required, within grace: nothing asked, the reminder shown" \
+  bash -c 'test -z "$0" && grep -q "minutes left to set it up" <<< "$1"' \
+  "$(conv_prompts)" "$CONV_OUT"
+advance_time 3600
+next_step
+ssh_login hank publickey,keyboard-interactive "$T/id_user" -- @code
+check "required, grace over: hank enrolls inside the login, after his key (rc $CONV_RC)" \
+  logged_in_as hank
+check "required, grace over: the new key was shown, then the code asked once" \
+  bash -c 'test "$0" = "Verification code: |" && grep -q "^   (otpauth://" <<< "$1"' \
+  "$(conv_prompts)" "$CONV_OUT"
 stop_sshd
 
 check "the daemon logged sshd's requests with the remote host" \
