@@ -252,13 +252,41 @@ public:
       return Bind::wrong;
     }
     log::error("directory: password check for %s failed: %s", log::sanitize(dn).c_str(),
-               ldap_err2string(rc));
+               describe_failure(connection->get(), rc, true).c_str());
     return connection_lost(rc) ? Bind::unavailable : Bind::wrong;
   }
 
   std::uint64_t operations() const override { return m_operations.load(); }
 
 private:
+  // libldap's words for a failed call on `ld`, with its diagnostic message. `fresh`: the call
+  // was the first on a new connection, so it may have done the TLS handshake. A handshake that
+  // fails is LDAP_CONNECT_ERROR after StartTLS, or on ldaps:// LDAP_SERVER_DOWN with a
+  // diagnostic (a refused TCP connection leaves none); GnuTLS's diagnostic for a certificate
+  // that does not verify is only "(unknown error code)", which reads like a server that is
+  // down: the certificate is named as the likely cause.
+  std::string describe_failure(LDAP* ld, int rc, bool fresh) const
+  {
+    std::string message = ldap_err2string(rc);
+    char* raw = nullptr;
+    ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &raw);
+    LdapString detail(raw);
+    const bool has_detail = detail && *detail != '\0';
+    if (has_detail) {
+      message += std::string(" (") + detail.get() + ")";
+    }
+    if (fresh && (rc == LDAP_CONNECT_ERROR || (rc == LDAP_SERVER_DOWN && has_detail))) {
+      message += ": the TLS handshake failed";
+      if (m_settings.tls_verify) {
+        message += "; most often the server's certificate is not signed by a CA in " +
+                   (m_settings.ca_file.empty() ? std::string("the system's CA certificates")
+                                               : "ldap_ca_file " + m_settings.ca_file) +
+                   ", or does not name the host in the URI";
+      }
+    }
+    return message;
+  }
+
   // A connection to the first URI that answers, with TLS as configured and, when `bound`, the
   // service identity. Failures of each URI are collected into the error.
   Expected<LdapHandle> connect(Deadline deadline, bool bound)
@@ -317,14 +345,7 @@ private:
     if (m_settings.starttls && scheme_of(uri) == "ldap") {
       ++m_operations;
       if (int rc = ldap_start_tls_s(ld.get(), nullptr, nullptr); rc != LDAP_SUCCESS) {
-        char* detail = nullptr;
-        ldap_get_option(ld.get(), LDAP_OPT_DIAGNOSTIC_MESSAGE, &detail);
-        std::string message = std::string("StartTLS failed: ") + ldap_err2string(rc);
-        if (detail != nullptr && *detail != '\0') {
-          message += std::string(" (") + detail + ")";
-        }
-        ldap_memfree(detail);
-        return make_error(message);
+        return make_error("StartTLS failed: " + describe_failure(ld.get(), rc, true));
       }
     }
     if (!bound) {
@@ -332,7 +353,10 @@ private:
     }
     int rc = LDAP_SUCCESS;
     if (m_settings.sasl_external) {
-      berval empty{0, nullptr};
+      // An empty initial response, not an absent one (libldap sends none for a null bv_val):
+      // without it slapd answers saslBindInProgress and the bind never completes.
+      char nothing[] = "";
+      berval empty{0, nothing};
       ++m_operations;
       rc = ldap_sasl_bind_s(ld.get(), nullptr, "EXTERNAL", &empty, nullptr, nullptr, nullptr);
     } else if (!m_settings.bind_dn.empty()) {
@@ -343,7 +367,8 @@ private:
                             nullptr, nullptr, nullptr);
     }
     if (rc != LDAP_SUCCESS) {
-      return make_error(std::string("bind as the service identity failed: ") + ldap_err2string(rc));
+      return make_error("bind as the service identity failed: " +
+                        describe_failure(ld.get(), rc, true));
     }
     return ld;
   }
@@ -369,8 +394,20 @@ private:
     }
   }
 
+  // Forgets the idle connections: after one of them turned out dead, the others, opened to the
+  // same server before it went away, are as dead.
+  void drop_idle()
+  {
+    std::vector<LdapHandle> idle;
+    {
+      std::lock_guard lock(m_pool_mutex);
+      idle.swap(m_idle);
+    }
+  }
+
   // One search, appending the entries found to `out`. A pooled connection that turns out to be
-  // dead (the server restarted) is replaced once.
+  // dead (the server restarted) is replaced once, by a new connection: taking another pooled
+  // one would find it dead too, and the lookup would fail although the server is back.
   Expected<void> search(const std::string& base, int scope, const std::string& filter,
                         int size_limit, Deadline deadline, std::vector<DirectoryEntry>& out)
   {
@@ -379,7 +416,7 @@ private:
     char attr_grace[] = "studio2faGracePeriod";
     char* attributes[] = {attr_required, attr_exempt, attr_grace, nullptr};
     for (int attempt = 0;; ++attempt) {
-      auto connection = take_connection(deadline);
+      auto connection = attempt == 0 ? take_connection(deadline) : connect(deadline, true);
       if (!connection) {
         return Unexpected<Error>{connection.error()};
       }
@@ -402,6 +439,7 @@ private:
         return {};
       }
       if (connection_lost(rc) && rc != LDAP_TIMEOUT && attempt == 0) {
+        drop_idle();
         continue; // a stale pooled connection: try once more on a fresh one
       }
       return make_error(std::string("search of ") + base + " failed: " + ldap_err2string(rc));
