@@ -38,6 +38,8 @@ if grep -q -- '-fsanitize=address' "$top_builddir/Makefile" 2>/dev/null; then
   # pam_wrapper loads libpam with RTLD_DEEPBIND, which ASan refuses; this turns it off (the
   # variable's name in pam_wrapper 1.1 is the one it shares with uid_wrapper).
   export UID_WRAPPER_DISABLE_DEEPBIND=1 PAM_WRAPPER_DISABLE_DEEPBIND=1
+  # nss_wrapper does the same when a program resolves host names (libldap does).
+  export NSS_WRAPPER_DISABLE_DEEPBIND=1
 fi
 # skip_if_sanitized WHY: for tests that load the module into programs not built with ASan.
 skip_if_sanitized() {
