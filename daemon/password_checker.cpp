@@ -1,6 +1,7 @@
 #include "password_checker.hpp"
 
 #include "directory.hpp"
+#include "log.hpp"
 #include "policy.hpp"
 
 #include "secret_bytes.hpp"
@@ -154,8 +155,16 @@ bool DirectoryPasswordChecker::check(std::string_view user, std::string_view pas
     // accounts still work (a directory user has no local hash and is refused).
     return m_local.check(user, password);
   }
+  if (m_policy.directory_resting()) {
+    // It just failed to answer: a bind now would most likely cost the whole timeout again.
+    return false;
+  }
   const Deadline deadline = std::chrono::steady_clock::now() + m_timeout;
-  return m_directory->check_password(source.dn, password, deadline) == Directory::Bind::ok;
+  const Directory::Bind bind = m_directory->check_password(source.dn, password, deadline);
+  if (bind == Directory::Bind::unavailable) {
+    m_policy.directory_failed("cannot check the password of " + log::sanitize(user));
+  }
+  return bind == Directory::Bind::ok;
 }
 
 } // namespace studio2fa

@@ -80,9 +80,16 @@ Expected<void> PolicyResolver::set_enforcement(const Enforcement& enforcement,
   return {};
 }
 
-bool PolicyResolver::directory_resting(std::int64_t now) const
+bool PolicyResolver::directory_resting() const
 {
-  return now < m_down_until.load();
+  return m_clock.now() < m_down_until.load();
+}
+
+void PolicyResolver::directory_failed(std::string_view what)
+{
+  log::error("directory: %s (not asking it again for %u s)", std::string(what).c_str(),
+             m_settings.retry_after);
+  m_down_until = m_clock.now() + static_cast<std::int64_t>(m_settings.retry_after);
 }
 
 PolicyResolver::Resolved
@@ -202,7 +209,7 @@ std::optional<CachedPolicy> PolicyResolver::lookup(std::string_view user, Policy
     source = PolicySource::cache;
     return cached;
   }
-  if (!directory_resting(now)) {
+  if (!directory_resting()) {
     const std::uint64_t before = m_directory->operations();
     auto fresh = ask_directory(user, deadline_after(m_settings.timeout));
     if (fresh) {
@@ -217,10 +224,8 @@ std::optional<CachedPolicy> PolicyResolver::lookup(std::string_view user, Policy
       source = PolicySource::directory;
       return std::move(*fresh);
     }
-    log::error("directory: cannot read the policy of %s: %s (not asking again for %u s)",
-               log::sanitize(user).c_str(), fresh.error().message.c_str(),
-               m_settings.retry_after);
-    m_down_until = now + static_cast<std::int64_t>(m_settings.retry_after);
+    directory_failed("cannot read the policy of " + log::sanitize(user) + ": " +
+                     fresh.error().message);
   }
   source = cached ? PolicySource::stale_cache : PolicySource::none;
   return cached;

@@ -74,6 +74,12 @@ public:
 
   std::uint32_t default_grace_period() const { return m_settings.grace_period; }
 
+  // After the directory failed to answer, it is left alone for ldap_retry_interval: answers
+  // come from the cache, and password checks against it fail at once, so that an outage costs
+  // one request the timeout rather than every request (and no request more than one timeout).
+  bool directory_resting() const;
+  void directory_failed(std::string_view what);
+
 private:
   struct Resolved {
     protocol::PolicyDecision decision = protocol::PolicyDecision::optional; // before enforcement
@@ -89,7 +95,6 @@ private:
   std::optional<CachedPolicy> lookup(std::string_view user, protocol::PolicySource& source);
   PolicyAnswer finish(const CachedPolicy& cached, protocol::PolicySource source) const;
   PolicyAnswer local_answer(std::string_view user, protocol::PolicySource source) const;
-  bool directory_resting(std::int64_t now) const;
 
   SecretStore& m_store;
   Directory* m_directory;

@@ -222,6 +222,20 @@ void test_outage_uses_last_known_and_fails_closed_without(void** state)
   assert_true(f.directory.calls > calls);
 }
 
+void test_a_failed_password_check_rests_the_directory(void** state)
+{
+  Fixture& f = fixture(state);
+  assert_false(f.policy->directory_resting());
+  f.policy->directory_failed("a bind timed out");
+  assert_true(f.policy->directory_resting());
+  const unsigned calls = f.directory.calls;
+  assert_answer(f.policy->decide("vfx1"), PolicyDecision::unknown, PolicySource::none);
+  assert_int_equal(f.directory.calls, calls); // not asked while resting
+  f.clock.advance(31);
+  assert_false(f.policy->directory_resting());
+  assert_answer(f.policy->decide("vfx1"), PolicyDecision::required, PolicySource::directory);
+}
+
 void test_answers_survive_a_restart(void** state)
 {
   Fixture& f = fixture(state);
@@ -335,6 +349,7 @@ int main()
   const struct CMUnitTest tests[] = {
       TEST(test_cache_and_ttl),
       TEST(test_outage_uses_last_known_and_fails_closed_without),
+      TEST(test_a_failed_password_check_rests_the_directory),
       TEST(test_answers_survive_a_restart),
       TEST(test_enforcement_applies_on_top_of_cached_answers),
       TEST(test_root_is_never_looked_up),
