@@ -132,6 +132,31 @@ PolicyResolver::resolve_entries(const DirectoryEntry& user,
   return {PolicyDecision::optional, "no entry in the directory requires it", {}};
 }
 
+Expected<std::optional<PolicyFlags>> PolicyResolver::container_flags(const std::string& dn,
+                                                                    Deadline deadline)
+{
+  constexpr std::size_t k_max_containers = 10000;
+  const std::string key = lower(dn);
+  const std::int64_t now = m_clock.now();
+  {
+    std::lock_guard lock(m_containers_mutex);
+    auto known = m_containers.find(key);
+    if (known != m_containers.end() && now >= known->second.fetched_at &&
+        now - known->second.fetched_at < static_cast<std::int64_t>(m_settings.cache_ttl)) {
+      return known->second.flags;
+    }
+  }
+  auto flags = m_directory->read_flags(dn, deadline);
+  if (flags) {
+    std::lock_guard lock(m_containers_mutex);
+    if (m_containers.size() >= k_max_containers) {
+      m_containers.clear(); // a studio has far fewer; this only bounds memory
+    }
+    m_containers[key] = {*flags, now};
+  }
+  return flags;
+}
+
 Expected<CachedPolicy> PolicyResolver::ask_directory(std::string_view user, Deadline deadline)
 {
   CachedPolicy answer;
@@ -152,7 +177,7 @@ Expected<CachedPolicy> PolicyResolver::ask_directory(std::string_view user, Dead
 
   std::vector<DirectoryEntry> ancestors;
   for (const std::string& dn : ancestor_dns(entry.dn, m_settings.base)) {
-    auto flags = m_directory->read_flags(dn, deadline);
+    auto flags = container_flags(dn, deadline);
     if (!flags) {
       return Unexpected<Error>{flags.error()};
     }

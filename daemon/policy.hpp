@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <cstdint>
 #include <mutex>
 #include <optional>
@@ -95,6 +96,9 @@ private:
   std::optional<CachedPolicy> lookup(std::string_view user, protocol::PolicySource& source);
   PolicyAnswer finish(const CachedPolicy& cached, protocol::PolicySource source) const;
   PolicyAnswer local_answer(std::string_view user, protocol::PolicySource source) const;
+  // The flags of a container above users (an OU, the base): many users share each, so they are
+  // kept in memory for policy_cache_ttl rather than read again for every user.
+  Expected<std::optional<PolicyFlags>> container_flags(const std::string& dn, Deadline deadline);
 
   SecretStore& m_store;
   Directory* m_directory;
@@ -103,6 +107,12 @@ private:
   mutable std::mutex m_enforcement_mutex;
   Enforcement m_enforcement;
   std::atomic<std::int64_t> m_down_until{0};
+  struct KnownContainer {
+    std::optional<PolicyFlags> flags;
+    std::int64_t fetched_at = 0;
+  };
+  std::mutex m_containers_mutex;
+  std::map<std::string, KnownContainer> m_containers; // by lower-cased DN
 };
 
 // The text for `reason` fields: "group cn=render-admins,ou=groups,dc=studio,dc=example".

@@ -185,10 +185,14 @@ void test_cache_and_ttl(void** state)
   const unsigned cold = f.directory.calls;
   // The user, two ancestors and the base, and one level of groups that found none.
   assert_int_equal(cold, 1 + 3 + 1);
+  // Another user below the same containers: only the one container not read yet.
+  assert_answer(f.policy->decide("anim1"), PolicyDecision::optional, PolicySource::directory);
+  assert_int_equal(f.directory.calls - cold, 1 + 1 + 1);
+  const unsigned both = f.directory.calls;
 
   f.clock.advance(299);
   assert_answer(f.policy->decide("vfx1"), PolicyDecision::required, PolicySource::cache);
-  assert_int_equal(f.directory.calls, cold); // warm: no query at all
+  assert_int_equal(f.directory.calls, both); // warm: no query at all
 
   // After the TTL the directory is asked again and a change is seen.
   f.directory.containers.erase("ou=vfx,ou=people,dc=studio,dc=example");
