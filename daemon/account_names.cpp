@@ -4,6 +4,7 @@
 #include <pwd.h>
 
 #include <algorithm>
+#include <utility>
 #include <vector>
 
 namespace studio2fa {
@@ -15,18 +16,78 @@ std::string canonical_account_name(std::string_view user, const AccountLookup& l
   return canonical && !canonical->empty() ? *canonical : name;
 }
 
+namespace {
+
+AccountAnswer look_up_in_nss(const std::string& name)
+{
+  std::vector<char> buffer(16384);
+  passwd pw{};
+  passwd* result = nullptr;
+  if (getpwnam_r(name.c_str(), &pw, buffer.data(), buffer.size(), &result) != 0) {
+    return {};
+  }
+  if (result == nullptr || pw.pw_name == nullptr) {
+    return {AccountAnswer::Kind::no_such_account, {}};
+  }
+  return {AccountAnswer::Kind::found, pw.pw_name};
+}
+
+} // namespace
+
+AccountNameCache::AccountNameCache(AccountAnswerLookup lookup, const Clock& clock,
+                                   Settings settings)
+    : m_lookup(std::move(lookup)), m_clock(clock), m_settings(settings)
+{
+}
+
+std::string AccountNameCache::canonical(std::string_view user)
+{
+  std::string name(user);
+  const std::int64_t now = m_clock.now();
+  {
+    std::lock_guard lock(m_mutex);
+    auto it = m_entries.find(name);
+    // A clock stepped backwards ends an entry too: it must not outlive its TTL.
+    if (it != m_entries.end() && it->second.stored_at <= now && now < it->second.expires_at) {
+      return it->second.name;
+    }
+  }
+  AccountAnswer answer = m_lookup(name);
+  switch (answer.kind) {
+  case AccountAnswer::Kind::found:
+    if (!answer.name.empty()) {
+      remember(name, {answer.name, now, now + m_settings.found_ttl}, now);
+      return answer.name;
+    }
+    return name;
+  case AccountAnswer::Kind::no_such_account:
+    remember(name, {name, now, now + m_settings.missing_ttl}, now);
+    return name;
+  case AccountAnswer::Kind::failed:
+    break;
+  }
+  return name;
+}
+
+void AccountNameCache::remember(const std::string& user, Entry entry, std::int64_t now)
+{
+  std::lock_guard lock(m_mutex);
+  if (m_entries.size() >= m_settings.capacity && m_entries.find(user) == m_entries.end()) {
+    std::erase_if(m_entries, [now](const auto& item) {
+      return item.second.stored_at > now || now >= item.second.expires_at;
+    });
+    if (m_entries.size() >= m_settings.capacity) {
+      m_entries.clear();
+    }
+  }
+  m_entries.insert_or_assign(user, std::move(entry));
+}
+
 std::string canonical_account_name(std::string_view user)
 {
-  return canonical_account_name(user, [](const std::string& name) -> std::optional<std::string> {
-    std::vector<char> buffer(16384);
-    passwd pw{};
-    passwd* result = nullptr;
-    if (getpwnam_r(name.c_str(), &pw, buffer.data(), buffer.size(), &result) != 0 ||
-        result == nullptr || pw.pw_name == nullptr) {
-      return std::nullopt;
-    }
-    return std::string(pw.pw_name);
-  });
+  static const SystemClock clock;
+  static AccountNameCache cache(look_up_in_nss, clock, AccountNameCache::Settings{});
+  return cache.canonical(user);
 }
 
 bool account_exists(const std::string& user)

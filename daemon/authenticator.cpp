@@ -162,22 +162,13 @@ Expected<UserStatus> Authenticator::status(std::string_view user)
   if (!policy.known()) {
     return status;
   }
+  // On a copy: only a login that got past the password starts a grace period, so that a
+  // status query, or a login attempt with a wrong password, cannot start anyone's clock.
   const Demand owed = demand(record, policy, now);
   status.required = owed.required;
   status.grace_until = owed.grace_until;
   if (owed.why != nullptr) {
     status.reason = owed.why;
-  }
-  // The grace period starts now, and is kept; only for accounts that exist, so that STATUS
-  // requests for made-up names (an ssh login prompt takes any) add nothing to the database.
-  if (owed.changed && account_exists(record.user)) {
-    const std::string detail =
-        record.grace_until == 0 ? "no longer required" : "until " + std::to_string(record.grace_until);
-    if (auto saved = commit(record, event(Requester{}, "grace", user,
-                                          record.grace_until == 0 ? "ended" : "started", detail));
-        !saved) {
-      log::error("store: %s", saved.error().message.c_str());
-    }
   }
   return status;
 }
@@ -345,22 +336,8 @@ AuthOutcome Authenticator::authenticate(std::string_view user, AuthMode mode,
   };
 
   if (mode == AuthMode::code_only) {
-    // A user who is not enrolled: the policy says whether this login needs an enrollment.
-    bool enrolled_now = false;
-    {
-      std::lock_guard lock(lock_for(user));
-      auto loaded = m_store.load(user);
-      enrolled_now = !loaded || (loaded->has_value() && ((*loaded)->enrolled() ||
-                                                         (*loaded)->lock != LockState::none));
-    }
-    if (!enrolled_now) {
-      return admit_unenrolled(user, mode, who);
-    }
-    if (code.empty()) {
-      // The client took the user for unenrolled (they enrolled meanwhile): no code to count.
-      return audited({AuthResult::denied, 0, "no code given"});
-    }
-    // No password to hash: one pass under the user's lock does it all.
+    // No password to hash: one pass under the user's lock does it all (check_code sends a user
+    // who is not enrolled on to admit_unenrolled).
     return check_code(user, mode, true, code, who);
   }
   if (password.empty()) {
@@ -486,12 +463,25 @@ AuthOutcome Authenticator::check_code(std::string_view user, AuthMode mode, bool
     return outcome;
   };
 
-  std::lock_guard lock(lock_for(user));
+  std::unique_lock lock(lock_for(user));
   // Reload under the lock: another login may have used a step or failed in the meantime.
   auto loaded = m_store.load(user);
   if (!loaded) {
     log::error("store: %s", loaded.error().message.c_str());
     return audited({AuthResult::unavailable, 0, "store error"});
+  }
+  if (mode == AuthMode::code_only) {
+    if (!loaded->has_value() ||
+        (!(*loaded)->enrolled() && (*loaded)->lock == LockState::none)) {
+      // Not enrolled: the policy says whether this login needs an enrollment. It may ask the
+      // directory, so not under the lock.
+      lock.unlock();
+      return admit_unenrolled(user, mode, who);
+    }
+    if (code.empty()) {
+      // The client took the user for unenrolled (they enrolled meanwhile): no code to count.
+      return audited({AuthResult::denied, 0, "no code given"});
+    }
   }
   if (loaded->has_value() && (*loaded)->lock != LockState::none) {
     return audited({AuthResult::locked, 0, "locked"});

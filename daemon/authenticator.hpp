@@ -194,7 +194,8 @@ private:
   bool count_failure(UserRecord& record, CodeKind kind, std::int64_t now) const;
   // Uses up what a right code proved (its step, or the backup code) and resets the counters.
   static void count_success(UserRecord& record, const CodeVerdict& verdict);
-  // Under the user's lock: throttle, code (replay-checked), and the durable update.
+  // Under the user's lock: throttle, code (replay-checked), and the durable update. In code-only
+  // mode a user who is not enrolled goes on to admit_unenrolled() (the policy) instead.
   AuthOutcome check_code(std::string_view user, protocol::AuthMode mode, bool password_ok,
                          std::string_view code, const Requester& who);
   // The common start of code-proven requests: loads the record under the lock the caller holds

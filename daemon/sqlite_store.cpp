@@ -4,15 +4,17 @@
 #include "file_safety.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
-#include <condition_variable>
 #include <cstring>
 #include <fcntl.h>
+#include <future>
 #include <iterator>
 #include <limits>
 #include <span>
 #include <vector>
 #include <sqlite3.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,6 +23,8 @@ namespace studio2fa {
 namespace {
 
 constexpr int k_busy_timeout_ms = 5000;
+// SQLite's default automatic checkpoint size (wal_autocheckpoint), in WAL frames (pages).
+constexpr int k_checkpoint_frames = 1000;
 // "S2FA": marks the file as ours, so a database of another program is never migrated.
 constexpr std::int64_t k_application_id = 0x53324641;
 
@@ -215,6 +219,19 @@ private:
   bool m_open = false;
 };
 
+// Process-wide settings, which SQLite takes only before its first use (later calls are refused
+// with SQLITE_MISUSE and change nothing). No bulk allocation for page caches: a page cache
+// otherwise starts with one block of 20 pages (about 86 KiB), and the CHECK (x IN (...))
+// constraints of `users` make every insert or update open three small temporary tables, each
+// with its own page cache. Freeing a block that size makes glibc hand the memory back to the
+// kernel and fault it in again at the next statement: that cost about a third of the daemon's CPU
+// time per code verification (bench/).
+void configure_library()
+{
+  static std::once_flag once;
+  std::call_once(once, [] { sqlite3_config(SQLITE_CONFIG_PAGECACHE, nullptr, 0, 0); });
+}
+
 Expected<void> fsync_directory(const std::string& dir)
 {
   Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -248,6 +265,28 @@ Expected<void> prepare_file(const std::string& path)
     return make_error(path + " is not a regular file");
   }
   return {};
+}
+
+// The daemon is the database's only user: a second daemon started on the same file (or
+// `studio2fad --check-config` while one runs) is refused at once. (SQLite's own lock, see
+// open_connection, keeps every other process out too, but only tells after its busy timeout.) A
+// flock() on a descriptor of its own, which does not mix with the POSIX locks SQLite takes; it
+// must stay open until both connections are closed, since closing any descriptor of the file
+// drops the process's POSIX locks on it.
+Expected<Fd> lock_database(const std::string& path)
+{
+  Fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd.valid()) {
+    return make_error("cannot open database " + path + ": " + std::strerror(errno));
+  }
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK) {
+      return make_error(path + ": the database is in use (another process holds it: is another "
+                               "studio2fad running on this database?)");
+    }
+    return make_error("cannot lock database " + path + ": " + std::strerror(errno));
+  }
+  return fd;
 }
 
 // Refuses a file this build must not touch. Reads only: nothing is written before it passes.
@@ -321,14 +360,9 @@ Expected<void> check_readable_and_intact(const std::string& path, sqlite3* db)
 
 Expected<void> configure_connection(const std::string& path, sqlite3* db)
 {
-  // Exclusive: the daemon is the database's only user. It keeps its locks instead of taking
-  // and dropping them (six fcntl calls) on every transaction, keeps the WAL index in its own
-  // memory instead of a shared -shm mapping, and a second daemon started on the same file is
-  // refused. Must come before the switch to WAL for the index to live in memory.
-  if (auto exclusive = exec(path, db, "PRAGMA locking_mode=EXCLUSIVE", "cannot lock the database");
-      !exclusive) {
-    return exclusive;
-  }
+  // WAL in normal locking mode, so that the store's reader connection can read while a commit
+  // on the writer waits for its fsync; the WAL index stays in memory all the same, and other
+  // processes out (see open_connection).
   auto mode = prepare(path, db, "PRAGMA journal_mode=WAL");
   if (!mode) {
     return make_error(mode.error().message);
@@ -477,6 +511,17 @@ constexpr const char* k_save_sql =
     "last_login_at = excluded.last_login_at, grace_until = excluded.grace_until";
 
 #undef STUDIO2FA_RECORD_COLUMNS
+
+// k_save_sql's update of an existing record, for the usual case where the columns that have
+// CHECK (x IN (...)) constraints keep their values (they are matched, not set). SQLite checks a
+// CHECK constraint on UPDATE only when a column it names is set, and each of those IN lists costs
+// it a temporary table per statement; a row it does not match is left to k_save_sql.
+constexpr const char* k_update_sql =
+    "UPDATE users SET secret = ?2, digits = ?4, period = ?5, enrolled_at = ?6, last_step = ?7, "
+    "failures = ?8, last_failure_at = ?9, pending_secret = ?10, pending_digits = ?12, "
+    "pending_period = ?13, pending_created_at = ?14, backup_codes = ?15, backup_failures = ?16, "
+    "locked_at = ?18, pass_until = ?19, last_login_at = ?20, grace_until = ?21 "
+    "WHERE name = ?1 AND algorithm = ?3 AND pending_algorithm = ?11 AND lock_state = ?17";
 
 constexpr const char* k_remove_sql = "DELETE FROM users WHERE name = ?1";
 
@@ -657,41 +702,69 @@ std::string_view clamp(std::string_view text, std::size_t limit)
 
 } // namespace
 
-// One caller's records waiting for the next group commit.
+// One caller's changes waiting for the next group commit. It lives on the caller's stack; the
+// writer hands it back through `signal`, after which it never touches it again.
 struct WriteTicket {
+  enum class Turn { wait, write, done };
+
+  explicit WriteTicket(const StoreChanges& changes_in) : changes(changes_in) {}
+
   const StoreChanges& changes;
-  Expected<void> result;
-  bool done = false;
+  Expected<void> result;  // with Turn::done
+  Turn turn = Turn::wait; // set by the writer before it sets `signal`
+  std::promise<void> signal;
 };
 
 struct SqliteStore::Impl {
   std::string path;
+  // Declared first: closed after both connections (see lock_database).
+  Fd file_lock;
+  // The writer: every write, in group commits, and the administrator's reads.
   DbHandle db;
   // Declared after db so that they are finalized before it is closed.
-  Statement load_stmt;
   Statement list_stmt;
   Statement save_stmt;
+  Statement update_stmt;
   Statement remove_stmt;
   Statement audit_insert_stmt;
   Statement audit_prune_stmt;
   Statement audit_read_stmt;
   Statement audit_read_subject_stmt;
-  Statement policy_load_stmt;
   Statement policy_save_stmt;
   Statement enforcement_load_stmt;
   Statement enforcement_save_stmt;
+  // The transaction control of a group commit, parsed once.
+  Statement begin_stmt;
+  Statement commit_stmt;
+  Statement rollback_stmt;
+  Statement savepoint_stmt;
+  Statement release_stmt;
+  Statement rollback_to_stmt;
   // One statement object serves one caller at a time.
   std::mutex mutex;
 
+  // The reader: the reads on the login path, so that they never wait for a batch's fsync on the
+  // writer. A read there sees every commit that has returned and none that has not; a caller
+  // holding a user's lock until its commit returns therefore always reads that user's latest
+  // record.
+  DbHandle reader;
+  Statement load_stmt;
+  Statement policy_load_stmt;
+  std::mutex reader_mutex;
+
   // Group commit: callers queue tickets; whoever finds no commit under way becomes the writer,
-  // takes the whole queue and commits it in one transaction.
+  // takes the whole queue and commits it in one transaction, then hands the turn to the first
+  // caller that queued meanwhile.
   std::mutex queue_mutex;
-  std::condition_variable queue_done;
   std::vector<WriteTicket*> queue;
   bool writing = false;
+  // Frames in the WAL after the last commit on the writer connection (count_wal_frames).
+  std::atomic<int> wal_frames{0};
 
   Expected<void> commit(const StoreChanges& changes);
   void write_batch(const std::vector<WriteTicket*>& batch);
+  void checkpoint_if_due();
+  bool step_done(const Statement& stmt);
   Expected<void> write_changes(const StoreChanges& changes);
   Expected<void> upsert(const UserRecord& record);
   Expected<void> insert_event(const AuditEvent& event);
@@ -700,29 +773,84 @@ struct SqliteStore::Impl {
   Expected<void> save_enforcement(const Enforcement& enforcement);
 };
 
+namespace {
+
+// Wakes the caller waiting on `ticket`. The promise is moved out first: once the caller wakes it
+// may return and free the ticket, while the moved promise keeps what set_value() uses alive.
+void hand_back(WriteTicket* ticket, WriteTicket::Turn turn)
+{
+  ticket->turn = turn;
+  std::promise<void> signal = std::move(ticket->signal);
+  signal.set_value();
+}
+
+// SQLite calls this after every commit with the number of frames in the WAL. Installing it also
+// turns off SQLite's own checkpoint inside COMMIT (see checkpoint_if_due).
+int count_wal_frames(void* frames, sqlite3*, const char*, int count)
+{
+  static_cast<std::atomic<int>*>(frames)->store(count);
+  return SQLITE_OK;
+}
+
+} // namespace
+
 Expected<void> SqliteStore::Impl::commit(const StoreChanges& changes)
 {
-  WriteTicket ticket{changes, {}, false};
-  std::unique_lock lock(queue_mutex);
-  queue.push_back(&ticket);
-  while (!ticket.done) {
-    if (writing) {
-      queue_done.wait(lock);
-      continue;
-    }
+  WriteTicket ticket(changes);
+  std::future<void> woken = ticket.signal.get_future();
+  bool first = false;
+  {
+    std::lock_guard lock(queue_mutex);
+    queue.push_back(&ticket);
+    first = !writing;
     writing = true;
-    std::vector<WriteTicket*> batch;
-    batch.swap(queue);
-    lock.unlock();
-    write_batch(batch);
-    lock.lock();
-    for (WriteTicket* done : batch) {
-      done->done = true;
-    }
-    writing = false;
-    queue_done.notify_all();
   }
-  return ticket.result;
+  if (!first) {
+    // `turn` and `result` are the writer's until the promise is set; the ticket must outlive
+    // hand_back(), so a caller that was not first always waits here.
+    woken.wait();
+    if (ticket.turn == WriteTicket::Turn::done) {
+      return std::move(ticket.result);
+    }
+  }
+
+  // This caller writes the queue, its own ticket included.
+  std::vector<WriteTicket*> batch;
+  {
+    std::lock_guard lock(queue_mutex);
+    batch.swap(queue);
+  }
+  write_batch(batch);
+  Expected<void> result;
+  for (WriteTicket* done : batch) {
+    if (done == &ticket) {
+      result = std::move(ticket.result);
+    } else {
+      hand_back(done, WriteTicket::Turn::done);
+    }
+  }
+  // After the replies are free to go, before the next batch.
+  checkpoint_if_due();
+  WriteTicket* next = nullptr;
+  {
+    std::lock_guard lock(queue_mutex);
+    if (queue.empty()) {
+      writing = false;
+    } else {
+      next = queue.front();
+    }
+  }
+  if (next != nullptr) {
+    hand_back(next, WriteTicket::Turn::write);
+  }
+  return result;
+}
+
+bool SqliteStore::Impl::step_done(const Statement& stmt)
+{
+  const int rc = sqlite3_step(stmt.get());
+  sqlite3_reset(stmt.get());
+  return rc == SQLITE_DONE;
 }
 
 // One transaction for the whole batch; a savepoint per ticket, so that one caller's bad record
@@ -737,34 +865,48 @@ void SqliteStore::Impl::write_batch(const std::vector<WriteTicket*>& batch)
       ticket->result = error;
     }
   };
-  if (sqlite3_exec(handle, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) {
+  if (!step_done(begin_stmt)) {
     fail_all(db_error(path, handle, "cannot begin a transaction"));
     return;
   }
   const bool single = batch.size() == 1;
   for (WriteTicket* ticket : batch) {
     if (!single) {
-      sqlite3_exec(handle, "SAVEPOINT ticket", nullptr, nullptr, nullptr);
+      step_done(savepoint_stmt);
     }
     Expected<void> result = write_changes(ticket->changes);
     if (!single) {
       if (!result) {
-        sqlite3_exec(handle, "ROLLBACK TO ticket", nullptr, nullptr, nullptr);
+        step_done(rollback_to_stmt);
       }
-      sqlite3_exec(handle, "RELEASE ticket", nullptr, nullptr, nullptr);
+      step_done(release_stmt);
     }
     ticket->result = result;
   }
   if (single && !batch.front()->result) {
-    sqlite3_exec(handle, "ROLLBACK", nullptr, nullptr, nullptr);
+    step_done(rollback_stmt);
     return;
   }
   // synchronous=FULL: COMMIT returns once the WAL is fsynced.
-  if (sqlite3_exec(handle, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+  if (!step_done(commit_stmt)) {
     auto error = db_error(path, handle, "cannot commit");
-    sqlite3_exec(handle, "ROLLBACK", nullptr, nullptr, nullptr);
+    step_done(rollback_stmt);
     fail_all(error);
   }
+}
+
+// SQLite would checkpoint inside the COMMIT that takes the WAL past 1000 pages, with that batch's
+// callers still waiting; here the same passive checkpoint runs once they have their answers. A
+// checkpoint that fails or stops short changes nothing on disk that matters: the WAL keeps the
+// pages, and the next one tries again.
+void SqliteStore::Impl::checkpoint_if_due()
+{
+  if (wal_frames < k_checkpoint_frames) {
+    return;
+  }
+  std::lock_guard db_lock(mutex);
+  sqlite3_wal_checkpoint_v2(db.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  wal_frames = 0;
 }
 
 Expected<void> SqliteStore::Impl::write_changes(const StoreChanges& changes)
@@ -867,22 +1009,12 @@ Expected<void> SqliteStore::Impl::save_enforcement(const Enforcement& enforcemen
   return {};
 }
 
-Expected<void> SqliteStore::Impl::upsert(const UserRecord& record)
-{
-  const std::string what = "cannot save the record of user " + quoted(record.user);
-  if (record.last_step > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) ||
-      !fits_blob(record.sealed_secret) || !fits_blob(record.pending_secret) ||
-      record.backup_codes.size() > protocol::k_backup_codes_per_set) {
-    return make_error(path + ": " + what + ": a value is out of range");
-  }
-  std::vector<std::uint8_t> codes;
-  codes.reserve(record.backup_codes.size() * sizeof(BackupCodeHash));
-  for (const BackupCodeHash& hash : record.backup_codes) {
-    codes.insert(codes.end(), hash.begin(), hash.end());
-  }
-  sqlite3_stmt* stmt = save_stmt.get();
-  StatementUse use(stmt);
+namespace {
 
+// Binds ?1..?21 of k_save_sql or k_update_sql; `codes` holds the record's backup codes packed.
+bool bind_record(sqlite3_stmt* stmt, const UserRecord& record,
+                 const std::vector<std::uint8_t>& codes)
+{
   Binder bind(stmt);
   bind.text(record.user);
   bind.blob(record.sealed_secret);
@@ -905,7 +1037,39 @@ Expected<void> SqliteStore::Impl::upsert(const UserRecord& record)
   bind.integer(record.pass_until);
   bind.integer(record.last_login_at);
   bind.integer(record.grace_until);
-  if (!bind.ok() || sqlite3_step(stmt) != SQLITE_DONE) {
+  return bind.ok();
+}
+
+} // namespace
+
+Expected<void> SqliteStore::Impl::upsert(const UserRecord& record)
+{
+  const std::string what = "cannot save the record of user " + quoted(record.user);
+  if (record.last_step > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) ||
+      !fits_blob(record.sealed_secret) || !fits_blob(record.pending_secret) ||
+      record.backup_codes.size() > protocol::k_backup_codes_per_set) {
+    return make_error(path + ": " + what + ": a value is out of range");
+  }
+  std::vector<std::uint8_t> codes;
+  codes.reserve(record.backup_codes.size() * sizeof(BackupCodeHash));
+  for (const BackupCodeHash& hash : record.backup_codes) {
+    codes.insert(codes.end(), hash.begin(), hash.end());
+  }
+  {
+    // Most saves (every login) are of a record that exists, with the same algorithms and lock
+    // state: then k_update_sql does it.
+    sqlite3_stmt* stmt = update_stmt.get();
+    StatementUse use(stmt);
+    if (!bind_record(stmt, record, codes) || sqlite3_step(stmt) != SQLITE_DONE) {
+      return db_error(path, db.get(), what);
+    }
+    if (sqlite3_changes(db.get()) == 1) {
+      return {};
+    }
+  }
+  sqlite3_stmt* stmt = save_stmt.get();
+  StatementUse use(stmt);
+  if (!bind_record(stmt, record, codes) || sqlite3_step(stmt) != SQLITE_DONE) {
     return db_error(path, db.get(), what);
   }
   return {};
@@ -948,18 +1112,21 @@ SqliteStore::SqliteStore(std::unique_ptr<Impl> impl) : m_impl(std::move(impl))
 
 SqliteStore::~SqliteStore() = default;
 
-Expected<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path)
-{
-  if (auto file_ok = prepare_file(path); !file_ok) {
-    return make_error(file_ok.error().message);
-  }
+namespace {
 
+// Opens one connection to the database: `flags` plus the ones every connection gets.
+// Both connections use SQLite's "unix-excl" VFS: the first lock either of them takes is one
+// lock for the whole process, held until both are closed, so no other process can open the
+// database and no transaction pays for file locks; and the WAL index lives in this process's
+// memory, shared by the two connections, instead of in a -shm file mapped into memory.
+Expected<DbHandle> open_connection(const std::string& path)
+{
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX;
 #ifdef SQLITE_OPEN_NOFOLLOW
   flags |= SQLITE_OPEN_NOFOLLOW;
 #endif
   sqlite3* raw = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, "unix-excl");
   DbHandle db(raw);
   if (rc != SQLITE_OK) {
     return make_error(
@@ -967,41 +1134,89 @@ Expected<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path
   }
   sqlite3_extended_result_codes(db.get(), 1);
   sqlite3_busy_timeout(db.get(), k_busy_timeout_ms);
+  return db;
+}
 
+} // namespace
+
+Expected<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path)
+{
+  configure_library();
+  if (auto file_ok = prepare_file(path); !file_ok) {
+    return make_error(file_ok.error().message);
+  }
+  auto lock = lock_database(path);
+  if (!lock) {
+    return make_error(lock.error().message);
+  }
+  auto db = open_connection(path);
+  if (!db) {
+    return make_error(db.error().message);
+  }
   for (auto step : {check_readable_and_intact, configure_connection, migrate}) {
-    if (auto done = step(path, db.get()); !done) {
+    if (auto done = step(path, db->get()); !done) {
       return make_error(done.error().message);
     }
   }
 
   auto impl = std::make_unique<Impl>();
   impl->path = path;
-  for (auto [slot, sql] : {std::pair{&impl->load_stmt, k_load_sql},
-                           std::pair{&impl->list_stmt, k_list_sql},
+  impl->file_lock = std::move(*lock);
+  impl->db = std::move(*db);
+  sqlite3* writer = impl->db.get();
+  for (auto [slot, sql] : {std::pair{&impl->list_stmt, k_list_sql},
                            std::pair{&impl->save_stmt, k_save_sql},
+                           std::pair{&impl->update_stmt, k_update_sql},
                            std::pair{&impl->remove_stmt, k_remove_sql},
                            std::pair{&impl->audit_insert_stmt, k_audit_insert_sql},
                            std::pair{&impl->audit_prune_stmt, k_audit_prune_sql},
                            std::pair{&impl->audit_read_stmt, k_audit_read_sql},
                            std::pair{&impl->audit_read_subject_stmt, k_audit_read_subject_sql},
-                           std::pair{&impl->policy_load_stmt, k_policy_load_sql},
                            std::pair{&impl->policy_save_stmt, k_policy_save_sql},
                            std::pair{&impl->enforcement_load_stmt, k_enforcement_load_sql},
-                           std::pair{&impl->enforcement_save_stmt, k_enforcement_save_sql}}) {
-    auto stmt = prepare(path, db.get(), sql, SQLITE_PREPARE_PERSISTENT);
+                           std::pair{&impl->enforcement_save_stmt, k_enforcement_save_sql},
+                           std::pair{&impl->begin_stmt, "BEGIN IMMEDIATE"},
+                           std::pair{&impl->commit_stmt, "COMMIT"},
+                           std::pair{&impl->rollback_stmt, "ROLLBACK"},
+                           std::pair{&impl->savepoint_stmt, "SAVEPOINT ticket"},
+                           std::pair{&impl->release_stmt, "RELEASE ticket"},
+                           std::pair{&impl->rollback_to_stmt, "ROLLBACK TO ticket"}}) {
+    auto stmt = prepare(path, writer, sql, SQLITE_PREPARE_PERSISTENT);
     if (!stmt) {
       return make_error(stmt.error().message);
     }
     *slot = std::move(*stmt);
   }
-  impl->db = std::move(db);
+  sqlite3_wal_hook(writer, count_wal_frames, &impl->wal_frames);
+
+  // Opened for writing like the writer (a read-only connection would take locks of its own),
+  // but it never writes.
+  auto reader = open_connection(path);
+  if (!reader) {
+    return make_error(reader.error().message);
+  }
+  impl->reader = std::move(*reader);
+  if (auto read_only = exec(path, impl->reader.get(), "PRAGMA query_only=ON",
+                            "cannot configure the reader connection");
+      !read_only) {
+    return make_error(read_only.error().message);
+  }
+  for (auto [slot, sql] : {std::pair{&impl->load_stmt, k_load_sql},
+                           std::pair{&impl->policy_load_stmt, k_policy_load_sql}}) {
+    auto stmt = prepare(path, impl->reader.get(), sql, SQLITE_PREPARE_PERSISTENT);
+    if (!stmt) {
+      return make_error(stmt.error().message);
+    }
+    *slot = std::move(*stmt);
+  }
   return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(impl)));
 }
 
 Expected<std::optional<UserRecord>> SqliteStore::load(std::string_view user)
 {
   Impl& impl = *m_impl;
-  std::lock_guard lock(impl.mutex);
+  std::lock_guard lock(impl.reader_mutex);
+  sqlite3* db = impl.reader.get();
   sqlite3_stmt* stmt = impl.load_stmt.get();
   StatementUse use(stmt);
 
@@ -1009,14 +1224,14 @@ Expected<std::optional<UserRecord>> SqliteStore::load(std::string_view user)
   Binder bind(stmt);
   bind.text(user);
   if (!bind.ok()) {
-    return db_error(impl.path, impl.db.get(), what);
+    return db_error(impl.path, db, what);
   }
   const int rc = sqlite3_step(stmt);
   if (rc == SQLITE_DONE) {
     return std::optional<UserRecord>{};
   }
   if (rc != SQLITE_ROW) {
-    return db_error(impl.path, impl.db.get(), what);
+    return db_error(impl.path, db, what);
   }
 
   UserRecord record;
@@ -1112,21 +1327,22 @@ Expected<void> SqliteStore::commit(const StoreChanges& changes)
 Expected<std::optional<CachedPolicy>> SqliteStore::load_policy(std::string_view user)
 {
   Impl& impl = *m_impl;
-  std::lock_guard lock(impl.mutex);
+  std::lock_guard lock(impl.reader_mutex);
+  sqlite3* db = impl.reader.get();
   sqlite3_stmt* stmt = impl.policy_load_stmt.get();
   StatementUse use(stmt);
   const std::string what = "cannot read the cached policy of user " + quoted(user);
   Binder bind(stmt);
   bind.text(user);
   if (!bind.ok()) {
-    return db_error(impl.path, impl.db.get(), what);
+    return db_error(impl.path, db, what);
   }
   const int rc = sqlite3_step(stmt);
   if (rc == SQLITE_DONE) {
     return std::optional<CachedPolicy>{};
   }
   if (rc != SQLITE_ROW) {
-    return db_error(impl.path, impl.db.get(), what);
+    return db_error(impl.path, db, what);
   }
   CachedPolicy policy;
   policy.user = user;

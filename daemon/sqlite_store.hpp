@@ -2,8 +2,11 @@
 //
 // Writes are group-committed: commits that arrive while one is under way wait for it, then
 // go to disk together in the next transaction, with one fsync of the WAL. A login's record
-// update and its audit event are one commit, so the audit trail costs no extra fsync. Every caller still
-// returns only after its own records are durable; under load many logins share one fsync.
+// update and its audit event are one commit, so the audit trail costs no extra fsync. Every
+// caller still returns only after its own records are durable; under load many logins share one
+// fsync. Two connections: the writer, and a reader for load() and load_policy(), so that the
+// reads of the next logins go on while a batch waits for its fsync. The file is locked against
+// a second daemon for as long as the store is open.
 #pragma once
 
 #include "secret_store.hpp"

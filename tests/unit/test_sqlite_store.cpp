@@ -276,6 +276,53 @@ void test_upsert_overwrites(void** state)
   assert_records_equal(load_existing(*store, "bob"), sample_record("bob"));
 }
 
+void test_update_keeps_every_field(void** state)
+{
+  // A save of an existing record with the same algorithms and lock state takes a narrower
+  // UPDATE (no CHECK (x IN ...) work); each of those three changing takes the upsert. Either
+  // way the stored record is the one saved, every field of it.
+  auto store = open_store(temp_dir(state).file("store.db"));
+  UserRecord record = sample_record("alice");
+  assert_true(store->save(record).has_value());
+  assert_true(store->save(sample_record("bob")).has_value());
+
+  record.sealed_secret = {0x07};
+  record.params.digits = 6;
+  record.params.period = 30;
+  record.enrolled_at += 1;
+  record.last_step += 1;
+  record.failures = 0;
+  record.last_failure_at = 0;
+  record.pending_secret.clear();
+  record.pending_params.digits = 6;
+  record.pending_params.period = 30;
+  record.pending_created_at = 0;
+  record.backup_codes.pop_back();
+  record.backup_failures = 0;
+  record.locked_at += 1;
+  record.pass_until = 0;
+  record.last_login_at += 1;
+  record.grace_until = 1'700'000'999;
+  assert_true(store->save(record).has_value());
+  UserRecord loaded = load_existing(*store, "alice");
+  assert_records_equal(loaded, record);
+  assert_int_equal(loaded.grace_until, record.grace_until);
+
+  record.lock = protocol::LockState::none;
+  assert_true(store->save(record).has_value());
+  assert_records_equal(load_existing(*store, "alice"), record);
+  record.params.algorithm = totp::Algorithm::sha1;
+  assert_true(store->save(record).has_value());
+  assert_records_equal(load_existing(*store, "alice"), record);
+  record.pending_params.algorithm = totp::Algorithm::sha256;
+  record.grace_until = 0;
+  assert_true(store->save(record).has_value());
+  loaded = load_existing(*store, "alice");
+  assert_records_equal(loaded, record);
+  assert_int_equal(loaded.grace_until, 0);
+  assert_records_equal(load_existing(*store, "bob"), sample_record("bob"));
+}
+
 void test_remove(void** state)
 {
   auto store = open_store(temp_dir(state).file("store.db"));
@@ -988,6 +1035,7 @@ int main()
       TMP_TEST(test_round_trip_all_fields),
       TMP_TEST(test_empty_blobs_round_trip),
       TMP_TEST(test_upsert_overwrites),
+      TMP_TEST(test_update_keeps_every_field),
       TMP_TEST(test_remove),
       TMP_TEST(test_load_unknown_user),
       TMP_TEST(test_reopen_persists),
