@@ -6,9 +6,9 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
 #include <fcntl.h>
-#include <future>
 #include <iterator>
 #include <limits>
 #include <span>
@@ -703,7 +703,9 @@ std::string_view clamp(std::string_view text, std::size_t limit)
 } // namespace
 
 // One caller's changes waiting for the next group commit. It lives on the caller's stack; the
-// writer hands it back through `signal`, after which it never touches it again.
+// writer hands it back by setting `turn` under `handoff`, after which it never touches it again.
+// (A mutex and condition variable of its own rather than a std::promise: the promise's shared
+// state pulls in glibc 2.32's __libc_single_threaded, above the EL 8 floor of 2.28.)
 struct WriteTicket {
   enum class Turn { wait, write, done };
 
@@ -711,8 +713,9 @@ struct WriteTicket {
 
   const StoreChanges& changes;
   Expected<void> result;  // with Turn::done
-  Turn turn = Turn::wait; // set by the writer before it sets `signal`
-  std::promise<void> signal;
+  Turn turn = Turn::wait; // set by the writer, under `handoff`
+  std::mutex handoff;
+  std::condition_variable woken;
 };
 
 struct SqliteStore::Impl {
@@ -775,13 +778,13 @@ struct SqliteStore::Impl {
 
 namespace {
 
-// Wakes the caller waiting on `ticket`. The promise is moved out first: once the caller wakes it
-// may return and free the ticket, while the moved promise keeps what set_value() uses alive.
+// Wakes the caller waiting on `ticket`. Notified with the mutex held: the caller cannot see the
+// new turn, return and free the ticket before this has let go of it.
 void hand_back(WriteTicket* ticket, WriteTicket::Turn turn)
 {
+  std::lock_guard lock(ticket->handoff);
   ticket->turn = turn;
-  std::promise<void> signal = std::move(ticket->signal);
-  signal.set_value();
+  ticket->woken.notify_one();
 }
 
 // SQLite calls this after every commit with the number of frames in the WAL. Installing it also
@@ -797,7 +800,6 @@ int count_wal_frames(void* frames, sqlite3*, const char*, int count)
 Expected<void> SqliteStore::Impl::commit(const StoreChanges& changes)
 {
   WriteTicket ticket(changes);
-  std::future<void> woken = ticket.signal.get_future();
   bool first = false;
   {
     std::lock_guard lock(queue_mutex);
@@ -806,9 +808,12 @@ Expected<void> SqliteStore::Impl::commit(const StoreChanges& changes)
     writing = true;
   }
   if (!first) {
-    // `turn` and `result` are the writer's until the promise is set; the ticket must outlive
-    // hand_back(), so a caller that was not first always waits here.
-    woken.wait();
+    // `turn` and `result` are the writer's until it hands the ticket back; the ticket must
+    // outlive hand_back(), so a caller that was not first always waits here.
+    {
+      std::unique_lock lock(ticket.handoff);
+      ticket.woken.wait(lock, [&] { return ticket.turn != WriteTicket::Turn::wait; });
+    }
     if (ticket.turn == WriteTicket::Turn::done) {
       return std::move(ticket.result);
     }
