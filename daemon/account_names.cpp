@@ -18,9 +18,11 @@ std::string canonical_account_name(std::string_view user, const AccountLookup& l
 
 namespace {
 
+constexpr std::size_t k_nss_buffer = 16384;
+
 AccountAnswer look_up_in_nss(const std::string& name)
 {
-  std::vector<char> buffer(16384);
+  std::vector<char> buffer(k_nss_buffer);
   passwd pw{};
   passwd* result = nullptr;
   if (getpwnam_r(name.c_str(), &pw, buffer.data(), buffer.size(), &result) != 0) {
@@ -90,26 +92,45 @@ std::string canonical_account_name(std::string_view user)
   return cache.canonical(user);
 }
 
-bool account_exists(const std::string& user)
+namespace {
+
+Account account_from(const passwd& pw)
 {
-  std::vector<char> buffer(16384);
-  passwd pw{};
-  passwd* account = nullptr;
-  return getpwnam_r(user.c_str(), &pw, buffer.data(), buffer.size(), &account) == 0 &&
-         account != nullptr;
+  return {true, pw.pw_uid, pw.pw_gid, pw.pw_name};
 }
 
-std::optional<bool> account_in_group(const std::string& user, const std::string& group_name)
+} // namespace
+
+Account account_named(std::string_view user)
 {
-  std::vector<char> buffer(16384);
+  const std::string name(user);
+  std::vector<char> buffer(k_nss_buffer);
   passwd pw{};
-  passwd* account = nullptr;
-  if (getpwnam_r(user.c_str(), &pw, buffer.data(), buffer.size(), &account) != 0 ||
-      account == nullptr) {
+  passwd* result = nullptr;
+  if (getpwnam_r(name.c_str(), &pw, buffer.data(), buffer.size(), &result) != 0 ||
+      result == nullptr) {
+    return {};
+  }
+  return account_from(pw);
+}
+
+Account account_of(uid_t uid)
+{
+  std::vector<char> buffer(k_nss_buffer);
+  passwd pw{};
+  passwd* result = nullptr;
+  if (getpwuid_r(uid, &pw, buffer.data(), buffer.size(), &result) != 0 || result == nullptr) {
+    return {};
+  }
+  return account_from(pw);
+}
+
+std::optional<bool> account_in_group(const Account& account, const std::string& group_name)
+{
+  if (!account.found) {
     return std::nullopt;
   }
-  const gid_t primary = pw.pw_gid;
-  const std::string name = pw.pw_name;
+  std::vector<char> buffer(k_nss_buffer);
   struct group gr{};
   struct group* found = nullptr;
   if (getgrnam_r(group_name.c_str(), &gr, buffer.data(), buffer.size(), &found) != 0 ||
@@ -120,7 +141,7 @@ std::optional<bool> account_in_group(const std::string& user, const std::string&
   std::vector<gid_t> groups(64);
   for (int attempt = 0; attempt < 4; ++attempt) {
     int count = static_cast<int>(groups.size());
-    if (getgrouplist(name.c_str(), primary, groups.data(), &count) >= 0) {
+    if (getgrouplist(account.name.c_str(), account.gid, groups.data(), &count) >= 0) {
       groups.resize(static_cast<std::size_t>(count));
       return std::find(groups.begin(), groups.end(), wanted) != groups.end();
     }

@@ -72,11 +72,18 @@ private:
   std::unordered_map<std::string, Entry> m_entries;
 };
 
-// Whether the account `user` (primary and supplementary groups, over NSS) belongs to the group
-// named `group_name`; nullopt when the account or the group cannot be found.
-std::optional<bool> account_in_group(const std::string& user, const std::string& group_name);
+// An account as NSS has it; `found` false when NSS has no such account or could not answer.
+struct Account {
+  bool found = false;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::string name; // the canonical name (pw_name)
+};
+Account account_named(std::string_view user);
+Account account_of(uid_t uid);
 
-// Whether NSS knows an account named `user`.
-bool account_exists(const std::string& user);
+// Whether `account` (primary and supplementary groups, over NSS) belongs to the group named
+// `group_name`; nullopt when the group cannot be found or its members cannot be listed.
+std::optional<bool> account_in_group(const Account& account, const std::string& group_name);
 
 } // namespace studio2fa

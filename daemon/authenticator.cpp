@@ -441,7 +441,7 @@ AuthOutcome Authenticator::admit_unenrolled(std::string_view user, AuthMode mode
       }
     }
     // Only existing accounts get a record (see status()).
-    const bool keep = mode == AuthMode::password_only || (owed.changed && account_exists(updated.user));
+    const bool keep = mode == AuthMode::password_only || (owed.changed && account_named(updated.user).found);
     if (auto saved = keep ? commit(updated, event(who, "login", user, protocol::name(outcome.result), detail))
                           : Expected<void>{};
         !saved) {

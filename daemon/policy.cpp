@@ -261,16 +261,19 @@ PolicyAnswer PolicyResolver::local_answer(std::string_view user, PolicySource so
   PolicyAnswer answer;
   answer.source = source;
   answer.grace_period = m_settings.grace_period;
-  const std::string name(user);
+  // One account lookup for all the groups (none when no groups are configured).
+  const Account account = m_settings.exempt_groups.empty() && m_settings.require_groups.empty()
+                              ? Account{}
+                              : account_named(user);
   for (const std::string& group : m_settings.exempt_groups) {
-    if (account_in_group(name, group).value_or(false)) {
+    if (account_in_group(account, group).value_or(false)) {
       answer.decision = PolicyDecision::exempt;
       answer.reason = "exempt by local group " + group + " (require_groups = !" + group + ")";
       return answer;
     }
   }
   for (const std::string& group : m_settings.require_groups) {
-    if (account_in_group(name, group).value_or(false)) {
+    if (account_in_group(account, group).value_or(false)) {
       answer.decision = PolicyDecision::required;
       answer.reason = "local group " + group + " (require_groups)";
       return answer;

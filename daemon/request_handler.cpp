@@ -7,7 +7,6 @@
 #include "log.hpp"
 #include "protocol.hpp"
 
-#include <grp.h>
 #include <pwd.h>
 
 #include <cerrno>
@@ -25,37 +24,6 @@ using namespace protocol;
 constexpr std::size_t k_nss_buffer = 16384;
 constexpr const char* k_admin_only =
   "permission denied: only root and members of the admin group may do this";
-
-struct Account {
-  bool found = false;
-  uid_t uid = 0;
-  gid_t gid = 0;
-  std::string name;
-};
-
-Account account_named(std::string_view user)
-{
-  std::string name(user);
-  std::vector<char> buffer(k_nss_buffer);
-  passwd pw{};
-  passwd* result = nullptr;
-  if (getpwnam_r(name.c_str(), &pw, buffer.data(), buffer.size(), &result) != 0 ||
-      result == nullptr) {
-    return {};
-  }
-  return {true, pw.pw_uid, pw.pw_gid, pw.pw_name};
-}
-
-Account account_of(uid_t uid)
-{
-  std::vector<char> buffer(k_nss_buffer);
-  passwd pw{};
-  passwd* result = nullptr;
-  if (getpwuid_r(uid, &pw, buffer.data(), buffer.size(), &result) != 0 || result == nullptr) {
-    return {};
-  }
-  return {true, pw.pw_uid, pw.pw_gid, pw.pw_name};
-}
 
 // The account `user` may be acted on by `peer` as itself: root for anyone, others only for the
 // account whose uid they run as.
@@ -195,7 +163,7 @@ bool RequestHandler::is_admin(const PeerCredentials& peer) const
   if (!account.found) {
     return false;
   }
-  return account_in_group(account.name, m_settings.admin_group).value_or(false);
+  return account_in_group(account, m_settings.admin_group).value_or(false);
 }
 
 RequestHandler::After RequestHandler::handle(const wire::FrameBuffer& request,
