@@ -70,19 +70,7 @@ Expected<AccountAdmin::AccountPage> AccountAdmin::list(std::string_view after, s
   }
   const std::int64_t now = m_auth.m_clock.now();
   for (const UserRecord& record : *records) {
-    UserStatus status = m_auth.describe(&record, now);
-    const PolicyAnswer policy = m_auth.decide(record.user);
-    status.reason = policy.reason;
-    if (policy.known()) {
-      UserRecord copy = record; // a list starts no grace period
-      const Authenticator::Demand owed = m_auth.demand(copy, policy, now);
-      status.required = owed.required;
-      status.grace_until = owed.grace_until;
-      if (owed.why != nullptr) {
-        status.reason = owed.why;
-      }
-    }
-    page.accounts.push_back({record.user, std::move(status)});
+    page.accounts.push_back({record.user, m_auth.describe(&record, m_auth.decide(record.user), now)});
   }
   if (after.empty()) {
     m_auth.record_event(m_auth.event(who, "admin-list", "", "success", ""));

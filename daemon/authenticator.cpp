@@ -141,6 +141,26 @@ UserStatus Authenticator::describe(const UserRecord* record, std::int64_t now) c
   return status;
 }
 
+UserStatus Authenticator::describe(const UserRecord* record, const PolicyAnswer& policy,
+                                   std::int64_t now) const
+{
+  UserStatus status = describe(record, now);
+  status.reason = policy.reason;
+  if (!policy.known()) {
+    return status;
+  }
+  // On a copy: only a login that got past the password starts a grace period, so that a
+  // status query, or a login attempt with a wrong password, cannot start anyone's clock.
+  UserRecord copy = record != nullptr ? *record : UserRecord{};
+  const Demand owed = demand(copy, policy, now);
+  status.required = owed.required;
+  status.grace_until = owed.grace_until;
+  if (owed.why != nullptr) {
+    status.reason = owed.why;
+  }
+  return status;
+}
+
 Expected<UserStatus> Authenticator::status(std::string_view user)
 {
   // Before the lock: the directory may take a while to answer.
@@ -150,27 +170,7 @@ Expected<UserStatus> Authenticator::status(std::string_view user)
   if (!loaded) {
     return Unexpected<Error>{loaded.error()};
   }
-  const std::int64_t now = m_clock.now();
-  UserRecord record;
-  if (loaded->has_value()) {
-    record = std::move(**loaded);
-  } else {
-    record.user = std::string(user);
-  }
-  UserStatus status = describe(loaded->has_value() ? &record : nullptr, now);
-  status.reason = policy.reason;
-  if (!policy.known()) {
-    return status;
-  }
-  // On a copy: only a login that got past the password starts a grace period, so that a
-  // status query, or a login attempt with a wrong password, cannot start anyone's clock.
-  const Demand owed = demand(record, policy, now);
-  status.required = owed.required;
-  status.grace_until = owed.grace_until;
-  if (owed.why != nullptr) {
-    status.reason = owed.why;
-  }
-  return status;
+  return describe(loaded->has_value() ? &**loaded : nullptr, policy, m_clock.now());
 }
 
 Expected<std::uint64_t> Authenticator::match_code(std::string_view user, std::string_view purpose,
@@ -391,68 +391,69 @@ AuthOutcome Authenticator::admit_unenrolled(std::string_view user, AuthMode mode
     record_event(event(who, "login", user, protocol::name(outcome.result), outcome.reason));
     return outcome;
   };
+  // Before the lock: the directory may take a while to answer.
   const PolicyAnswer policy = decide(user);
-  {
-    // The last login is kept with the audit event, in one commit.
-    std::lock_guard lock(lock_for(user));
-    auto loaded = m_store.load(user);
-    if (!loaded) {
-      log::error("store: %s", loaded.error().message.c_str());
-      return audited({AuthResult::unavailable, 0, "store error"});
-    }
-    UserRecord updated;
-    if (loaded->has_value()) {
-      updated = std::move(**loaded);
+  std::lock_guard lock(lock_for(user));
+  auto loaded = m_store.load(user);
+  if (!loaded) {
+    log::error("store: %s", loaded.error().message.c_str());
+    return audited({AuthResult::unavailable, 0, "store error"});
+  }
+  UserRecord updated;
+  if (loaded->has_value()) {
+    updated = std::move(**loaded);
+  } else {
+    updated.user = std::string(user);
+  }
+  if (updated.lock != LockState::none) {
+    return audited({AuthResult::locked, 0, "locked"});
+  }
+  if (updated.enrolled()) {
+    // Enrolled since the first look: only a code can let this login through.
+    return audited(mode == AuthMode::code_only
+                     ? AuthOutcome{AuthResult::denied, 0, "enrolled during the login"}
+                     : AuthOutcome{AuthResult::denied, 0, "the account changed during the login"});
+  }
+  const std::int64_t now = m_clock.now();
+  if (!policy.known() && updated.pass_until <= now) {
+    // Fail closed: without the policy nobody can say this login may skip the second factor.
+    return audited({AuthResult::unavailable, 0, "policy unknown (directory unreachable, no cached answer)"});
+  }
+  const Demand owed = demand(updated, policy, now);
+  AuthOutcome outcome;
+  std::string detail;
+  if (owed.enroll_now) {
+    outcome = {AuthResult::enroll_required, 0, "2FA required: enrollment due"};
+    detail = std::string(outcome.reason) + " (" + (owed.why ? owed.why : policy.reason) + ")";
+  } else {
+    if (mode == AuthMode::password_only) {
+      updated.last_login_at = now;
+      outcome = {AuthResult::success, 0,
+                 updated.pass_until > now ? "password (temporary pass)" : "password"};
     } else {
-      updated.user = std::string(user);
+      outcome = {AuthResult::not_enrolled, 0, "not enrolled"};
     }
-    if (updated.lock != LockState::none) {
-      return audited({AuthResult::locked, 0, "locked"});
+    detail = outcome.reason;
+    if (owed.required) {
+      outcome.grace_until = owed.grace_until;
+      detail += "; 2FA required, grace until " + std::to_string(owed.grace_until);
     }
-    if (updated.enrolled()) {
-      // Enrolled since the first look: only a code can let this login through.
-      return audited(mode == AuthMode::code_only
-                       ? AuthOutcome{AuthResult::denied, 0, "enrolled during the login"}
-                       : AuthOutcome{AuthResult::denied, 0, "the account changed during the login"});
-    }
-    const std::int64_t now = m_clock.now();
-    if (!policy.known() && updated.pass_until <= now) {
-      // Fail closed: without the policy nobody can say this login may skip the second factor.
-      return audited({AuthResult::unavailable, 0, "policy unknown (directory unreachable, no cached answer)"});
-    }
-    const Demand owed = demand(updated, policy, now);
-    AuthOutcome outcome;
-    std::string detail;
-    if (owed.enroll_now) {
-      outcome = {AuthResult::enroll_required, 0, "2FA required: enrollment due"};
-      detail = std::string(outcome.reason) + " (" + (owed.why ? owed.why : policy.reason) + ")";
-    } else {
-      if (mode == AuthMode::password_only) {
-        updated.last_login_at = now;
-        outcome = {AuthResult::success, 0,
-                   updated.pass_until > now ? "password (temporary pass)" : "password"};
-      } else {
-        outcome = {AuthResult::not_enrolled, 0, "not enrolled"};
-      }
-      detail = outcome.reason;
-      if (owed.required) {
-        outcome.grace_until = owed.grace_until;
-        detail += "; 2FA required, grace until " + std::to_string(owed.grace_until);
-      }
-    }
-    // Only existing accounts get a record (see status()).
-    const bool keep = mode == AuthMode::password_only || (owed.changed && account_named(updated.user).found);
-    if (auto saved = keep ? commit(updated, event(who, "login", user, protocol::name(outcome.result), detail))
-                          : Expected<void>{};
-        !saved) {
-      log::error("store: %s", saved.error().message.c_str());
-      return audited({AuthResult::unavailable, 0, "store error"});
-    }
-    if (!keep) {
-      record_event(event(who, "login", user, protocol::name(outcome.result), detail));
-    }
+  }
+  // Mode 1 keeps the last login, with the audit event in one commit. Mode 3 keeps a grace period
+  // that starts, only for an account that exists: it is asked about any name an ssh prompt
+  // takes, and made-up names must add nothing to the database.
+  const bool keep =
+      mode == AuthMode::password_only || (owed.changed && account_named(updated.user).found);
+  if (!keep) {
+    record_event(event(who, "login", user, protocol::name(outcome.result), detail));
     return outcome;
   }
+  if (auto saved = commit(updated, event(who, "login", user, protocol::name(outcome.result), detail));
+      !saved) {
+    log::error("store: %s", saved.error().message.c_str());
+    return audited({AuthResult::unavailable, 0, "store error"});
+  }
+  return outcome;
 }
 
 AuthOutcome Authenticator::check_code(std::string_view user, AuthMode mode, bool password_ok,
@@ -559,6 +560,25 @@ bool Authenticator::is_locked(const Error& error)
   return error.message == k_locked;
 }
 
+Expected<EnrollmentOffer> Authenticator::start_pending(UserRecord& record, std::int64_t now) const
+{
+  EnrollmentOffer offer;
+  offer.secret = SecretBytes(k_secret_bytes);
+  if (!random_bytes({offer.secret.data(), offer.secret.size()})) {
+    return make_error("the random number generator failed");
+  }
+  auto sealed = m_sealer.seal(offer.secret.span(), record.user, k_purpose_pending);
+  if (!sealed) {
+    return Unexpected<Error>{sealed.error()};
+  }
+  record.pending_secret = std::move(*sealed);
+  record.pending_params = m_settings.new_enrollment;
+  record.pending_created_at = now;
+  offer.params = m_settings.new_enrollment;
+  offer.expires_at = now + m_settings.enroll_timeout;
+  return offer;
+}
+
 Expected<EnrollmentOffer> Authenticator::begin_enrollment(std::string_view user,
                                                           const Requester& who)
 {
@@ -582,24 +602,14 @@ Expected<EnrollmentOffer> Authenticator::begin_enrollment(std::string_view user,
     return make_error(k_already_enrolled);
   }
 
-  EnrollmentOffer offer;
-  offer.secret = SecretBytes(k_secret_bytes);
-  if (!random_bytes({offer.secret.data(), offer.secret.size()})) {
-    return make_error("the random number generator failed");
+  const std::int64_t now = m_clock.now();
+  auto offer = start_pending(record, now);
+  if (!offer) {
+    return Unexpected<Error>{offer.error()};
   }
-  auto sealed = m_sealer.seal(offer.secret.span(), user, k_purpose_pending);
-  if (!sealed) {
-    return Unexpected<Error>{sealed.error()};
-  }
-  std::int64_t now = m_clock.now();
-  record.pending_secret = std::move(*sealed);
-  record.pending_params = m_settings.new_enrollment;
-  record.pending_created_at = now;
   if (auto saved = commit(record, event(who, "enroll-begin", user, "started", "")); !saved) {
     return Unexpected<Error>{saved.error()};
   }
-  offer.params = m_settings.new_enrollment;
-  offer.expires_at = now + m_settings.enroll_timeout;
   return offer;
 }
 
@@ -769,17 +779,10 @@ Expected<ReplaceOutcome> Authenticator::replace_enrollment(std::string_view user
   UserRecord& record = (*proven)->record;
   const CodeVerdict& verdict = (*proven)->verdict;
 
-  outcome.offer.secret = SecretBytes(k_secret_bytes);
-  if (!random_bytes({outcome.offer.secret.data(), outcome.offer.secret.size()})) {
-    return make_error("the random number generator failed");
+  auto offer = start_pending(record, now);
+  if (!offer) {
+    return Unexpected<Error>{offer.error()};
   }
-  auto sealed = m_sealer.seal(outcome.offer.secret.span(), user, k_purpose_pending);
-  if (!sealed) {
-    return Unexpected<Error>{sealed.error()};
-  }
-  record.pending_secret = std::move(*sealed);
-  record.pending_params = m_settings.new_enrollment;
-  record.pending_created_at = now;
   const char* detail = verdict.kind == CodeKind::backup_code
                          ? "proved with a backup code; the old secret works until confirmation"
                          : "the old secret works until confirmation";
@@ -787,8 +790,7 @@ Expected<ReplaceOutcome> Authenticator::replace_enrollment(std::string_view user
     return Unexpected<Error>{saved.error()};
   }
   outcome.code = {CodeResult::ok, 0};
-  outcome.offer.params = m_settings.new_enrollment;
-  outcome.offer.expires_at = now + m_settings.enroll_timeout;
+  outcome.offer = std::move(*offer);
   return outcome;
 }
 

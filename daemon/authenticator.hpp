@@ -163,6 +163,8 @@ private:
                                                    CodeOutcome& outcome);
 
   std::mutex& lock_for(std::string_view user);
+  // A fresh pending secret in `record` (sealed for record.user), and the offer that shows it.
+  Expected<EnrollmentOffer> start_pending(UserRecord& record, std::int64_t now) const;
 
   // What a user who is not enrolled owes: under the user's lock, starts the grace period the
   // first time the user is found required (`record` changed: the caller saves it).
@@ -181,6 +183,9 @@ private:
   // Seconds until a code may be tried again; 0 when not throttled.
   std::uint32_t throttle_wait(const UserRecord& record, std::int64_t now) const;
   UserStatus describe(const UserRecord* record, std::int64_t now) const;
+  // The same with what `policy` demands of the user (required, grace, why), starting nothing.
+  UserStatus describe(const UserRecord* record, const PolicyAnswer& policy,
+                      std::int64_t now) const;
   // Checks `code` against a sealed secret; returns the matched step, or 0 for no match.
   // Steps at or before `last_step` never match (replay). Error when the secret cannot be opened.
   Expected<std::uint64_t> match_code(std::string_view user, std::string_view purpose,
