@@ -481,7 +481,7 @@ std::vector<std::string> ancestor_dns(std::string_view dn, std::string_view base
       return out;
     }
     LdapString owned(normal);
-    base_key = lower(normal ? normal : "");
+    base_key = dn_key(normal ? normal : "");
   }
   for (std::size_t i = 1; raw[i] != nullptr; ++i) {
     char* parent = nullptr;
@@ -489,7 +489,7 @@ std::vector<std::string> ancestor_dns(std::string_view dn, std::string_view base
       break;
     }
     LdapString owned(parent);
-    const std::string key = lower(parent);
+    const std::string key = dn_key(parent);
     if (!base_key.empty() && key != base_key &&
         !(key.size() > base_key.size() &&
           key.compare(key.size() - base_key.size(), base_key.size(), base_key) == 0 &&
@@ -502,6 +502,11 @@ std::vector<std::string> ancestor_dns(std::string_view dn, std::string_view base
     }
   }
   return out;
+}
+
+std::string dn_key(std::string_view dn)
+{
+  return lower(dn);
 }
 
 bool uri_is_cleartext(std::string_view uri, bool starttls)

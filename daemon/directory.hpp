@@ -81,6 +81,10 @@ public:
 // per password check (a bind changes a connection's identity).
 std::unique_ptr<Directory> make_ldap_directory(DirectorySettings settings);
 
+// `dn` as a key for telling entries of one server apart: ASCII letters folded to lower case
+// (attribute names and the values of DNs in practice, ou and cn, compare without case).
+std::string dn_key(std::string_view dn);
+
 // The DNs above `dn`, nearest first, down to and including `base` (compared case-insensitively
 // after normalisation); all of them when `base` is empty. Empty when `dn` cannot be parsed.
 std::vector<std::string> ancestor_dns(std::string_view dn, std::string_view base);

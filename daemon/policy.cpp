@@ -4,7 +4,6 @@
 #include "log.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <set>
 
 namespace studio2fa {
@@ -18,14 +17,6 @@ constexpr const char* k_global_reason = "global enforcement (studio2fa-admin enf
 constexpr const char* k_no_policy = "no policy requires it";
 constexpr const char* k_no_answer =
     "unknown: the directory cannot be reached and no answer is cached";
-
-std::string lower(std::string_view text)
-{
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 Deadline deadline_after(std::chrono::milliseconds timeout)
 {
@@ -136,7 +127,7 @@ Expected<std::optional<PolicyFlags>> PolicyResolver::container_flags(const std::
                                                                     Deadline deadline)
 {
   constexpr std::size_t k_max_containers = 10000;
-  const std::string key = lower(dn);
+  const std::string key = dn_key(dn);
   const std::int64_t now = m_clock.now();
   {
     std::lock_guard lock(m_containers_mutex);
@@ -188,7 +179,7 @@ Expected<CachedPolicy> PolicyResolver::ask_directory(std::string_view user, Dead
 
   // Groups, breadth first: those naming the user, then those naming one of those, and so on.
   std::vector<DirectoryEntry> groups;
-  std::set<std::string> seen{lower(entry.dn)};
+  std::set<std::string> seen{dn_key(entry.dn)};
   std::vector<std::string> frontier{entry.dn};
   for (unsigned depth = 1; !frontier.empty(); ++depth) {
     if (depth > m_settings.nesting_depth) {
@@ -206,7 +197,7 @@ Expected<CachedPolicy> PolicyResolver::ask_directory(std::string_view user, Dead
               [](const DirectoryEntry& a, const DirectoryEntry& b) { return a.dn < b.dn; });
     frontier.clear();
     for (DirectoryEntry& group : *level) {
-      if (seen.insert(lower(group.dn)).second) { // a loop or a diamond ends here
+      if (seen.insert(dn_key(group.dn)).second) { // a loop or a diamond ends here
         frontier.push_back(group.dn);
         groups.push_back(std::move(group));
       }
