@@ -21,6 +21,8 @@ constexpr std::string_view k_purpose_active = "totp";
 constexpr std::string_view k_purpose_pending = "pending";
 constexpr std::size_t k_secret_bytes = 20; // 160 bits, RFC 4226's recommendation
 constexpr const char* k_already_enrolled = "already enrolled";
+constexpr const char* k_password_unavailable =
+  "password not checked: the directory holding it cannot be reached";
 constexpr const char* k_locked = "locked: contact your administrator";
 constexpr std::int64_t k_prune_interval = 24 * 3600;
 constexpr const char* k_no_policy = "no policy requires it";
@@ -338,7 +340,7 @@ AuthOutcome Authenticator::authenticate(std::string_view user, AuthMode mode,
   if (mode == AuthMode::code_only) {
     // No password to hash: one pass under the user's lock does it all (check_code sends a user
     // who is not enrolled on to admit_unenrolled).
-    return check_code(user, mode, true, code, who);
+    return check_code(user, mode, PasswordVerdict::match, code, who);
   }
   if (password.empty()) {
     return audited({AuthResult::denied, 0, "empty password"});
@@ -367,10 +369,15 @@ AuthOutcome Authenticator::authenticate(std::string_view user, AuthMode mode,
       m_passwords.check(user, password); // same timing as a real attempt
       return audited({AuthResult::denied, 0, "password-only login refused: the account has 2FA"});
     }
-    if (!m_passwords.check(user, password)) {
-      return audited({AuthResult::denied, 0, "wrong password"});
+    switch (m_passwords.check(user, password)) {
+    case PasswordVerdict::match:
+      return admit_unenrolled(user, mode, who);
+    case PasswordVerdict::unavailable:
+      return audited({AuthResult::unavailable, 0, k_password_unavailable});
+    case PasswordVerdict::mismatch:
+      break;
     }
-    return admit_unenrolled(user, mode, who);
+    return audited({AuthResult::denied, 0, "wrong password"});
   }
 
   if (!enrolled) {
@@ -456,7 +463,7 @@ AuthOutcome Authenticator::admit_unenrolled(std::string_view user, AuthMode mode
   return outcome;
 }
 
-AuthOutcome Authenticator::check_code(std::string_view user, AuthMode mode, bool password_ok,
+AuthOutcome Authenticator::check_code(std::string_view user, AuthMode mode, PasswordVerdict password,
                                       std::string_view code, const Requester& who)
 {
   auto audited = [&](AuthOutcome outcome) {
@@ -505,7 +512,12 @@ AuthOutcome Authenticator::check_code(std::string_view user, AuthMode mode, bool
     log::error("%s", verdict.error().message.c_str());
     return audited({AuthResult::unavailable, 0, "secret unreadable"});
   }
-  if (!password_ok) {
+  if (password == PasswordVerdict::unavailable) {
+    // Nothing is known about the password: the code is neither counted nor used up, and the
+    // same code works once the directory answers again.
+    return audited({AuthResult::unavailable, 0, k_password_unavailable});
+  }
+  if (password != PasswordVerdict::match) {
     // A wrong password never counts toward the throttle or a lock: nobody can throttle or lock
     // an account without knowing its password.
     return audited({AuthResult::denied, 0, "wrong password"});

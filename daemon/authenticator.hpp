@@ -201,7 +201,7 @@ private:
   static void count_success(UserRecord& record, const CodeVerdict& verdict);
   // Under the user's lock: throttle, code (replay-checked), and the durable update. In code-only
   // mode a user who is not enrolled goes on to admit_unenrolled() (the policy) instead.
-  AuthOutcome check_code(std::string_view user, protocol::AuthMode mode, bool password_ok,
+  AuthOutcome check_code(std::string_view user, protocol::AuthMode mode, PasswordVerdict password,
                          std::string_view code, const Requester& who);
   // The common start of code-proven requests: loads the record under the lock the caller holds
   // and checks enrollment, lock and throttle. Sets `refused` when the request ends there.

@@ -95,10 +95,10 @@ const std::string& ShadowPasswordChecker::dummy_hash()
   return m_dummy_hash;
 }
 
-bool ShadowPasswordChecker::check(std::string_view user, std::string_view password)
+PasswordVerdict ShadowPasswordChecker::check(std::string_view user, std::string_view password)
 {
   if (password.empty() || user.empty()) {
-    return false;
+    return PasswordVerdict::mismatch;
   }
   SecretBytes hash = stored_hash(std::string(user));
   // Locked ("!…"), disabled ("*") and empty hashes never match, but still cost one hashing.
@@ -124,7 +124,7 @@ bool ShadowPasswordChecker::check(std::string_view user, std::string_view passwo
   bool match = usable && computed != nullptr && computed[0] != '*' &&
                constant_time_equal(std::string_view(computed), hash.view());
   secure_wipe(data.get(), sizeof(crypt_data));
-  return match;
+  return match ? PasswordVerdict::match : PasswordVerdict::mismatch;
 }
 
 std::ptrdiff_t ShadowPasswordChecker::hash_slots()
@@ -140,11 +140,11 @@ DirectoryPasswordChecker::DirectoryPasswordChecker(PolicyResolver& policy, Direc
 {
 }
 
-bool DirectoryPasswordChecker::check(std::string_view user, std::string_view password)
+PasswordVerdict DirectoryPasswordChecker::check(std::string_view user, std::string_view password)
 {
   // An empty simple bind is an anonymous bind, which succeeds: never send one.
   if (password.empty()) {
-    return false;
+    return PasswordVerdict::mismatch;
   }
   if (m_directory == nullptr) {
     return m_local.check(user, password);
@@ -157,14 +157,19 @@ bool DirectoryPasswordChecker::check(std::string_view user, std::string_view pas
   }
   if (m_policy.directory_resting()) {
     // It just failed to answer: a bind now would most likely cost the whole timeout again.
-    return false;
+    return PasswordVerdict::unavailable;
   }
   const Deadline deadline = std::chrono::steady_clock::now() + m_timeout;
-  const Directory::Bind bind = m_directory->check_password(source.dn, password, deadline);
-  if (bind == Directory::Bind::unavailable) {
+  switch (m_directory->check_password(source.dn, password, deadline)) {
+  case Directory::Bind::ok:
+    return PasswordVerdict::match;
+  case Directory::Bind::unavailable:
     m_policy.directory_failed("cannot check the password of " + log::sanitize(user));
+    return PasswordVerdict::unavailable;
+  case Directory::Bind::wrong:
+    break;
   }
-  return bind == Directory::Bind::ok;
+  return PasswordVerdict::mismatch;
 }
 
 } // namespace studio2fa

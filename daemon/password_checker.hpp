@@ -10,17 +10,22 @@
 
 namespace studio2fa {
 
+// What a password check found. `unavailable`: the source that holds the password (the
+// directory) could not be asked, so nothing is known about the password; the login is answered
+// "unavailable", not "wrong password", and nothing is counted or consumed.
+enum class PasswordVerdict { match, mismatch, unavailable };
+
 class PasswordChecker {
 public:
   virtual ~PasswordChecker() = default;
-  // True only for a non-empty password that matches. Must take about as long for an unknown
+  // `match` only for a non-empty password that matches. Must take about as long for an unknown
   // user as for a known one.
-  virtual bool check(std::string_view user, std::string_view password) = 0;
+  virtual PasswordVerdict check(std::string_view user, std::string_view password) = 0;
 };
 
 class ShadowPasswordChecker final : public PasswordChecker {
 public:
-  bool check(std::string_view user, std::string_view password) override;
+  PasswordVerdict check(std::string_view user, std::string_view password) override;
 
 private:
   // The stand-in hash used for unknown and locked accounts, made on first need with the
@@ -49,7 +54,7 @@ public:
   // `directory` may be null: every password is checked locally.
   DirectoryPasswordChecker(PolicyResolver& policy, Directory* directory, PasswordChecker& local,
                            std::chrono::milliseconds timeout);
-  bool check(std::string_view user, std::string_view password) override;
+  PasswordVerdict check(std::string_view user, std::string_view password) override;
 
 private:
   PolicyResolver& m_policy;

@@ -64,12 +64,16 @@ public:
   std::int64_t now() const override { return k_now; }
 };
 
-// Every account has the same password, so the fuzzer can find it in the seeds.
+// Every account has the same password, so the fuzzer can find it in the seeds; the password
+// "unreachable" stands for a directory that does not answer.
 class FixedPasswordChecker final : public PasswordChecker {
 public:
-  bool check(std::string_view, std::string_view password) override
+  PasswordVerdict check(std::string_view, std::string_view password) override
   {
-    return password == k_password;
+    if (password == "unreachable") {
+      return PasswordVerdict::unavailable;
+    }
+    return password == k_password ? PasswordVerdict::match : PasswordVerdict::mismatch;
   }
 };
 

@@ -238,6 +238,16 @@ check "alice still logs in with her local password" login_succeeded
 next_step
 pam_login s2fa-otp anim2 "$(code_for "$A2")"
 check "an enrolled directory user logs in with a code (otp_only)" login_succeeded
+next_step
+outage_code=$(code_for "$L")
+log_from=$(($(wc -l < "$DAEMON_LOG") + 1))
+pam_login s2fa ldaponly1 pw-ldaponly1 "$outage_code"
+check "ldaponly1's directory password cannot be checked: unavailable, not wrong (rc=$LOGIN_RC)" \
+  login_failed_with 9
+check "... the user is told 2FA is not available, not that the password was wrong" \
+  saw "ERROR Two-factor authentication is not available right now. Contact your administrator."
+check "... and the daemon's log says why" bash -c 'tail -n "+$0" "$1" | grep -q "user=ldaponly1 .*password not checked: the directory holding it cannot be reached"' \
+  "$log_from" "$DAEMON_LOG"
 advance_time 6 # past ldap_retry_interval: the directory is asked again
 started=$(date +%s%N)
 live_login s2fa-otp-ignore rev1
@@ -255,6 +265,9 @@ ldap_start
 advance_time 6
 admin root policy anim1
 check "slapd back: anim1's policy comes from the directory again" grep -q "^source: directory" <<< "$OUT"
+pam_login s2fa ldaponly1 pw-ldaponly1 "$outage_code"
+check "... and the code ldaponly1 typed during the outage was not used up: it logs in now" \
+  login_succeeded
 ldap_pause
 advance_time 61
 started=$(date +%s%N)

@@ -57,15 +57,21 @@ private:
   std::int64_t m_now = k_start_time;
 };
 
-// Only alice, with the password "right".
+// Only alice, with the password "right"; nothing at all while `unreachable` (a directory that
+// holds the password and does not answer).
 class TestPasswords final : public PasswordChecker {
 public:
-  bool check(std::string_view user, std::string_view password) override
+  PasswordVerdict check(std::string_view user, std::string_view password) override
   {
     ++calls;
-    return user == "alice" && password == "right";
+    if (unreachable) {
+      return PasswordVerdict::unavailable;
+    }
+    return user == "alice" && password == "right" ? PasswordVerdict::match
+                                                  : PasswordVerdict::mismatch;
   }
   unsigned calls = 0;
+  bool unreachable = false;
 };
 
 // --- reference TOTP (RFC 6238 with T0 = 0) --------------------------------------------------
@@ -658,6 +664,33 @@ void test_right_password_wrong_code(void** state)
   assert_int_equal(status.failures, 2);
   assert_int_equal(status.retry_after, 0);
   assert_int_equal(stored(f, "alice").last_failure_at, f.clock.now());
+}
+
+void test_password_source_unreachable(void** state)
+{
+  Fixture& f = fixture(state);
+  // Not enrolled, password only: "unavailable", not "wrong password".
+  f.passwords.unreachable = true;
+  assert_auth(f.auth->authenticate("alice", AuthMode::password_only, "right", "", k_who),
+              AuthResult::unavailable);
+  assert_auth(f.auth->authenticate("alice", AuthMode::password_only, "wrong", "", k_who),
+              AuthResult::unavailable);
+  f.passwords.unreachable = false;
+  const Bytes secret = enroll_alice(f);
+  const std::string code = code_for(f, secret);
+
+  // Enrolled, password and code: right and wrong codes get the same answer, and neither counts.
+  f.passwords.unreachable = true;
+  assert_auth(login(f, wrong_code(f, secret)), AuthResult::unavailable);
+  assert_auth(login(f, code), AuthResult::unavailable);
+  assert_int_equal(status_of(f, "alice").failures, 0);
+  f.passwords.unreachable = false;
+  assert_auth(login(f, code), AuthResult::success); // the code was not used up
+  // Code only: no password involved, so the directory does not matter.
+  f.clock.advance(f.settings.new_enrollment.period);
+  f.passwords.unreachable = true;
+  assert_auth(f.auth->authenticate("alice", AuthMode::code_only, "", code_for(f, secret), k_who),
+              AuthResult::success);
 }
 
 void test_empty_password(void** state)
@@ -1650,6 +1683,7 @@ int main()
       TEST(test_window_zero),
       TEST(test_wrong_password_right_code),
       TEST(test_right_password_wrong_code),
+      TEST(test_password_source_unreachable),
       TEST(test_empty_password),
       TEST(test_password_only),
       TEST(test_not_enrolled),
