@@ -3,7 +3,9 @@
 #   - whole logins through the real libpam at 1, 8 and 32 parallel clients, each a fresh valid
 #     code for a distinct enrolled user, for studio2fa (otp_only) and, in the same harness, the
 #     PAM framework's floor (pam_permit), Google Authenticator and pam_oath;
-#   - studio2fad alone over its socket at 1..64 connections;
+#   - studio2fad alone over its socket at 1..64 connections, twice: with names no NSS source
+#     knows (every request misses in each source), then with names NSS knows and a warm name-
+#     service cache (bench/warm_nss.sh), as when sshd looked the user up just before PAM;
 #   - scale: 1,000 vs 100,000 enrolled users (db size, daemon RSS, start-up time, logins/s).
 # Everything runs in a private temp directory; nothing on the machine changes.
 set -euo pipefail
@@ -18,7 +20,8 @@ mkdir -m 0700 "$B/etc" "$B/lib1k" "$B/lib100k" "$B/ga" "$B/oath"
 mkdir -m 0755 "$B/run" "$B/pam.d"
 SOCK=$B/run/studio2fad.sock
 PID=
-cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$B"; }
+stop_nscd() { [ -s "$B/warm/nscd.pid" ] && kill "$(cat "$B/warm/nscd.pid")" 2>/dev/null; rm -f "$B/warm/nscd.pid"; }
+cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; stop_nscd; wait 2>/dev/null; rm -rf "$B"; }
 trap cleanup EXIT
 
 MODULE=$top_builddir/.libs/pam_studio2fa.so
@@ -43,20 +46,29 @@ echo "auth required $MODULE socket=$SOCK otp_only" > "$B/pam.d/studio2fa"
 echo "auth required pam_google_authenticator.so user=root secret=$B/ga/\${USER}" > "$B/pam.d/ga"
 echo "auth required pam_oath.so usersfile=$B/oath/users window=1 digits=6" > "$B/pam.d/oath"
 
-# start_daemon DB_DIR: starts studio2fad on that database; sets PID and STARTUP_MS.
+# start_daemon DB_DIR [WRAPPER...]: starts studio2fad on that database, through WRAPPER (which
+# must exec it) when given; sets PID and STARTUP_MS (which then includes the wrapper's time).
 start_daemon() {
+  local db=$1; shift
   cat > "$B/etc/studio2fad.conf" <<CONF
 socket_path = $SOCK
-db_path = $1/studio2fa.db
+db_path = $db/studio2fa.db
 key_path = $B/etc/master.key
 CONF
   local start; start=$(date +%s%N)
-  "$top_builddir/studio2fad" -f -c "$B/etc/studio2fad.conf" 2>> "$B/daemon.log" &
+  "$@" "$top_builddir/studio2fad" -f -c "$B/etc/studio2fad.conf" 2>> "$B/daemon.log" &
   PID=$!
-  until [ -S "$SOCK" ]; do sleep 0.001; done
+  until [ -S "$SOCK" ]; do
+    if ! kill -0 "$PID" 2> /dev/null; then
+      wait "$PID" || true
+      PID= STARTUP_MS=failed
+      return
+    fi
+    sleep 0.001
+  done
   STARTUP_MS=$(( ($(date +%s%N) - start) / 1000000 ))
 }
-stop_daemon() { kill "$PID"; wait "$PID" || true; PID=; }
+stop_daemon() { kill "$PID"; wait "$PID" || true; PID=; rm -f "$SOCK"; stop_nscd; }
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$PID/status"; }
 hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$PID/status"; }
 
@@ -91,18 +103,42 @@ for c in 1 8 32; do
   ref_offset=$((ref_offset + L_REF))
 done
 
-echo "# the daemon alone" >&2
-for c in 1 2 4 8 16 32 64; do
-  row "studio2fad over its socket" "$("$top_builddir/bench/daemon_bench" --socket "$SOCK" \
-    --users "$B/users-100k" --first "$offset" --count "$D" --clients "$c")"
-  offset=$((offset + D))
-done
+# daemon_sweep LABEL FIRST: the daemon alone at 1..64 connections, D verifications each.
+CONNECTIONS=(1 2 4 8 16 32 64)
+daemon_sweep() {
+  local first=$2
+  for c in "${CONNECTIONS[@]}"; do
+    row "$1" "$("$top_builddir/bench/daemon_bench" --socket "$SOCK" \
+      --users "$B/users-100k" --first "$first" --count "$D" --clients "$c")"
+    first=$((first + D))
+  done
+}
+echo "# the daemon alone, names unknown to NSS" >&2
+sweep_first=$offset
+daemon_sweep "studio2fad alone, names not in NSS" "$offset"
+sweep_end=$(date +%s)
+offset=$((offset + ${#CONNECTIONS[@]} * D))
 
 echo "# scale" >&2
 scale_100k=$(pam_run studio2fa "$B/users-100k" "$offset" 1000 8)
 rss_100k=$(rss_kb); hwm_100k=$(hwm_kb)
 stop_daemon
 db_100k=$(du -k "$B/lib100k/studio2fa.db" | cut -f1)
+
+echo "# the daemon alone, names in NSS behind a warm name-service cache" >&2
+warm=measured
+start_daemon "$B/lib100k" "$top_srcdir/bench/warm_nss.sh" "$B/users-100k" "$sweep_first" \
+  $((${#CONNECTIONS[@]} * D)) "$B/warm"
+if [ "$STARTUP_MS" = failed ]; then
+  warm="not measured: $(grep -m1 'warm_nss' "$B/daemon.log" || tail -n1 "$B/daemon.log")"
+else
+  # The same users as the sweep above, two time steps on at least. One step on is not enough:
+  # when a user's code of step S happens to equal their code of S+1 (one in a million), the
+  # daemon took it as S+1, and rightly refuses that same code again during S+1.
+  while [ $(( $(date +%s) / 30 )) -le $(( sweep_end / 30 + 1 )) ]; do sleep 1; done
+  daemon_sweep "studio2fad alone, names in NSS cache" "$sweep_first"
+  stop_daemon
+fi
 start_daemon "$B/lib1k"
 startup_1k=$STARTUP_MS
 scale_1k=$(pam_run studio2fa "$B/users-1k" 0 1000 8)
@@ -134,7 +170,10 @@ printf '%-34s %12s %12s\n' "daemon peak RSS (KiB)" "$hwm_1k" "$hwm_100k"
 printf '%-34s %12s %12s\n' "daemon start-up to socket (ms)" "$startup_1k" "$startup_100k"
 printf '%-34s %12s %12s\n' "logins/s at 8 clients" "$(field rate "$scale_1k")" "$(field rate "$scale_100k")"
 echo "seeding 100,000 enrollments (sealed, one transaction per 5,000): $seed_ms ms"
-echo "NSS ($(grep -m1 '^passwd:' /etc/nsswitch.conf | tr -s ' ')) knows none of the users: each daemon-alone request misses in every source"
+echo "daemon alone: \"not in NSS\": $(grep -m1 '^passwd:' /etc/nsswitch.conf | tr -s ' ') knows none of the users, so each"
+echo "  request misses in every source; \"in NSS cache\": the names in NSS (glibc's db source) and"
+echo "  answered a moment before by the host's name-service cache (nscd), as sshd's lookup leaves them"
+[ "$warm" = measured ] || echo "  in NSS cache: $warm"
 echo
 if [ "${#LDAP_ROWS[@]}" -gt 0 ]; then
   echo "with a directory: directory operations per two-prompt login of a directory user (slapd's log)"
@@ -144,4 +183,12 @@ if [ "${#LDAP_ROWS[@]}" -gt 0 ]; then
   echo " StartTLS left are the password check itself; warm-otp_only: password by an earlier module)"
 else
   echo "with a directory: not measured (slapd is not installed)"
+fi
+# A refused valid login is a finding: show what the daemon said about it.
+others=$(grep -v -e 'authentication success' -e 'serving on' -e 'stopping: finishing' \
+  -e '\]: stopped$' "$B/daemon.log" || true)
+if [ -n "$others" ]; then
+  echo
+  echo "daemon log lines other than successes, starts and stops (first 10):"
+  head -n 10 <<< "$others"
 fi
