@@ -61,7 +61,8 @@ CONF
   until [ -S "$SOCK" ]; do
     if ! kill -0 "$PID" 2> /dev/null; then
       wait "$PID" || true
-      PID= STARTUP_MS=failed
+      PID=''
+      STARTUP_MS=failed
       return
     fi
     sleep 0.001
