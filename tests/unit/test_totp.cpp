@@ -192,6 +192,24 @@ void test_match_step_window(void**)
   assert_false(totp::match_step(key, 1000000, now, 2, params).has_value());
 }
 
+void test_match_step_coincidence_later_wins(void**)
+{
+  // With RFC 6238's SHA-1 key, steps 910737 and 910738 share their 6-digit code (found by a
+  // search; a one-in-a-million coincidence, as oathtool also shows). The later step is taken,
+  // so that the replay check afterwards refuses that same code for the rest of its window.
+  const totp::Parameters params;
+  const auto key = bytes_of(k_sha1_key);
+  const std::uint64_t first = 910737;
+  const std::uint32_t code = code_at(first, params);
+  assert_int_equal(code, code_at(first + 1, params));
+  assert_int_not_equal(code, code_at(first - 1, params));
+  assert_int_not_equal(code, code_at(first + 2, params));
+  assert_true(totp::match_step(key, code, first, 1, params) == first + 1);
+  assert_true(totp::match_step(key, code, first + 1, 1, params) == first + 1);
+  assert_true(totp::match_step(key, code, first + 2, 1, params) == first + 1);
+  assert_true(totp::match_step(key, code, first - 1, 1, params) == first);
+}
+
 void test_match_step_rfc_vector(void**)
 {
   // RFC 6238 at T = 59 (step 1), SHA256, 8 digits, found from step 2 with window 1.
@@ -250,6 +268,7 @@ int main()
       cmocka_unit_test(test_parse_code),
       cmocka_unit_test(test_parse_algorithm),
       cmocka_unit_test(test_match_step_window),
+      cmocka_unit_test(test_match_step_coincidence_later_wins),
       cmocka_unit_test(test_match_step_rfc_vector),
       cmocka_unit_test(test_match_step_edges),
       cmocka_unit_test(test_empty_key),
