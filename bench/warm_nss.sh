@@ -31,12 +31,22 @@ if [ "${#missing[@]}" -gt 0 ]; then
   exit 3
 fi
 
-if [ "${WARM_NSS_INSIDE:-}" != 1 ]; then
-  # Re-run this script in a new mount namespace whose mounts do not propagate back.
-  WARM_NSS_INSIDE=1 exec unshare --mount --propagation private "$0" "$users" "$first" "$count" \
-    "$state" "$@"
+# This script runs twice: first as called, then (WARM_NSS_OUTER naming the caller's mount
+# namespace) again by unshare in a new mount namespace whose mounts do not propagate back.
+here=$(readlink /proc/self/ns/mnt || true)
+if [ -z "$here" ]; then
+  echo "warm_nss.sh: cannot tell which mount namespace this is; nothing mounted" >&2
+  exit 1
 fi
-
+if [ -z "${WARM_NSS_OUTER:-}" ]; then
+  WARM_NSS_OUTER=$here exec unshare --mount --propagation private "$0" "$users" "$first" \
+    "$count" "$state" "$@"
+fi
+# Never mount over the host's own files: this must be a mount namespace of its own.
+if [ "$here" = "$WARM_NSS_OUTER" ]; then
+  echo "warm_nss.sh: still in the caller's mount namespace ($here); nothing mounted" >&2
+  exit 1
+fi
 mkdir -p "$state/nss"
 for dir in /var/lib/misc /run/nscd /var/cache/nscd; do
   mkdir -p "$dir"
