@@ -46,12 +46,12 @@ check "no failure was counted for alice" grep -q '^REPLY 0x82 02.\{16\}00000000'
 # session, and cannot use the daemon to check bob's password.
 next_step
 LOGIN_RC=0
-LOGIN_OUT=$(printf '%s\n' 'alice-Pa55word' "$(code_for "$A")" | as_user alice env \
+LOGIN_OUT=$(printf '%s\n' 'alice-Pa55word' "$(code_for "$A")" | pam_wrapped as_user alice env \
   LD_PRELOAD="$PAM_WRAPPER_LIB" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$T/pam.d" \
   "$PAM_LOGIN" s2fa alice) || LOGIN_RC=$?
 check "screen locker as alice: alice unlocks with password and code" login_succeeded
 LOGIN_RC=0
-LOGIN_OUT=$(printf '%s\n' 'bob-Pa55word' | as_user alice env \
+LOGIN_OUT=$(printf '%s\n' 'bob-Pa55word' | pam_wrapped as_user alice env \
   LD_PRELOAD="$PAM_WRAPPER_LIB" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$T/pam.d" \
   "$PAM_LOGIN" s2fa bob) || LOGIN_RC=$?
 check "screen locker as alice: cannot authenticate bob" bash -c '[ "$0" -ne 0 ]' "$LOGIN_RC"

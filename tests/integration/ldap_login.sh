@@ -57,7 +57,7 @@ live_login() {
   local service=$1 user=$2; shift 2
   local fifo=$T/live.fifo out=$T/live.out answer n=0 i pid code
   rm -f "$fifo"; mkfifo -m 0600 "$fifo"
-  env LD_PRELOAD="$PAM_WRAPPER_LIB $FAKETIME_LIB" FAKETIME_TIMESTAMP_FILE="$T/faketime" \
+  pam_wrapped env LD_PRELOAD="$PAM_WRAPPER_LIB $FAKETIME_LIB" FAKETIME_TIMESTAMP_FILE="$T/faketime" \
     FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1 PAM_WRAPPER=1 \
     PAM_WRAPPER_SERVICE_DIR="$T/pam.d" "$PAM_LOGIN" "$service" "$user" < "$fifo" > "$out" 2>&1 &
   pid=$!

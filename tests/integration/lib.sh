@@ -210,12 +210,33 @@ pam_service s2fa
 # libpam reads "other" first; an empty-handed one keeps pam_wrapper from complaining.
 printf 'auth required pam_deny.so\naccount required pam_deny.so\n' > "$T/pam.d/other"
 
+# pam_wrapped COMMAND...: runs COMMAND (a program or a function) that runs under pam_wrapper,
+# holding a lock that every test script shares. pam_wrapper 1.1.4 picks its runtime directory
+# /tmp/pam.X with lstat() then mkdir(), so two processes starting at the same moment (test
+# scripts run in parallel) can pick the same one, overwrite each other's service files, and the
+# first to exit removes it from under the other: an unrelated login then fails. One
+# pam_wrapper process at a time across scripts cannot collide; within a script they never
+# overlap. A lock not had within 300 s fails the command (status 75) rather than hanging.
+S2FA_PWRAP_LOCK=/tmp/studio2fa-pam_wrapper.lock
+pam_wrapped() {
+  local fd rc=0
+  exec {fd}>> "$S2FA_PWRAP_LOCK"
+  if ! flock -w 300 "$fd"; then
+    echo "lib.sh: no pam_wrapper lock within 300 s ($S2FA_PWRAP_LOCK)" >&2
+    exec {fd}>&-
+    return 75
+  fi
+  "$@" || rc=$?
+  exec {fd}>&-
+  return "$rc"
+}
+
 # pam_login SERVICE USER ANSWER...: logs in through the real module under pam_wrapper. Sets
 # LOGIN_OUT (everything the user saw) and LOGIN_RC (the PAM return code).
 pam_login() {
   local service=$1 user=$2; shift 2
   LOGIN_RC=0
-  LOGIN_OUT=$(printf '%s\n' "$@" | env LD_PRELOAD="$PAM_WRAPPER_LIB" PAM_WRAPPER=1 \
+  LOGIN_OUT=$(printf '%s\n' "$@" | pam_wrapped env LD_PRELOAD="$PAM_WRAPPER_LIB" PAM_WRAPPER=1 \
     PAM_WRAPPER_SERVICE_DIR="$T/pam.d" "$PAM_LOGIN" "$service" "$user") || LOGIN_RC=$?
 }
 login_succeeded() { [ "$LOGIN_RC" -eq 0 ] && grep -q '^RESULT Success 0$' <<< "$LOGIN_OUT"; }

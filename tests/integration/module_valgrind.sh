@@ -25,7 +25,7 @@ vg_login() {
   S2FA_RUNS=$((S2FA_RUNS + 1))
   VG_LOG=$T/valgrind.$S2FA_RUNS.log
   LOGIN_RC=0
-  LOGIN_OUT=$(printf '%s\n' "$@" | env LD_PRELOAD="$PAM_WRAPPER_LIB" PAM_WRAPPER=1 \
+  LOGIN_OUT=$(printf '%s\n' "$@" | pam_wrapped env LD_PRELOAD="$PAM_WRAPPER_LIB" PAM_WRAPPER=1 \
     PAM_WRAPPER_SERVICE_DIR="$T/pam.d" \
     valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99 \
       --track-fds=no --keep-debuginfo=yes --log-file="$VG_LOG" \

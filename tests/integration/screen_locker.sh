@@ -12,7 +12,7 @@ sed -e "/^[[:space:]]*#/!s|pam_studio2fa\\.so|$S2FA_MODULE socket=$SOCK|" \
 unlock() {
   local as=$1 user=$2; shift 2
   LOGIN_RC=0
-  LOGIN_OUT=$(printf '%s\n' "$@" | as_user "$as" env \
+  LOGIN_OUT=$(printf '%s\n' "$@" | pam_wrapped as_user "$as" env \
     LD_PRELOAD="$NSS_WRAPPER_LIB $PAM_WRAPPER_LIB" PAM_WRAPPER=1 \
     PAM_WRAPPER_SERVICE_DIR="$T/pam.d" \
     "$PAM_LOGIN" xscreensaver "$user" 2>> "$T/unlock.err") || LOGIN_RC=$?

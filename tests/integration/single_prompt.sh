@@ -103,7 +103,7 @@ check "use_first_pass: nothing is asked" eval '! grep -q "^PROMPT" <<< "$LOGIN_O
 # A screen locker with one password box, running as the user.
 next_step
 LOGIN_RC=0
-LOGIN_OUT=$(printf '%s\n' "alice-Pa55word$(code_for "$A")" | as_user alice env \
+LOGIN_OUT=$(printf '%s\n' "alice-Pa55word$(code_for "$A")" | pam_wrapped as_user alice env \
   LD_PRELOAD="$NSS_WRAPPER_LIB $PAM_WRAPPER_LIB" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$T/pam.d" \
   "$PAM_LOGIN" s2fa-single alice) || LOGIN_RC=$?
 check "a locker running as alice unlocks with one answer" login_succeeded
