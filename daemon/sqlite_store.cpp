@@ -1142,6 +1142,26 @@ Expected<DbHandle> open_connection(const std::string& path)
   return db;
 }
 
+// Runs a lookup whose one parameter is a user name: true when it stands on that user's row,
+// false when there is none. `what` names the lookup in an error.
+Expected<bool> step_to_row_of(const std::string& path, sqlite3* db, sqlite3_stmt* stmt,
+                              std::string_view user, const std::string& what)
+{
+  Binder bind(stmt);
+  bind.text(user);
+  if (!bind.ok()) {
+    return db_error(path, db, what);
+  }
+  const int rc = sqlite3_step(stmt);
+  if (rc == SQLITE_DONE) {
+    return false;
+  }
+  if (rc != SQLITE_ROW) {
+    return db_error(path, db, what);
+  }
+  return true;
+}
+
 } // namespace
 
 Expected<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path)
@@ -1225,20 +1245,14 @@ Expected<std::optional<UserRecord>> SqliteStore::load(std::string_view user)
   sqlite3_stmt* stmt = impl.load_stmt.get();
   StatementUse use(stmt);
 
-  const std::string what = "cannot load the record of user " + quoted(user);
-  Binder bind(stmt);
-  bind.text(user);
-  if (!bind.ok()) {
-    return db_error(impl.path, db, what);
+  auto found = step_to_row_of(impl.path, db, stmt, user,
+                              "cannot load the record of user " + quoted(user));
+  if (!found) {
+    return Unexpected<Error>{found.error()};
   }
-  const int rc = sqlite3_step(stmt);
-  if (rc == SQLITE_DONE) {
+  if (!*found) {
     return std::optional<UserRecord>{};
   }
-  if (rc != SQLITE_ROW) {
-    return db_error(impl.path, db, what);
-  }
-
   UserRecord record;
   record.user = user;
   if (!read_record(stmt, record)) {
@@ -1336,18 +1350,13 @@ Expected<std::optional<CachedPolicy>> SqliteStore::load_policy(std::string_view 
   sqlite3* db = impl.reader.get();
   sqlite3_stmt* stmt = impl.policy_load_stmt.get();
   StatementUse use(stmt);
-  const std::string what = "cannot read the cached policy of user " + quoted(user);
-  Binder bind(stmt);
-  bind.text(user);
-  if (!bind.ok()) {
-    return db_error(impl.path, db, what);
+  auto found = step_to_row_of(impl.path, db, stmt, user,
+                              "cannot read the cached policy of user " + quoted(user));
+  if (!found) {
+    return Unexpected<Error>{found.error()};
   }
-  const int rc = sqlite3_step(stmt);
-  if (rc == SQLITE_DONE) {
+  if (!*found) {
     return std::optional<CachedPolicy>{};
-  }
-  if (rc != SQLITE_ROW) {
-    return db_error(impl.path, db, what);
   }
   CachedPolicy policy;
   policy.user = user;
