@@ -216,27 +216,6 @@ Fixture& fixture(void** state)
 
 // --- helpers ----------------------------------------------------------------------------------
 
-const char* result_name(AuthResult result)
-{
-  switch (result) {
-  case AuthResult::success:
-    return "success";
-  case AuthResult::denied:
-    return "denied";
-  case AuthResult::not_enrolled:
-    return "not_enrolled";
-  case AuthResult::throttled:
-    return "throttled";
-  case AuthResult::unavailable:
-    return "unavailable";
-  case AuthResult::locked:
-    return "locked";
-  case AuthResult::enroll_required:
-    return "enroll_required";
-  }
-  return "?";
-}
-
 const char* result_name(EnrollResult result)
 {
   switch (result) {
@@ -260,8 +239,8 @@ const char* result_name(EnrollResult result)
   do {                                                                                             \
     const AuthOutcome assert_auth_outcome_ = (outcome);                                            \
     if (assert_auth_outcome_.result != (expected)) {                                               \
-      fail_msg("got %s (%s), expected %s", result_name(assert_auth_outcome_.result),               \
-               assert_auth_outcome_.reason, result_name(expected));                                \
+      fail_msg("got %s (%s), expected %s", protocol::name(assert_auth_outcome_.result),            \
+               assert_auth_outcome_.reason, protocol::name(expected));                             \
     }                                                                                              \
   } while (0)
 
