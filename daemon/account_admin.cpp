@@ -118,12 +118,7 @@ AccountAdmin::PolicyReport AccountAdmin::policy(std::string_view user, const Req
     std::lock_guard lock(m_auth.lock_for(user));
     auto loaded = m_auth.m_store.load(user);
     if (loaded) {
-      UserRecord record;
-      if (loaded->has_value()) {
-        record = std::move(**loaded);
-      } else {
-        record.user = std::string(user);
-      }
+      UserRecord record = record_or_new(std::move(*loaded), user);
       const Authenticator::Demand owed = m_auth.demand(record, report.answer, m_auth.m_clock.now());
       report.grace_until = owed.grace_until;
       if (owed.why != nullptr) {
@@ -234,12 +229,7 @@ Expected<AccountAdmin::PassOutcome> AccountAdmin::pass(std::string_view user,
     return Unexpected<Error>{loaded.error()};
   }
   const std::int64_t now = m_auth.m_clock.now();
-  UserRecord record;
-  if (loaded->has_value()) {
-    record = std::move(**loaded);
-  } else {
-    record.user = std::string(user);
-  }
+  UserRecord record = record_or_new(std::move(*loaded), user);
 
   if (duration == 0) {
     constexpr std::string_view k_action = "admin-pass-revoke";

@@ -406,12 +406,7 @@ AuthOutcome Authenticator::admit_unenrolled(std::string_view user, AuthMode mode
     log::error("store: %s", loaded.error().message.c_str());
     return audited({AuthResult::unavailable, 0, "store error"});
   }
-  UserRecord updated;
-  if (loaded->has_value()) {
-    updated = std::move(**loaded);
-  } else {
-    updated.user = std::string(user);
-  }
+  UserRecord updated = record_or_new(std::move(*loaded), user);
   if (updated.lock != LockState::none) {
     return audited({AuthResult::locked, 0, "locked"});
   }
@@ -599,12 +594,7 @@ Expected<EnrollmentOffer> Authenticator::begin_enrollment(std::string_view user,
   if (!loaded) {
     return Unexpected<Error>{loaded.error()};
   }
-  UserRecord record;
-  if (loaded->has_value()) {
-    record = std::move(**loaded);
-  } else {
-    record.user = std::string(user);
-  }
+  UserRecord record = record_or_new(std::move(*loaded), user);
   if (record.lock != LockState::none) {
     record_event(event(who, "enroll-begin", user, "locked", ""));
     return make_error(k_locked);

@@ -15,6 +15,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace studio2fa {
@@ -61,6 +62,17 @@ struct UserRecord {
   bool enrolled() const { return !sealed_secret.empty(); }
   bool has_pending() const { return !pending_secret.empty(); }
 };
+
+// The stored record of `user`, or a new, empty one when there is none.
+inline UserRecord record_or_new(std::optional<UserRecord>&& stored, std::string_view user)
+{
+  if (stored) {
+    return std::move(*stored);
+  }
+  UserRecord record;
+  record.user = std::string(user);
+  return record;
+}
 
 // One line of the audit trail. Never a password, a code or a secret.
 struct AuditEvent {
