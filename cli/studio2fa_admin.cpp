@@ -82,17 +82,9 @@ int usage_error(const std::string& message)
 }
 
 // "2026-11-23T17:46:02Z"; "-" for 0.
-std::string utc_time(std::uint64_t unix_time)
+std::string time_or_dash(std::uint64_t unix_time)
 {
-  if (unix_time == 0) {
-    return "-";
-  }
-  const time_t t = static_cast<time_t>(unix_time);
-  tm utc{};
-  gmtime_r(&t, &utc);
-  char text[32];
-  strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
+  return unix_time == 0 ? "-" : utc_time(static_cast<std::int64_t>(unix_time));
 }
 
 std::string json_string(std::string_view text)
@@ -117,7 +109,7 @@ std::string json_string(std::string_view text)
 
 std::string json_time(std::uint64_t unix_time)
 {
-  return unix_time == 0 ? "null" : json_string(utc_time(unix_time));
+  return unix_time == 0 ? "null" : json_string(time_or_dash(unix_time));
 }
 
 const char* state_name(protocol::EnrollmentState state)
@@ -153,9 +145,9 @@ std::string pass_text(const protocol::StatusReply& state, std::int64_t now)
     return "-";
   }
   if (static_cast<std::int64_t>(state.pass_until) <= now) {
-    return "ended " + utc_time(state.pass_until);
+    return "ended " + time_or_dash(state.pass_until);
   }
-  return utc_time(state.pass_until);
+  return time_or_dash(state.pass_until);
 }
 
 // The end of a grace period (STATUS_REPLY, ADMIN_POLICY_REPLY): a time, "ended ..." for one that
@@ -166,9 +158,9 @@ std::string grace_until_text(std::uint64_t grace_until, std::int64_t now)
     return "-";
   }
   if (static_cast<std::int64_t>(grace_until) > now) {
-    return utc_time(grace_until);
+    return time_or_dash(grace_until);
   }
-  return (grace_until == 1 ? std::string("none") : "ended " + utc_time(grace_until)) +
+  return (grace_until == 1 ? std::string("none") : "ended " + time_or_dash(grace_until)) +
          " (enrollment due at the next login)";
 }
 
@@ -179,7 +171,7 @@ std::string grace_column(const protocol::StatusReply& state, std::int64_t now)
     return "-";
   }
   if (static_cast<std::int64_t>(state.grace_until) > now) {
-    return utc_time(state.grace_until);
+    return time_or_dash(state.grace_until);
   }
   return "due now";
 }
@@ -208,7 +200,7 @@ int status(DaemonConnection& daemon, const std::string& user)
   }
   printf("user: %s\n2fa: %s\n", user.c_str(), state_name(status.state));
   if (status.state == protocol::EnrollmentState::active) {
-    printf("enrolled: %s\n", utc_time(status.enrolled_at).c_str());
+    printf("enrolled: %s\n", time_or_dash(status.enrolled_at).c_str());
   }
   printf("failures: %u\nretry_after: %u\n", status.failures, status.retry_after);
   printf("locked: %s\n", lock_name(status.lock));
@@ -219,7 +211,7 @@ int status(DaemonConnection& daemon, const std::string& user)
     printf("grace_until: %s\n", grace_until_text(status.grace_until, time(nullptr)).c_str());
   }
   printf("pass_until: %s\n", pass_text(status, time(nullptr)).c_str());
-  printf("last_login: %s\n", utc_time(status.last_login).c_str());
+  printf("last_login: %s\n", time_or_dash(status.last_login).c_str());
   if (status.replacing) {
     printf("replacing: yes (a new phone waits for its first code)\n");
   }
@@ -273,7 +265,7 @@ int list(DaemonConnection& daemon, bool json)
         printf("%-20s %-7s %-8s %-22s %-20s %-13s %-5s %-20s %s\n",
                printable(entry.user).c_str(), state_name(s.state), s.required ? "yes" : "no",
                printable(s.reason).c_str(), grace_column(s, now).c_str(), lock_name(s.lock),
-               codes_text(s).c_str(), utc_time(s.last_login).c_str(),
+               codes_text(s).c_str(), time_or_dash(s.last_login).c_str(),
                pass_text(s, now).c_str());
       }
       first = false;
@@ -354,7 +346,7 @@ int pass(DaemonConnection& daemon, const std::string& user, unsigned hours, bool
     printf("%s may log in with the password alone until %s.\n"
            "The old secret and backup codes no longer work: when the pass ends, %s must enroll\n"
            "again (studio2fa enroll).\n",
-           user.c_str(), utc_time(result.pass_until).c_str(), user.c_str());
+           user.c_str(), time_or_dash(result.pass_until).c_str(), user.c_str());
     return 0;
   case protocol::PassResult::revoked:
     printf("The pass of %s has ended; %s must enroll again.\n", user.c_str(), user.c_str());
@@ -421,7 +413,7 @@ int log(DaemonConnection& daemon, const std::string& user, std::int64_t since)
     }
     for (std::size_t i = 0; i < page.count; ++i) {
       const protocol::AuditEntry& e = page.entries[i];
-      std::string line = utc_time(e.at) + " " + printable(e.action);
+      std::string line = time_or_dash(e.at) + " " + printable(e.action);
       if (!e.subject.empty()) {
         line += " user=" + printable(e.subject);
       }
@@ -545,10 +537,10 @@ std::string source_text(const protocol::AdminPolicyReply& policy)
   case protocol::PolicySource::directory:
     return "directory (asked just now)";
   case protocol::PolicySource::cache:
-    return "cache (fetched " + utc_time(policy.fetched_at) + ")";
+    return "cache (fetched " + time_or_dash(policy.fetched_at) + ")";
   case protocol::PolicySource::stale_cache:
     return "last known answer: the directory cannot be reached (fetched " +
-           utc_time(policy.fetched_at) + ")";
+           time_or_dash(policy.fetched_at) + ")";
   case protocol::PolicySource::none:
     break;
   }
@@ -682,7 +674,7 @@ int enforce(DaemonConnection& daemon, protocol::EnforceAction action, std::uint3
   }
   printf("enforcement: %s\n", result.enforced ? "on" : "off");
   printf("grace: %s\n", result.enforced ? enforce_grace_text(result.grace).c_str() : "-");
-  printf("since: %s\n", utc_time(result.since).c_str());
+  printf("since: %s\n", time_or_dash(result.since).c_str());
   printf("by: %s\n", result.by.empty() ? "-" : printable(result.by).c_str());
   return 0;
 }

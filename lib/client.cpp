@@ -1,5 +1,7 @@
 #include "client.hpp"
 
+#include "monotonic.hpp"
+
 #include <errno.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -13,13 +15,6 @@
 namespace studio2fa {
 
 namespace {
-
-long long monotonic_ms()
-{
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<long long>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
 
 // Waits until `fd` is ready for `events` or the deadline passes.
 ClientError wait_for(int fd, short events, long long deadline_ms)

@@ -1,6 +1,7 @@
 #include "duration.hpp"
 
 #include <charconv>
+#include <ctime>
 
 namespace studio2fa {
 
@@ -37,6 +38,16 @@ std::optional<std::uint64_t> parse_duration(std::string_view text)
     return std::nullopt;
   }
   return number * unit;
+}
+
+std::string utc_time(std::int64_t unix_time)
+{
+  const time_t t = static_cast<time_t>(unix_time);
+  tm utc{};
+  gmtime_r(&t, &utc);
+  char text[32];
+  strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
 }
 
 } // namespace studio2fa

@@ -8,9 +8,21 @@
 
 namespace studio2fa {
 
-// The error type used throughout the daemon and the CLIs: a message for people and logs.
-// Never put a secret, a password or a code in it.
+// What kind of failure an Error is: what callers branch on. The message is for people.
+enum class Errc {
+  internal,         // the store, the crypto, the system failed: logged, never detailed to clients
+  invalid,          // the input was refused (a bad argument, a malformed file or value)
+  not_found,        // no such user, record or file
+  already_enrolled, // an enrollment asked of a user who has an active secret
+  locked,           // the account or its second factor is locked
+  conflict,         // a conditional commit lost: the record changed since it was read
+  unavailable,      // a source the answer needs (the directory, a gateway) cannot be reached
+};
+
+// The error type used throughout the daemon and the CLIs: a kind, and a message for people and
+// logs. Never put a secret, a password or a code in it.
 struct Error {
+  Errc code = Errc::internal;
   std::string message;
 };
 
@@ -18,9 +30,14 @@ template <typename E> struct Unexpected {
   E error;
 };
 
+inline Unexpected<Error> make_error(Errc code, std::string message)
+{
+  return Unexpected<Error>{Error{code, std::move(message)}};
+}
+// An Errc::internal error.
 inline Unexpected<Error> make_error(std::string message)
 {
-  return Unexpected<Error>{Error{std::move(message)}};
+  return make_error(Errc::internal, std::move(message));
 }
 
 template <typename T, typename E = Error> class Expected {

@@ -46,10 +46,11 @@ diag_file() { sed 's/^/# /' "$1"; }
 
 # --- build ------------------------------------------------------------------------------------
 # The project's warnings (configure.ac), but for -Wformat-nonliteral: clang, unlike g++, also
-# flags the vprintf-style helper in daemon/log.cpp, which has no format attribute.
+# flags the vprintf-style helper in daemon/host/log.cpp, which has no format attribute.
 common_flags=(-std=c++20 -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined
               -fno-sanitize-recover=all -Wall -Wextra -Wshadow -Wformat=2 -Wno-format-nonliteral
-              -I lib -I daemon -DSYSCONFDIR='"/etc"')
+              -I lib -I daemon -I daemon/server -I daemon/auth -I daemon/store -I daemon/directory
+              -I daemon/keys -I daemon/host -DSYSCONFDIR='"/etc"')
 libs=(-lcrypto -lsqlite3 -lcrypt -lldap -llber -lqrencode -lpthread)
 mkdir -p "$out/obj" "$out/logs"
 
@@ -95,7 +96,7 @@ run_limited() {
 # that each target links only the objects it uses.
 library=$out/libstudio2fa_fuzz.a
 objects=()
-for source in lib/*.cpp daemon/*.cpp; do
+for source in lib/*.cpp daemon/*.cpp daemon/*/*.cpp; do
   [ "$source" = daemon/main.cpp ] && continue
   object=$out/obj/$(echo "${source%.cpp}" | tr / _).o
   objects+=("$object")

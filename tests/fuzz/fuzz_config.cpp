@@ -4,7 +4,7 @@
 // - an error names the source and a line ("SOURCE:LINE: ..."), or the source alone for the
 //   whole-file check;
 // - a config that parses has every field inside the range its entry in the key table of
-//   daemon/config.cpp allows, and throttle_base <= throttle_max;
+//   daemon/host/config.cpp allows, and throttle_base <= throttle_max;
 // - written back as "key = value" lines, it parses to the same config.
 #include "check.hpp"
 #include "config.hpp"
@@ -37,7 +37,7 @@ bool valid_algorithm(totp::Algorithm algorithm)
          algorithm == totp::Algorithm::sha512;
 }
 
-// The ranges below restate the table in daemon/config.cpp (and studio2fad.conf(5)).
+// The ranges below restate the table in daemon/host/config.cpp (and studio2fad.conf(5)).
 void check_ranges(const Config& config)
 {
   FUZZ_CHECK(absolute_path(config.socket_path), "socket_path");

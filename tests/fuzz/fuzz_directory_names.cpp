@@ -1,4 +1,4 @@
-// libFuzzer target: names that come from the directory (daemon/directory.cpp's ancestor_dns,
+// libFuzzer target: names that come from the directory (daemon/directory/directory.cpp's ancestor_dns,
 // which parses a user entry's DN with libldap to find the containers above it).
 //
 // Input: a base DN and an entry DN, separated by the first NUL byte (or the whole input as the

@@ -59,11 +59,6 @@ constexpr std::int64_t k_now = 1700000000;
 constexpr uid_t k_user_peer = 1000;
 constexpr std::string_view k_password = "fuzz-password";
 
-class FixedClock final : public Clock {
-public:
-  std::int64_t now() const override { return k_now; }
-};
-
 // Every account has the same password, so the fuzzer can find it in the seeds; the password
 // "unreachable" stands for a directory that does not answer.
 class FixedPasswordChecker final : public PasswordChecker {
@@ -77,7 +72,7 @@ public:
   }
 };
 
-// The purposes the Authenticator seals under (daemon/authenticator.cpp). If they change, the
+// The purposes the Authenticator seals under (daemon/auth/authenticator.cpp). If they change, the
 // fixtures no longer open and those paths answer "unavailable": coverage drops, nothing breaks.
 constexpr std::string_view k_purpose_active = "totp";
 constexpr std::string_view k_purpose_pending = "pending";
@@ -118,7 +113,7 @@ struct World {
   std::string directory;
   std::unique_ptr<SqliteStore> store;
   std::unique_ptr<Sealer> sealer;
-  FixedClock clock;
+  ManualClock clock{k_now};
   FixedPasswordChecker passwords;
   std::unique_ptr<BackupCodeHasher> backup_codes;
   // No directory: the local rules and the global switch, which ADMIN_ENFORCE may turn on.

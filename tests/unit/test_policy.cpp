@@ -27,15 +27,6 @@ using protocol::PolicySource;
 
 namespace {
 
-class FixedClock final : public Clock {
-public:
-  std::int64_t now() const override { return m_now; }
-  void advance(std::int64_t seconds) { m_now += seconds; }
-
-private:
-  std::int64_t m_now = 1'700'000'000;
-};
-
 // A directory of users (uid → entry), flagged containers (dn → flags) and groups; it can be
 // switched off, and counts the calls made to it.
 class ScriptedDirectory final : public Directory {
@@ -111,7 +102,7 @@ PolicyFlags exempt() { return {{}, true, {}}; }
 struct Fixture {
   std::string dir;
   std::unique_ptr<SqliteStore> store;
-  FixedClock clock;
+  ManualClock clock{1'700'000'000};
   ScriptedDirectory directory;
   std::unique_ptr<PolicyResolver> policy;
 

@@ -136,12 +136,12 @@ RequestHandler::begin_enrollment(std::string_view user, const PeerCredentials& p
   if (offer) {
     return std::move(*offer);
   }
-  if (Authenticator::is_already_enrolled(offer.error())) {
+  if (offer.error().code == Errc::already_enrolled) {
     return Unexpected<After>{reply_error(reply, ErrorCode::already_enrolled,
                                          "two-factor authentication is already on for this account",
                                          k_keep)};
   }
-  if (Authenticator::is_locked(offer.error())) {
+  if (offer.error().code == Errc::locked) {
     return Unexpected<After>{reply_error(
         reply, ErrorCode::permission_denied,
         "login is locked for this account; contact your administrator", k_keep)};
@@ -284,7 +284,7 @@ RequestHandler::After RequestHandler::handle(const wire::FrameBuffer& request,
     const bool fits = encode(out, reply);
     wipe_lines(*lines);
     if (!fits) {
-      return internal(Error{"the enrollment text does not fit in one reply"});
+      return internal(Error{Errc::internal, "the enrollment text does not fit in one reply"});
     }
     log::notice("enrollment started inside a login: user=%s uid=%u",
                 log::sanitize(msg.user).c_str(), static_cast<unsigned>(peer.uid));
@@ -514,7 +514,7 @@ RequestHandler::After RequestHandler::handle_admin(const wire::FrameBuffer& requ
     }
     out.more = page->more || full;
     if (!encode(out, reply)) {
-      return internal(Error{"an account entry does not fit the protocol's limits"});
+      return internal(Error{Errc::internal, "an account entry does not fit the protocol's limits"});
     }
     if (msg.after.empty()) {
       logged("list", "-", "success");
@@ -620,7 +620,7 @@ RequestHandler::After RequestHandler::handle_admin(const wire::FrameBuffer& requ
     }
     out.more = page->more || out.count < page->records.size();
     if (!encode(out, reply)) {
-      return internal(Error{"an audit entry does not fit the protocol's limits"});
+      return internal(Error{Errc::internal, "an audit entry does not fit the protocol's limits"});
     }
     if (msg.after_id == 0) {
       logged("log", msg.user, "success");

@@ -557,16 +557,6 @@ AuthOutcome Authenticator::check_code(std::string_view user, AuthMode mode, Pass
 
 // --- enrollment ----------------------------------------------------------------------------
 
-bool Authenticator::is_already_enrolled(const Error& error)
-{
-  return error.message == k_already_enrolled;
-}
-
-bool Authenticator::is_locked(const Error& error)
-{
-  return error.message == k_locked;
-}
-
 Expected<EnrollmentOffer> Authenticator::start_pending(UserRecord& record, std::int64_t now) const
 {
   EnrollmentOffer offer;
@@ -597,11 +587,11 @@ Expected<EnrollmentOffer> Authenticator::begin_enrollment(std::string_view user,
   UserRecord record = record_or_new(std::move(*loaded), user);
   if (record.lock != LockState::none) {
     record_event(event(who, "enroll-begin", user, "locked", ""));
-    return make_error(k_locked);
+    return make_error(Errc::locked, k_locked);
   }
   if (record.enrolled()) {
     record_event(event(who, "enroll-begin", user, "refused", "already enrolled"));
-    return make_error(k_already_enrolled);
+    return make_error(Errc::already_enrolled, k_already_enrolled);
   }
 
   const std::int64_t now = m_clock.now();

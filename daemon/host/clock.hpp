@@ -18,4 +18,16 @@ public:
   std::int64_t now() const override;
 };
 
+// A clock that moves only when told: for the unit tests and the fuzzers.
+class ManualClock final : public Clock {
+public:
+  explicit ManualClock(std::int64_t now) : m_now(now) {}
+  std::int64_t now() const override { return m_now; }
+  void set(std::int64_t now) { m_now = now; }
+  void advance(std::int64_t seconds) { m_now += seconds; }
+
+private:
+  std::int64_t m_now;
+};
+
 } // namespace studio2fa

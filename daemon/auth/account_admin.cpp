@@ -1,6 +1,7 @@
 #include "account_admin.hpp"
 
 #include "base32.hpp"
+#include "duration.hpp"
 #include "log.hpp"
 
 #include <algorithm>
@@ -37,17 +38,6 @@ void clear_counters_and_locks(UserRecord& record)
   record.backup_failures = 0;
   record.lock = LockState::none;
   record.locked_at = 0;
-}
-
-// "2026-11-23T17:46:02Z"
-std::string utc_time(std::int64_t unix_time)
-{
-  const time_t t = static_cast<time_t>(unix_time);
-  tm utc{};
-  gmtime_r(&t, &utc);
-  char text[32];
-  strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
 }
 
 } // namespace

@@ -116,11 +116,8 @@ public:
                            std::string_view password, std::string_view code,
                            const Requester& who);
 
-  // Errors: "already enrolled" (see is_already_enrolled), "locked" (is_locked) or a store or
-  // crypto failure.
+  // Errors: Errc::already_enrolled, Errc::locked, or a store or crypto failure.
   Expected<EnrollmentOffer> begin_enrollment(std::string_view user, const Requester& who);
-  static bool is_already_enrolled(const Error& error);
-  static bool is_locked(const Error& error);
 
   Expected<EnrollOutcome> confirm_enrollment(std::string_view user, std::string_view code,
                                              const Requester& who);

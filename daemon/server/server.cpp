@@ -1,6 +1,7 @@
 #include "server.hpp"
 
 #include "log.hpp"
+#include "monotonic.hpp"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,13 +25,6 @@
 namespace studio2fa {
 
 namespace {
-
-long long monotonic_ms()
-{
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<long long>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
 
 constexpr long long k_sweep_interval_ms = 200;
 
