@@ -5,9 +5,10 @@
 //   seed --users N --prefix P --out USERS_FILE [--db PATH --key PATH] [--ga-dir DIR]
 //        [--oath-file FILE]
 #include "base32.hpp"
+#include "config.hpp"
 #include "master_key.hpp"
 #include "sealer.hpp"
-#include "sqlite_store.hpp"
+#include "store_factory.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -71,7 +72,7 @@ int main(int argc, char** argv)
         "[--oath-file FILE]");
   }
 
-  std::unique_ptr<SqliteStore> store;
+  std::unique_ptr<Store> store;
   std::optional<Sealer> sealer;
   if (!db.empty()) {
     auto master = load_or_create_master_key(key);
@@ -83,7 +84,9 @@ int main(int argc, char** argv)
       die(created.error().message);
     }
     sealer.emplace(std::move(*created));
-    auto opened = SqliteStore::open(db);
+    Config config = default_config();
+    config.db_path = db;
+    auto opened = open_store(config);
     if (!opened) {
       die(opened.error().message);
     }

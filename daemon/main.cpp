@@ -15,7 +15,7 @@
 #include "sealer.hpp"
 #include "secret_bytes.hpp"
 #include "server.hpp"
-#include "sqlite_store.hpp"
+#include "store_factory.hpp"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -111,7 +111,7 @@ Expected<void> ensure_directory(const std::string& path, mode_t mode)
 struct Startup {
   Config config;
   SecretBytes key;
-  std::unique_ptr<SqliteStore> store;
+  std::unique_ptr<Store> store;
   std::string ldap_bind_password;
 };
 
@@ -153,7 +153,7 @@ Expected<Startup> prepare(const std::string& config_path, bool config_given)
       return Unexpected<Error>{safe.error()};
     }
   }
-  auto store = SqliteStore::open(c.db_path);
+  auto store = open_store(c);
   if (!store) {
     return Unexpected<Error>{store.error()};
   }

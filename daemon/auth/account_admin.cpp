@@ -391,7 +391,7 @@ Expected<AccountAdmin::ImportOutcome> AccountAdmin::import(
     events.push_back(m_auth.event(who, k_action, entry.user, "success", detail));
     records.push_back(std::move(record));
   }
-  if (auto saved = m_auth.m_store.commit({records, events, m_auth.prune_before()}); !saved) {
+  if (auto saved = m_auth.m_store.commit({records, {events, m_auth.prune_before()}}); !saved) {
     return Unexpected<Error>{saved.error()};
   }
   return ImportOutcome{};

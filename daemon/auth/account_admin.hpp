@@ -7,7 +7,7 @@
 
 #include "authenticator.hpp"
 #include "protocol.hpp"
-#include "secret_store.hpp"
+#include "store.hpp"
 
 #include <cstdint>
 #include <span>

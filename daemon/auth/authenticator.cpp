@@ -41,7 +41,7 @@ std::uint32_t saturating_increment(std::uint32_t value)
 
 } // namespace
 
-Authenticator::Authenticator(SecretStore& store, const Sealer& sealer,
+Authenticator::Authenticator(Store& store, const Sealer& sealer,
                              const BackupCodeHasher& backup_codes, PasswordChecker& passwords,
                              const Clock& clock, AuthenticatorSettings settings,
                              PolicyResolver* policy)
@@ -313,9 +313,9 @@ Expected<void> Authenticator::commit(std::span<const UserRecord> records, const 
     if (records.empty()) {
       return {};
     }
-    return m_store.commit({records, {}, prune_before()});
+    return m_store.commit({records, {{}, prune_before()}});
   }
-  return m_store.commit({records, {&event, 1}, prune_before()});
+  return m_store.commit({records, {{&event, 1}, prune_before()}});
 }
 
 void Authenticator::record_event(const AuditEvent& event)

@@ -12,7 +12,7 @@
 #include "protocol.hpp"
 #include "sealer.hpp"
 #include "secret_bytes.hpp"
-#include "secret_store.hpp"
+#include "store.hpp"
 #include "totp.hpp"
 
 #include <array>
@@ -105,7 +105,7 @@ class AccountAdmin;
 class Authenticator {
 public:
   // Without `policy`, nobody is required to use 2FA.
-  Authenticator(SecretStore& store, const Sealer& sealer, const BackupCodeHasher& backup_codes,
+  Authenticator(Store& store, const Sealer& sealer, const BackupCodeHasher& backup_codes,
                 PasswordChecker& passwords, const Clock& clock, AuthenticatorSettings settings,
                 PolicyResolver* policy = nullptr);
 
@@ -222,7 +222,7 @@ private:
   void record_event(const AuditEvent& event);
   std::int64_t prune_before();
 
-  SecretStore& m_store;
+  Store& m_store;
   const Sealer& m_sealer;
   const BackupCodeHasher& m_backup_codes;
   PasswordChecker& m_passwords;

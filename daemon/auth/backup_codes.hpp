@@ -4,7 +4,7 @@
 
 #include "expected.hpp"
 #include "secret_bytes.hpp"
-#include "secret_store.hpp"
+#include "user_record.hpp"
 
 #include <cstddef>
 #include <optional>

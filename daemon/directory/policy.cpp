@@ -34,7 +34,7 @@ std::string describe_source(std::string_view kind, std::string_view dn)
   return text;
 }
 
-PolicyResolver::PolicyResolver(SecretStore& store, Directory* directory, const Clock& clock,
+PolicyResolver::PolicyResolver(LocalState& store, Directory* directory, const Clock& clock,
                                PolicySettings settings)
   : m_store(store), m_directory(directory), m_clock(clock), m_settings(std::move(settings))
 {
@@ -60,10 +60,10 @@ Enforcement PolicyResolver::enforcement() const
 Expected<void> PolicyResolver::set_enforcement(const Enforcement& enforcement,
                                                const AuditEvent& event)
 {
-  StoreChanges changes;
+  LocalChanges changes;
   changes.events = {&event, 1};
   changes.enforcement = &enforcement;
-  if (auto saved = m_store.commit(changes); !saved) {
+  if (auto saved = m_store.commit_local(changes); !saved) {
     return saved;
   }
   std::lock_guard lock(m_enforcement_mutex);
@@ -232,9 +232,9 @@ std::optional<CachedPolicy> PolicyResolver::lookup(std::string_view user, Policy
       log::debug("directory: policy of %s resolved with %llu operations",
                  log::sanitize(user).c_str(),
                  static_cast<unsigned long long>(m_directory->operations() - before));
-      StoreChanges changes;
+      LocalChanges changes;
       changes.policies = {&*fresh, 1};
-      if (auto saved = m_store.commit(changes); !saved) {
+      if (auto saved = m_store.commit_local(changes); !saved) {
         log::error("store: cannot cache a policy answer: %s", saved.error().message.c_str());
       }
       source = PolicySource::directory;

@@ -9,8 +9,8 @@
 
 #include "clock.hpp"
 #include "directory.hpp"
+#include "local_state.hpp"
 #include "protocol.hpp"
-#include "secret_store.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -57,7 +57,7 @@ struct PasswordSource {
 class PolicyResolver {
 public:
   // `directory` may be null: no directory configured, every user is local.
-  PolicyResolver(SecretStore& store, Directory* directory, const Clock& clock,
+  PolicyResolver(LocalState& store, Directory* directory, const Clock& clock,
                  PolicySettings settings);
 
   // Loads the global switch from the store; call once before serving.
@@ -100,7 +100,7 @@ private:
   // kept in memory for policy_cache_ttl rather than read again for every user.
   Expected<std::optional<PolicyFlags>> container_flags(const std::string& dn, Deadline deadline);
 
-  SecretStore& m_store;
+  LocalState& m_store;
   Directory* m_directory;
   const Clock& m_clock;
   PolicySettings m_settings;

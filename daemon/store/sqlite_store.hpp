@@ -1,28 +1,26 @@
-// The embedded SecretStore: one SQLite database file (WAL, synchronous=FULL).
+// The embedded Store: one SQLite database file (WAL, synchronous=FULL) holds the users' records
+// and this host's own state, so a commit of both is one transaction.
 //
-// Writes are group-committed: commits that arrive while one is under way wait for it, then
-// go to disk together in the next transaction, with one fsync of the WAL. A login's record
-// update and its audit event are one commit, so the audit trail costs no extra fsync. Every
-// caller still returns only after its own records are durable; under load many logins share one
-// fsync. Two connections: the writer, and a reader for load() and load_policy(), so that the
-// reads of the next logins go on while a batch waits for its fsync. The file is locked against
-// a second daemon for as long as the store is open.
+// Writes are group-committed (GroupCommit): commits that arrive while one is under way go to
+// disk together in the next transaction, with one fsync of the WAL. A login's record update and
+// its audit event are one commit, so the audit trail costs no extra fsync. Two connections: the
+// writer, and a reader for load() and load_policy(), so that the reads of the next logins go on
+// while a batch waits for its fsync. The file is locked against a second daemon for as long as
+// the store is open; within the one daemon, revisions still make every record write conditional.
 #pragma once
 
-#include "secret_store.hpp"
+#include "sqlite_schema.hpp"
+#include "store.hpp"
 
 #include <memory>
-#include <mutex>
 #include <string>
-
-struct sqlite3;
 
 namespace studio2fa {
 
-class SqliteStore final : public SecretStore {
+class SqliteStore final : public Store {
 public:
   // The schema version this build writes; PRAGMA user_version holds the db's.
-  static constexpr int k_schema_version = 3;
+  static constexpr int k_schema_version = studio2fa::k_schema_version;
 
   // Opens (creating when the file does not exist) and migrates the database. Refuses, with a
   // message naming the file: a file that is not a SQLite database, one that fails
@@ -32,13 +30,20 @@ public:
 
   ~SqliteStore() override;
 
+  // EnrollmentStore
   Expected<std::optional<UserRecord>> load(std::string_view user) override;
   Expected<std::vector<UserRecord>> list(std::string_view after, std::size_t limit) override;
-  Expected<void> commit(const StoreChanges& changes) override;
-  Expected<std::vector<AuditRecord>> read_audit(const AuditQuery& query) override;
+  Expected<void> commit_records(std::span<const UserRecord> records) override;
   Expected<void> remove(std::string_view user) override;
+
+  // LocalState
+  Expected<void> commit_local(const LocalChanges& changes) override;
+  Expected<std::vector<AuditRecord>> read_audit(const AuditQuery& query) override;
   Expected<std::optional<CachedPolicy>> load_policy(std::string_view user) override;
   Expected<Enforcement> load_enforcement() override;
+
+  // Store: both parts in one transaction.
+  Expected<void> commit(const StoreChanges& changes) override;
 
 private:
   struct Impl;

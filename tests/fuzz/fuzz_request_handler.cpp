@@ -236,7 +236,7 @@ bool same(const totp::Parameters& a, const totp::Parameters& b)
   return a.algorithm == b.algorithm && a.digits == b.digits && a.period == b.period;
 }
 
-// Every field of UserRecord (secret_store.hpp); keep in step with it. A field left out here only
+// Every field of UserRecord (user_record.hpp) but its revision; keep in step with it. A field left out here only
 // costs reproducibility: a change to it alone would not be undone after the input.
 bool same(const std::optional<UserRecord>& a, const std::optional<UserRecord>& b)
 {
@@ -261,7 +261,10 @@ void restore(const std::string& user, const std::optional<UserRecord>& before,
     return;
   }
   if (before) {
-    FUZZ_CHECK(g_world->store->save(*before).has_value(), "the store cannot save a record");
+    // Over whatever the request left: the stored revision, or none.
+    UserRecord restored = *before;
+    restored.revision = after ? after->revision : 0;
+    FUZZ_CHECK(g_world->store->save(restored).has_value(), "the store cannot save a record");
   } else {
     FUZZ_CHECK(g_world->store->remove(user).has_value(), "the store cannot remove a record");
   }

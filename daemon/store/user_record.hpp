@@ -1,0 +1,80 @@
+// A user's second-factor record: what every host that the user logs in to must agree on, and so
+// what a store shared by many hosts holds (EnrollmentStore).
+//
+// Secrets are only ever in it sealed (see Sealer), and backup codes only as keyed hashes (see
+// BackupCodeHasher); a store never sees plaintext.
+#pragma once
+
+#include "protocol.hpp"
+#include "totp.hpp"
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace studio2fa {
+
+// HMAC-SHA256 of one backup code (BackupCodeHasher::hash).
+using BackupCodeHash = std::array<std::uint8_t, 32>;
+
+struct UserRecord {
+  std::string user;
+
+  // The active second factor; empty when not enrolled.
+  std::vector<std::uint8_t> sealed_secret;
+  totp::Parameters params;
+  std::int64_t enrolled_at = 0;
+  std::uint64_t last_step = 0; // last time step accepted (replay guard); 0 = none yet
+
+  // Throttling: consecutive wrong codes (of either kind) and when the last one came.
+  std::uint32_t failures = 0;
+  std::int64_t last_failure_at = 0;
+
+  // An enrollment waiting for its first code; empty when none. With an active secret too, it is
+  // a replacement (a new phone): the active one works until this one is confirmed.
+  std::vector<std::uint8_t> pending_secret;
+  totp::Parameters pending_params;
+  std::int64_t pending_created_at = 0;
+
+  // The unused backup codes, at most protocol::k_backup_codes_per_set.
+  std::vector<BackupCodeHash> backup_codes;
+  std::uint32_t backup_failures = 0; // consecutive wrong backup codes
+
+  protocol::LockState lock = protocol::LockState::none;
+  std::int64_t locked_at = 0;
+
+  // The end of a temporary pass (second factor skipped); 0 when none was ever given.
+  std::int64_t pass_until = 0;
+  std::int64_t last_login_at = 0;
+
+  // When 2FA is required of a user who is not enrolled: the end of their grace period (set the
+  // first time the daemon finds them required). k_enroll_now: no grace at all (a temporary pass
+  // ended, or an administrator turned the second factor off). 0: no grace period running.
+  std::int64_t grace_until = 0;
+  static constexpr std::int64_t k_enroll_now = 1;
+
+  // The store's version of this record: 0 for a record that was never stored; R for one loaded
+  // at revision R. A commit of it succeeds only if the store still holds revision R (or, for 0,
+  // no record of the user), and the stored record then has revision R + 1 (EnrollmentStore).
+  std::uint64_t revision = 0;
+
+  bool enrolled() const { return !sealed_secret.empty(); }
+  bool has_pending() const { return !pending_secret.empty(); }
+};
+
+// The stored record of `user`, or a new, empty one when there is none.
+inline UserRecord record_or_new(std::optional<UserRecord>&& stored, std::string_view user)
+{
+  if (stored) {
+    return std::move(*stored);
+  }
+  UserRecord record;
+  record.user = std::string(user);
+  return record;
+}
+
+} // namespace studio2fa
