@@ -12,7 +12,7 @@ namespace {
 
 using protocol::LockState;
 
-constexpr std::size_t k_min_secret_bytes = 10;        // Google Authenticator's 80 bits
+constexpr std::size_t k_min_secret_bytes = 10; // Google Authenticator's 80 bits
 constexpr std::size_t k_max_secret_bytes = 64;
 constexpr unsigned k_min_period = 10;
 constexpr unsigned k_max_period = 300;
@@ -20,7 +20,7 @@ constexpr unsigned k_max_period = 300;
 } // namespace
 
 AccountAdmin::AccountAdmin(AccountLedger& ledger, Authenticator& authenticator)
-  : m_ledger(ledger), m_auth(authenticator)
+    : m_ledger(ledger), m_auth(authenticator)
 {
 }
 
@@ -88,7 +88,7 @@ AccountAdmin::PolicyReport AccountAdmin::policy(std::string_view user, const Req
       // As a status query sees it: what the answer demands of this user, starting nothing.
       // A temporary pass that ended makes the user required whatever the answer said.
       const UserStatus status =
-        m_auth.describe(loaded->has_value() ? &**loaded : nullptr, report.answer);
+          m_auth.describe(loaded->has_value() ? &**loaded : nullptr, report.answer);
       report.grace_until = status.grace_until;
       if (status.required) {
         report.answer.decision = protocol::PolicyDecision::required;
@@ -96,8 +96,8 @@ AccountAdmin::PolicyReport AccountAdmin::policy(std::string_view user, const Req
       report.answer.reason = status.reason;
     }
   }
-  m_ledger.record(m_ledger.event(who, "admin-policy", user,
-                                   protocol::name(report.answer.decision), report.answer.reason));
+  m_ledger.record(m_ledger.event(who, "admin-policy", user, protocol::name(report.answer.decision),
+                                 report.answer.reason));
   return report;
 }
 
@@ -129,14 +129,15 @@ Expected<AccountAdmin::EnforceOutcome> AccountAdmin::enforce(protocol::EnforceAc
       has_second_factor = loaded->has_value() && (*loaded)->enrolled();
     }
     if (!has_second_factor && !force) {
-      m_ledger.record(m_ledger.event(who, "admin-enforce", acting_admin, "refused",
-                                       "on refused: " + std::string(acting_admin) +
-                                           " has no second factor"));
+      m_ledger.record(
+          m_ledger.event(who, "admin-enforce", acting_admin, "refused",
+                         "on refused: " + std::string(acting_admin) + " has no second factor"));
       outcome.result = protocol::EnforceResult::refused_not_enrolled;
       outcome.state = resolver.enforcement();
       return outcome;
     }
-    detail = "on, grace " + std::to_string(grace != 0 ? grace : resolver.default_grace_period()) + " s";
+    detail =
+        "on, grace " + std::to_string(grace != 0 ? grace : resolver.default_grace_period()) + " s";
     if (!has_second_factor) {
       detail += "; forced: " + std::string(acting_admin) + " has no second factor";
       log::warning("global enforcement turned on with --force by %s, who has no second factor",
@@ -177,10 +178,9 @@ Expected<protocol::UnlockResult> AccountAdmin::unlock(std::string_view user, con
   const char* detail = was == LockState::account         ? "the account was locked"
                        : was == LockState::second_factor ? "the second factor was locked"
                                                          : "counters reset";
-  if (auto saved = m_ledger.commit(record, m_ledger.event(who, k_action, user,
-                                                      was != LockState::none ? "success"
-                                                                             : "not-locked",
-                                                      detail));
+  if (auto saved = m_ledger.commit(
+          record, m_ledger.event(who, k_action, user,
+                                 was != LockState::none ? "success" : "not-locked", detail));
       !saved) {
     return Unexpected<Error>{saved.error()};
   }
@@ -189,8 +189,7 @@ Expected<protocol::UnlockResult> AccountAdmin::unlock(std::string_view user, con
 }
 
 Expected<AccountAdmin::PassOutcome> AccountAdmin::pass(std::string_view user,
-                                                       std::uint32_t duration,
-                                                       const Requester& who)
+                                                       std::uint32_t duration, const Requester& who)
 {
   auto held = m_ledger.lock(user);
   auto loaded = m_ledger.load(user);
@@ -224,7 +223,8 @@ Expected<AccountAdmin::PassOutcome> AccountAdmin::pass(std::string_view user,
   if (had_secret) {
     detail += "; the old secret and backup codes are void";
   }
-  if (auto saved = m_ledger.commit(record, m_ledger.event(who, "admin-pass", user, "success", detail));
+  if (auto saved =
+          m_ledger.commit(record, m_ledger.event(who, "admin-pass", user, "success", detail));
       !saved) {
     return Unexpected<Error>{saved.error()};
   }
@@ -255,8 +255,9 @@ Expected<AccountAdmin::LogPage> AccountAdmin::log(const AuditQuery& query, const
   return page;
 }
 
-Expected<AccountAdmin::ImportOutcome> AccountAdmin::import(
-  std::span<const protocol::ImportEntry> entries, bool replace, const Requester& who)
+Expected<AccountAdmin::ImportOutcome>
+AccountAdmin::import(std::span<const protocol::ImportEntry> entries, bool replace,
+                     const Requester& who)
 {
   constexpr std::string_view k_action = "admin-import";
   auto refuse = [&](protocol::ImportResult result, std::size_t index, std::string why) {

@@ -14,7 +14,7 @@ constexpr std::int64_t k_prune_interval = 24 * 3600;
 } // namespace
 
 AccountLedger::AccountLedger(SecretStore& store, const Clock& clock, unsigned audit_retention)
-  : m_store(store), m_clock(clock), m_audit_retention(audit_retention)
+    : m_store(store), m_clock(clock), m_audit_retention(audit_retention)
 {
 }
 
@@ -28,8 +28,8 @@ std::unique_lock<std::mutex> AccountLedger::lock(std::string_view user)
   return std::unique_lock(stripe(user));
 }
 
-std::vector<std::unique_lock<std::mutex>> AccountLedger::lock_all(
-  std::span<const std::string_view> users)
+std::vector<std::unique_lock<std::mutex>>
+AccountLedger::lock_all(std::span<const std::string_view> users)
 {
   std::vector<std::mutex*> mutexes;
   for (const std::string_view user : users) {

@@ -42,8 +42,8 @@ public:
   // check and the counters are read-modify-write). Different users rarely share one.
   [[nodiscard]] std::unique_lock<std::mutex> lock(std::string_view user);
   // The locks of all `users`, taken in one order, so that two callers cannot deadlock.
-  [[nodiscard]] std::vector<std::unique_lock<std::mutex>> lock_all(
-    std::span<const std::string_view> users);
+  [[nodiscard]] std::vector<std::unique_lock<std::mutex>>
+  lock_all(std::span<const std::string_view> users);
 
   // nullopt when `user` has no record. Call with the user's lock held.
   Expected<std::optional<UserRecord>> load(std::string_view user);

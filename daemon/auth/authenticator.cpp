@@ -15,17 +15,17 @@ using protocol::AuthResult;
 using protocol::LockState;
 
 constexpr const char* k_password_unavailable =
-  "password not checked: the directory holding it cannot be reached";
+    "password not checked: the directory holding it cannot be reached";
 
 } // namespace
 
 Authenticator::Authenticator(AccountLedger& ledger, const Sealer& sealer,
                              const BackupCodeHasher& backup_codes, PasswordChecker& passwords,
                              AuthenticatorSettings settings, PolicyResolver* policy)
-  : m_ledger(ledger),
-    m_factors(sealer, backup_codes,
-              FactorRules{settings.window, settings.lockout_after, settings.backup_lockout_after}),
-    m_passwords(passwords), m_settings(settings), m_policy(policy)
+    : m_ledger(ledger), m_factors(sealer, backup_codes,
+                                  FactorRules{settings.window, settings.lockout_after,
+                                              settings.backup_lockout_after}),
+      m_passwords(passwords), m_settings(settings), m_policy(policy)
 {
 }
 
@@ -35,7 +35,8 @@ std::uint32_t Authenticator::throttle_wait(const UserRecord& record, std::int64_
     return 0;
   }
   // throttle_base after the throttle_after-th failure, doubling for each one after it.
-  std::uint32_t doublings = std::min<std::uint32_t>(record.failures - m_settings.throttle_after, 31);
+  std::uint32_t doublings =
+      std::min<std::uint32_t>(record.failures - m_settings.throttle_after, 31);
   std::uint64_t delay = static_cast<std::uint64_t>(m_settings.throttle_base) << doublings;
   delay = std::min<std::uint64_t>(delay, m_settings.throttle_max);
   std::int64_t until = record.last_failure_at + static_cast<std::int64_t>(delay);
@@ -43,13 +44,15 @@ std::uint32_t Authenticator::throttle_wait(const UserRecord& record, std::int64_
     return 0;
   }
   // A clock stepped backwards must not stretch the wait past the delay itself.
-  return static_cast<std::uint32_t>(std::min<std::int64_t>(until - now, static_cast<std::int64_t>(delay)));
+  return static_cast<std::uint32_t>(
+      std::min<std::int64_t>(until - now, static_cast<std::int64_t>(delay)));
 }
 
 AuthOutcome Authenticator::record_login(const Requester& who, std::string_view user,
                                         AuthOutcome outcome)
 {
-  m_ledger.record(m_ledger.event(who, "login", user, protocol::name(outcome.result), outcome.reason));
+  m_ledger.record(
+      m_ledger.event(who, "login", user, protocol::name(outcome.result), outcome.reason));
   return outcome;
 }
 
@@ -114,8 +117,9 @@ AuthOutcome Authenticator::authenticate(std::string_view user, AuthMode mode,
   return check_code(user, mode, m_passwords.check(user, password), code, who);
 }
 
-AuthOutcome Authenticator::check_code(std::string_view user, AuthMode mode, PasswordVerdict password,
-                                      std::string_view code, const Requester& who)
+AuthOutcome Authenticator::check_code(std::string_view user, AuthMode mode,
+                                      PasswordVerdict password, std::string_view code,
+                                      const Requester& who)
 {
   auto audited = [&](AuthOutcome outcome) { return record_login(who, user, outcome); };
 
@@ -127,8 +131,7 @@ AuthOutcome Authenticator::check_code(std::string_view user, AuthMode mode, Pass
     return audited({AuthResult::unavailable, 0, "store error"});
   }
   if (mode == AuthMode::code_only) {
-    if (!loaded->has_value() ||
-        (!(*loaded)->enrolled() && (*loaded)->lock == LockState::none)) {
+    if (!loaded->has_value() || (!(*loaded)->enrolled() && (*loaded)->lock == LockState::none)) {
       // Not enrolled: the policy says whether this login needs an enrollment. It may ask the
       // directory, so not under the lock.
       held.unlock();
@@ -146,8 +149,8 @@ AuthOutcome Authenticator::check_code(std::string_view user, AuthMode mode, Pass
     // Code only: the normal answer for a user without 2FA. After a password: the enrollment
     // went away between the two looks; no code can be checked, so no success.
     return audited(mode == AuthMode::code_only
-                     ? AuthOutcome{AuthResult::not_enrolled, 0, "not enrolled"}
-                     : AuthOutcome{AuthResult::denied, 0, "not enrolled"});
+                       ? AuthOutcome{AuthResult::not_enrolled, 0, "not enrolled"}
+                       : AuthOutcome{AuthResult::denied, 0, "not enrolled"});
   }
   UserRecord& record = **loaded;
   const std::int64_t now = m_ledger.now();
@@ -198,8 +201,8 @@ AuthOutcome Authenticator::check_code(std::string_view user, AuthMode mode, Pass
   }
   // The step (or the backup code) is gone from disk before the client hears "success": a code
   // is never accepted twice. The audit event rides in the same commit.
-  if (auto saved = m_ledger.commit(record, m_ledger.event(who, "login", user,
-                                                          protocol::name(outcome.result), detail));
+  if (auto saved = m_ledger.commit(
+          record, m_ledger.event(who, "login", user, protocol::name(outcome.result), detail));
       !saved) {
     log::error("store: %s", saved.error().message.c_str());
     return audited({AuthResult::unavailable, 0, "store error"});

@@ -31,7 +31,7 @@ struct AuthenticatorSettings {
   unsigned throttle_after = 5;
   unsigned throttle_base = 2;
   unsigned throttle_max = 900;
-  unsigned lockout_after = 20;        // 0: never
+  unsigned lockout_after = 20; // 0: never
   unsigned backup_lockout_after = 3;
 };
 
@@ -100,8 +100,7 @@ public:
 
   // Evaluates the factors that `mode` asks for (see PROTOCOL.md, AUTHENTICATE).
   AuthOutcome authenticate(std::string_view user, protocol::AuthMode mode,
-                           std::string_view password, std::string_view code,
-                           const Requester& who);
+                           std::string_view password, std::string_view code, const Requester& who);
 
   // Errors: Errc::already_enrolled, Errc::locked, or a store or crypto failure.
   Expected<EnrollmentOffer> begin_enrollment(std::string_view user, const Requester& who);
@@ -119,8 +118,7 @@ public:
                                                 const Requester& who);
 
   // Turns the second factor off, once `code` (a TOTP or a backup code) proves it.
-  Expected<CodeOutcome> disable(std::string_view user, std::string_view code,
-                                const Requester& who);
+  Expected<CodeOutcome> disable(std::string_view user, std::string_view code, const Requester& who);
 
   // What AccountAdmin shares: the policy's answer for `user` (everyone optional without a
   // resolver; may ask the directory, so call it before taking a lock), the status of a record
@@ -163,8 +161,8 @@ private:
     std::unique_lock<std::mutex> held;
     std::int64_t now = 0;
     CodeOutcome refusal{protocol::CodeResult::ok, 0}; // ok: proved; otherwise the answer
-    UserRecord record;   // with the code used up, when proved
-    CodeVerdict verdict; // when proved
+    UserRecord record;                                // with the code used up, when proved
+    CodeVerdict verdict;                              // when proved
     bool proved() const { return refusal.result == protocol::CodeResult::ok; }
   };
   // Takes the user's lock, loads the record, checks enrollment, lock and throttle, checks the

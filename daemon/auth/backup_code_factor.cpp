@@ -26,8 +26,7 @@ Expected<FactorMatch> BackupCodeFactor::check(const UserRecord& record, std::str
 
 void BackupCodeFactor::use(UserRecord& record, const FactorMatch& match) const
 {
-  record.backup_codes.erase(record.backup_codes.begin() +
-                            static_cast<std::ptrdiff_t>(match.token));
+  record.backup_codes.erase(record.backup_codes.begin() + static_cast<std::ptrdiff_t>(match.token));
 }
 
 bool BackupCodeFactor::count_failure(UserRecord& record, std::int64_t now) const

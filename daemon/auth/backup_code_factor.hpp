@@ -16,7 +16,7 @@ class BackupCodeFactor final : public FactorVerifier {
 public:
   // `lockout_after` wrong backup codes in a row lock the second factor.
   BackupCodeFactor(const BackupCodeHasher& hasher, unsigned lockout_after)
-    : m_hasher(hasher), m_lockout_after(lockout_after)
+      : m_hasher(hasher), m_lockout_after(lockout_after)
   {
   }
 

@@ -49,7 +49,8 @@ Expected<EnrollmentOffer> Authenticator::begin_enrollment(std::string_view user,
     return make_error(Errc::already_enrolled, k_already_enrolled);
   }
 
-  return start_pending(record, m_ledger.now(), m_ledger.event(who, "enroll-begin", user, "started", ""));
+  return start_pending(record, m_ledger.now(),
+                       m_ledger.event(who, "enroll-begin", user, "started", ""));
 }
 
 Expected<EnrollOutcome> Authenticator::confirm_enrollment(std::string_view user,
@@ -91,9 +92,9 @@ Expected<EnrollOutcome> Authenticator::confirm_enrollment(std::string_view user,
   }
   if (*step == 0) {
     const bool locked_now = m_factors.settle(record, CodeVerdict{}, now);
-    if (auto saved = m_ledger.commit(record, m_ledger.event(who, k_action, user,
-                                                            locked_now ? "locked" : "bad-code",
-                                                            "wrong code"));
+    if (auto saved = m_ledger.commit(
+            record,
+            m_ledger.event(who, k_action, user, locked_now ? "locked" : "bad-code", "wrong code"));
         !saved) {
       return Unexpected<Error>{saved.error()};
     }
@@ -107,13 +108,15 @@ Expected<EnrollOutcome> Authenticator::confirm_enrollment(std::string_view user,
   }
   const bool replacing = record.enrolled();
   // The confirming code may not be replayed for a login.
-  if (auto activated = m_factors.activate(record, secret->span(), record.pending_params, *step, now);
+  if (auto activated =
+          m_factors.activate(record, secret->span(), record.pending_params, *step, now);
       !activated) {
     return Unexpected<Error>{activated.error()};
   }
   record.grace_until = 0;
-  if (auto saved = m_ledger.commit(record, m_ledger.event(who, k_action, user, "confirmed",
-                                                          replacing ? "the new secret replaced the old one" : ""));
+  if (auto saved = m_ledger.commit(
+          record, m_ledger.event(who, k_action, user, "confirmed",
+                                 replacing ? "the new secret replaced the old one" : ""));
       !saved) {
     return Unexpected<Error>{saved.error()};
   }

@@ -1,8 +1,7 @@
 // What the policy demands of a user who is not enrolled (PolicyResolver's answer, the grace
 // period, the enrollment due after a temporary pass), as a login and a status query see it.
-#include "authenticator.hpp"
-
 #include "account_names.hpp"
+#include "authenticator.hpp"
 #include "log.hpp"
 
 namespace studio2fa {
@@ -70,8 +69,8 @@ UserStatus Authenticator::describe(const UserRecord* record, std::int64_t now) c
     return status;
   }
   const bool pending_alive =
-    record->has_pending() &&
-    now - record->pending_created_at < static_cast<std::int64_t>(m_settings.enroll_timeout);
+      record->has_pending() &&
+      now - record->pending_created_at < static_cast<std::int64_t>(m_settings.enroll_timeout);
   if (record->enrolled()) {
     status.state = protocol::EnrollmentState::active;
     status.enrolled_at = record->enrolled_at;
@@ -138,14 +137,16 @@ AuthOutcome Authenticator::admit_unenrolled(std::string_view user, AuthMode mode
   }
   if (updated.enrolled()) {
     // Enrolled since the first look: only a code can let this login through.
-    return audited(mode == AuthMode::code_only
-                     ? AuthOutcome{AuthResult::denied, 0, "enrolled during the login"}
-                     : AuthOutcome{AuthResult::denied, 0, "the account changed during the login"});
+    return audited(
+        mode == AuthMode::code_only
+            ? AuthOutcome{AuthResult::denied, 0, "enrolled during the login"}
+            : AuthOutcome{AuthResult::denied, 0, "the account changed during the login"});
   }
   const std::int64_t now = m_ledger.now();
   if (!policy.known() && updated.pass_until <= now) {
     // Fail closed: without the policy nobody can say this login may skip the second factor.
-    return audited({AuthResult::unavailable, 0, "policy unknown (directory unreachable, no cached answer)"});
+    return audited(
+        {AuthResult::unavailable, 0, "policy unknown (directory unreachable, no cached answer)"});
   }
   const Demand owed = demand(updated, policy, now);
   AuthOutcome outcome;
@@ -172,7 +173,8 @@ AuthOutcome Authenticator::admit_unenrolled(std::string_view user, AuthMode mode
   // takes, and made-up names must add nothing to the database.
   const bool keep =
       mode == AuthMode::password_only || (owed.changed && account_named(updated.user).found);
-  const AuditEvent event = m_ledger.event(who, "login", user, protocol::name(outcome.result), detail);
+  const AuditEvent event =
+      m_ledger.event(who, "login", user, protocol::name(outcome.result), detail);
   if (!keep) {
     m_ledger.record(event);
     return outcome;

@@ -20,8 +20,8 @@ protocol::SecondFactor CodeVerdict::kind() const
 }
 
 Factors::Factors(const Sealer& sealer, const BackupCodeHasher& hasher, FactorRules rules)
-  : m_totp(sealer, rules.window), m_backup_codes(hasher, rules.backup_lockout_after),
-    m_lockout_after(rules.lockout_after), m_order{&m_totp, &m_backup_codes}
+    : m_totp(sealer, rules.window), m_backup_codes(hasher, rules.backup_lockout_after),
+      m_lockout_after(rules.lockout_after), m_order{&m_totp, &m_backup_codes}
 {
 }
 

@@ -25,7 +25,7 @@ struct FactorRules {
 struct CodeVerdict {
   const FactorVerifier* proved = nullptr; // the factor the code proved; null: a wrong code
   FactorMatch match;                      // with `proved`
-  const FactorVerifier* owner = nullptr;  // whose shape the code had (a wrong code is charged to it)
+  const FactorVerifier* owner = nullptr; // whose shape the code had (a wrong code is charged to it)
 
   bool right() const { return proved != nullptr; }
   // The kind of the factor proved, or (for a wrong code) of its owner; none for neither.
@@ -54,8 +54,7 @@ public:
   // Makes `secret` the active TOTP secret of `record` from `now`, with a clean slate: no
   // failures, no lock, no pending secret, no temporary pass. Steps up to `last_step` stay used.
   Expected<void> activate(UserRecord& record, std::span<const std::uint8_t> secret,
-                          totp::Parameters params, std::uint64_t last_step,
-                          std::int64_t now) const;
+                          totp::Parameters params, std::uint64_t last_step, std::int64_t now) const;
   // Every factor gone from the record (its counters and locks are left as they are).
   void remove_all(UserRecord& record) const;
   // The failure counts and any lock cleared.

@@ -36,20 +36,18 @@ Expected<CodeOutcome> Authenticator::settle_code(UserRecord& record, const CodeV
   }
   const CodeOutcome refused{locked_now ? CodeResult::locked : CodeResult::bad_code, 0};
   const char* detail =
-    verdict.kind() == protocol::SecondFactor::backup_code ? "wrong backup code" : "wrong code";
-  if (auto saved = m_ledger.commit(record, m_ledger.event(who, action, record.user,
-                                                          protocol::name(refused.result), detail));
+      verdict.kind() == protocol::SecondFactor::backup_code ? "wrong backup code" : "wrong code";
+  if (auto saved = m_ledger.commit(
+          record, m_ledger.event(who, action, record.user, protocol::name(refused.result), detail));
       !saved) {
     return Unexpected<Error>{saved.error()};
   }
   return refused;
 }
 
-Expected<Authenticator::CodeProof> Authenticator::prove_code(std::string_view user,
-                                                             std::string_view code,
-                                                             Factors::Accept accept,
-                                                             const Requester& who,
-                                                             std::string_view action)
+Expected<Authenticator::CodeProof>
+Authenticator::prove_code(std::string_view user, std::string_view code, Factors::Accept accept,
+                          const Requester& who, std::string_view action)
 {
   CodeProof proof;
   proof.held = m_ledger.lock(user);
@@ -91,8 +89,8 @@ Expected<ReplaceOutcome> Authenticator::replace_enrollment(std::string_view user
     return ReplaceOutcome{proof->refusal, {}};
   }
   const char* detail = proof->verdict.kind() == protocol::SecondFactor::backup_code
-                         ? "proved with a backup code; the old secret works until confirmation"
-                         : "the old secret works until confirmation";
+                           ? "proved with a backup code; the old secret works until confirmation"
+                           : "the old secret works until confirmation";
   auto offer = start_pending(proof->record, proof->now,
                              m_ledger.event(who, k_action, user, "success", detail));
   if (!offer) {
@@ -101,9 +99,8 @@ Expected<ReplaceOutcome> Authenticator::replace_enrollment(std::string_view user
   return ReplaceOutcome{{CodeResult::ok, 0}, std::move(*offer)};
 }
 
-Expected<BackupCodesOutcome> Authenticator::new_backup_codes(std::string_view user,
-                                                             std::string_view code,
-                                                             const Requester& who)
+Expected<BackupCodesOutcome>
+Authenticator::new_backup_codes(std::string_view user, std::string_view code, const Requester& who)
 {
   constexpr std::string_view k_action = "backup-codes";
   // A TOTP code only: a set of backup codes must not be able to renew itself.
@@ -147,8 +144,9 @@ Expected<CodeOutcome> Authenticator::disable(std::string_view user, std::string_
   }
   UserRecord& record = proof->record;
   m_factors.remove_all(record);
-  const char* detail =
-    proof->verdict.kind() == protocol::SecondFactor::backup_code ? "proved with a backup code" : "";
+  const char* detail = proof->verdict.kind() == protocol::SecondFactor::backup_code
+                           ? "proved with a backup code"
+                           : "";
   if (auto saved = m_ledger.commit(record, m_ledger.event(who, k_action, user, "success", detail));
       !saved) {
     return Unexpected<Error>{saved.error()};

@@ -19,7 +19,7 @@ constexpr std::size_t k_secret_bytes = 20; // 160 bits, RFC 4226's recommendatio
 CodeClaim TotpFactor::claim(const UserRecord& record, std::string_view code) const
 {
   return code_shape(code, record.params.digits) == CodeShape::totp ? CodeClaim::own
-                                                                    : CodeClaim::none;
+                                                                   : CodeClaim::none;
 }
 
 Expected<FactorMatch> TotpFactor::check(const UserRecord& record, std::string_view code,
@@ -81,8 +81,8 @@ void TotpFactor::clear_pending(UserRecord& record)
   record.pending_params = {};
 }
 
-Expected<std::vector<std::uint8_t>> TotpFactor::seal_active(std::string_view user,
-                                                            std::span<const std::uint8_t> secret) const
+Expected<std::vector<std::uint8_t>>
+TotpFactor::seal_active(std::string_view user, std::span<const std::uint8_t> secret) const
 {
   return m_sealer.seal(secret, user, k_purpose_active);
 }

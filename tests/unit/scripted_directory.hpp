@@ -8,19 +8,17 @@
 #include "policy.hpp"
 #include "sqlite_store.hpp"
 
+#include <csetjmp>
+#include <cstdarg>
+#include <cstddef>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
 #include <string_view>
-#include <vector>
-
 #include <unistd.h>
-
-#include <csetjmp>
-#include <cstdarg>
-#include <cstddef>
+#include <vector>
 // cmocka.h before 1.1.6 has no extern "C" of its own.
 extern "C" {
 #include <cmocka.h>
@@ -70,9 +68,8 @@ public:
     }
     return std::optional<PolicyFlags>{found->second};
   }
-  Expected<std::vector<DirectoryEntry>> groups_holding(std::string_view user,
-                                                       std::span<const std::string> dns,
-                                                       Deadline) override
+  Expected<std::vector<DirectoryEntry>>
+  groups_holding(std::string_view user, std::span<const std::string> dns, Deadline) override
   {
     ++calls;
     if (down) {
@@ -107,6 +104,28 @@ public:
   }
   std::uint64_t operations() const override { return calls; }
 };
+
+// cmocka's setup and teardown of a test whose state is a new `Fixture`.
+template <typename Fixture> int new_fixture(void** state)
+{
+  *state = new Fixture;
+  return 0;
+}
+template <typename Fixture> int delete_fixture(void** state)
+{
+  delete static_cast<Fixture*>(*state);
+  return 0;
+}
+
+// The studio of these tests: its base, a five-minute cache, 30 s of rest after a failure.
+inline PolicySettings studio_policy_settings()
+{
+  PolicySettings settings;
+  settings.base = "dc=studio,dc=example";
+  settings.cache_ttl = 300;
+  settings.retry_after = 30;
+  return settings;
+}
 
 // A PolicyResolver with `settings` over a ScriptedDirectory and a SQLite store in a new
 // temporary directory, removed with it.

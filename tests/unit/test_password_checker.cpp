@@ -8,14 +8,13 @@
 #include "password_checker.hpp"
 
 #include <crypt.h>
-#include <unistd.h>
-
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
 #include <memory>
 #include <string>
+#include <unistd.h>
 
 // After <fstream>: it brings in cmocka.h, whose fail() would clash with std::ios::fail.
 #include "scripted_directory.hpp"
@@ -24,7 +23,7 @@ using namespace studio2fa;
 
 namespace {
 
-#define assert_verdict(got, expected) \
+#define assert_verdict(got, expected)                                                              \
   assert_int_equal(static_cast<int>(got), static_cast<int>(PasswordVerdict::expected))
 
 // Set in the run under nss_wrapper: the directory of its passwd and shadow files.
@@ -106,9 +105,8 @@ void test_shadow_locked_and_disabled(void**)
 {
   // "!" before a hash (passwd -l) locks the account even for its right password; "!" alone
   // (no password ever set); "*" (disabled).
-  check_shadow({{"carol", "carol-Pa55word", mismatch},
-                {"dave", "!", mismatch},
-                {"erin", "*", mismatch}});
+  check_shadow(
+      {{"carol", "carol-Pa55word", mismatch}, {"dave", "!", mismatch}, {"erin", "*", mismatch}});
 }
 
 void test_hash_in_passwd(void**)
@@ -129,12 +127,12 @@ void write_world(const std::string& dir)
     const char* name;
     std::string hash;
   } accounts[] = {
-    {"alice", sha512_crypt("alice-Pa55word")},
-    {"bob", sha512_crypt("bob-Pa55word")},
-    {"carol", "!" + sha512_crypt("carol-Pa55word")},
-    {"dave", "!"},
-    {"erin", "*"},
-    {"frank", ""},
+      {"alice", sha512_crypt("alice-Pa55word")},
+      {"bob", sha512_crypt("bob-Pa55word")},
+      {"carol", "!" + sha512_crypt("carol-Pa55word")},
+      {"dave", "!"},
+      {"erin", "*"},
+      {"frank", ""},
   };
   unsigned uid = 5001;
   for (const auto& account : accounts) {
@@ -198,27 +196,18 @@ public:
   {
     ++calls;
     return user == "localuser" && password == "local-pw" ? PasswordVerdict::match
-                                                          : PasswordVerdict::mismatch;
+                                                         : PasswordVerdict::mismatch;
   }
   unsigned calls = 0;
 };
 
 constexpr const char* k_vfx1_dn = "uid=vfx1,ou=people,dc=studio,dc=example";
 
-PolicySettings directory_settings()
-{
-  PolicySettings settings;
-  settings.base = "dc=studio,dc=example";
-  settings.cache_ttl = 300;
-  settings.retry_after = 30;
-  return settings;
-}
-
 struct DirectoryFixture : PolicyWorld {
   LocalPasswords local;
   DirectoryPasswordChecker checker{*policy, &directory, local, std::chrono::milliseconds(1000)};
 
-  DirectoryFixture() : PolicyWorld(directory_settings())
+  DirectoryFixture() : PolicyWorld(studio_policy_settings())
   {
     directory.users["vfx1"] = {k_vfx1_dn, {}};
     directory.passwords[k_vfx1_dn] = "vfx1-pw";
@@ -232,18 +221,6 @@ struct DirectoryFixture : PolicyWorld {
   }
 };
 
-int directory_setup(void** state)
-{
-  *state = new DirectoryFixture;
-  return 0;
-}
-
-int directory_teardown(void** state)
-{
-  delete static_cast<DirectoryFixture*>(*state);
-  return 0;
-}
-
 DirectoryFixture& fixture(void** state)
 {
   return *static_cast<DirectoryFixture*>(*state);
@@ -251,7 +228,7 @@ DirectoryFixture& fixture(void** state)
 
 // Checks `password` for `user`, and what was asked to answer: the directory's binds and the
 // local checks so far.
-#define assert_checked(f, user, password, expected, binds_so_far, local_so_far)                   \
+#define assert_checked(f, user, password, expected, binds_so_far, local_so_far)                    \
   do {                                                                                             \
     assert_verdict((f).check((user), (password)), expected);                                       \
     assert_int_equal((f).directory.binds, (binds_so_far));                                         \
@@ -340,21 +317,23 @@ int main(int, char** argv)
   if (!under_nss_wrapper()) {
     run_under_nss_wrapper(argv);
   }
-#define DIRECTORY_TEST(name) cmocka_unit_test_setup_teardown(name, directory_setup, directory_teardown)
+#define DIRECTORY_TEST(name)                                                                       \
+  cmocka_unit_test_setup_teardown(name, new_fixture<DirectoryFixture>,                             \
+                                  delete_fixture<DirectoryFixture>)
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_shadow_right_password),
-    cmocka_unit_test(test_shadow_wrong_password),
-    cmocka_unit_test(test_shadow_empty),
-    cmocka_unit_test(test_shadow_unknown_user),
-    cmocka_unit_test(test_shadow_locked_and_disabled),
-    cmocka_unit_test(test_hash_in_passwd),
-    DIRECTORY_TEST(test_directory_user_by_bind),
-    DIRECTORY_TEST(test_local_user_checked_locally),
-    DIRECTORY_TEST(test_empty_password_never_sent),
-    DIRECTORY_TEST(test_root_never_in_the_directory),
-    DIRECTORY_TEST(test_unreachable_directory_rests),
-    DIRECTORY_TEST(test_directory_down_nothing_cached),
-    cmocka_unit_test(test_no_directory),
+      cmocka_unit_test(test_shadow_right_password),
+      cmocka_unit_test(test_shadow_wrong_password),
+      cmocka_unit_test(test_shadow_empty),
+      cmocka_unit_test(test_shadow_unknown_user),
+      cmocka_unit_test(test_shadow_locked_and_disabled),
+      cmocka_unit_test(test_hash_in_passwd),
+      DIRECTORY_TEST(test_directory_user_by_bind),
+      DIRECTORY_TEST(test_local_user_checked_locally),
+      DIRECTORY_TEST(test_empty_password_never_sent),
+      DIRECTORY_TEST(test_root_never_in_the_directory),
+      DIRECTORY_TEST(test_unreachable_directory_rests),
+      DIRECTORY_TEST(test_directory_down_nothing_cached),
+      cmocka_unit_test(test_no_directory),
   };
 #undef DIRECTORY_TEST
   const int failed = cmocka_run_group_tests(tests, nullptr, nullptr);

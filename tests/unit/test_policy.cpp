@@ -22,10 +22,7 @@ PolicyFlags exempt() { return {{}, true, {}}; }
 
 PolicySettings fixture_settings()
 {
-  PolicySettings settings;
-  settings.base = "dc=studio,dc=example";
-  settings.cache_ttl = 300;
-  settings.retry_after = 30;
+  PolicySettings settings = studio_policy_settings();
   settings.nesting_depth = 3;
   settings.grace_period = 86400;
   return settings;
@@ -40,18 +37,6 @@ struct Fixture : PolicyWorld {
     directory.containers["ou=vfx,ou=people,dc=studio,dc=example"] = {true, {}, 3600};
   }
 };
-
-int setup(void** state)
-{
-  *state = new Fixture;
-  return 0;
-}
-
-int teardown(void** state)
-{
-  delete static_cast<Fixture*>(*state);
-  return 0;
-}
 
 Fixture& fixture(void** state)
 {
@@ -241,7 +226,8 @@ void test_ancestor_dns(void**)
 
 int main()
 {
-#define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define TEST(name)                                                                                 \
+  cmocka_unit_test_setup_teardown(name, new_fixture<Fixture>, delete_fixture<Fixture>)
   const struct CMUnitTest tests[] = {
       TEST(test_cache_and_ttl),
       TEST(test_outage_uses_last_known_and_fails_closed_without),
