@@ -374,10 +374,9 @@ int run_daemon(int argc, char** argv)
   auth_settings.throttle_max = config.throttle_max;
   auth_settings.lockout_after = config.lockout_after;
   auth_settings.backup_lockout_after = config.backup_lockout_after;
-  auth_settings.audit_retention = config.audit_retention;
-  Authenticator authenticator(*startup->store, *sealer, *backup_codes, passwords, clock,
-                              auth_settings, &policy);
-  AccountAdmin admin(authenticator);
+  AccountLedger ledger(*startup->store, clock, config.audit_retention);
+  Authenticator authenticator(ledger, *sealer, *backup_codes, passwords, auth_settings, &policy);
+  AccountAdmin admin(ledger, authenticator);
   RequestHandler handler(authenticator, admin, HandlerSettings{config.issuer, config.admin_group});
   Server server(ServerSettings{config.socket_path, config.max_connections, config.request_timeout,
                                config.idle_timeout, config.worker_threads},

@@ -4,9 +4,6 @@
 #include "duration.hpp"
 #include "log.hpp"
 
-#include <algorithm>
-#include <functional>
-#include <mutex>
 #include <set>
 
 namespace studio2fa {
@@ -15,41 +12,22 @@ namespace {
 
 using protocol::LockState;
 
-constexpr std::string_view k_purpose_active = "totp"; // as in authenticator.cpp
-constexpr std::size_t k_min_secret_bytes = 10;        // Google Authenticator's 80 bits
+constexpr std::size_t k_min_secret_bytes = 10; // Google Authenticator's 80 bits
 constexpr std::size_t k_max_secret_bytes = 64;
 constexpr unsigned k_min_period = 10;
 constexpr unsigned k_max_period = 300;
 
-void clear_second_factor(UserRecord& record)
-{
-  record.sealed_secret.clear();
-  record.enrolled_at = 0;
-  record.pending_secret.clear();
-  record.pending_created_at = 0;
-  record.pending_params = {};
-  record.backup_codes.clear();
-}
-
-void clear_counters_and_locks(UserRecord& record)
-{
-  record.failures = 0;
-  record.last_failure_at = 0;
-  record.backup_failures = 0;
-  record.lock = LockState::none;
-  record.locked_at = 0;
-}
-
 } // namespace
 
-AccountAdmin::AccountAdmin(Authenticator& authenticator) : m_auth(authenticator)
+AccountAdmin::AccountAdmin(AccountLedger& ledger, Authenticator& authenticator)
+    : m_ledger(ledger), m_auth(authenticator)
 {
 }
 
 Expected<AccountAdmin::AccountPage> AccountAdmin::list(std::string_view after, std::size_t limit,
                                                        const Requester& who)
 {
-  auto records = m_auth.m_store.list(after, limit + 1);
+  auto records = m_ledger.list(after, limit + 1);
   if (!records) {
     return Unexpected<Error>{records.error()};
   }
@@ -58,12 +36,11 @@ Expected<AccountAdmin::AccountPage> AccountAdmin::list(std::string_view after, s
   if (page.more) {
     records->resize(limit);
   }
-  const std::int64_t now = m_auth.m_clock.now();
   for (const UserRecord& record : *records) {
-    page.accounts.push_back({record.user, m_auth.describe(&record, m_auth.decide(record.user), now)});
+    page.accounts.push_back({record.user, m_auth.describe(&record, m_auth.decide(record.user))});
   }
   if (after.empty()) {
-    m_auth.record_event(m_auth.event(who, "admin-list", "", "success", ""));
+    m_ledger.record(m_ledger.event(who, "admin-list", "", "success", ""));
   }
   return page;
 }
@@ -73,26 +50,26 @@ Expected<protocol::AdminDisableResult> AccountAdmin::disable(std::string_view us
 {
   constexpr std::string_view k_action = "admin-disable";
   const PolicyAnswer policy = m_auth.decide(user);
-  std::lock_guard lock(m_auth.lock_for(user));
-  auto loaded = m_auth.m_store.load(user);
+  auto held = m_ledger.lock(user);
+  auto loaded = m_ledger.load(user);
   if (!loaded) {
     return Unexpected<Error>{loaded.error()};
   }
   if (!loaded->has_value()) {
-    m_auth.record_event(m_auth.event(who, k_action, user, "not-enrolled", ""));
+    m_ledger.record(m_ledger.event(who, k_action, user, "not-enrolled", ""));
     return protocol::AdminDisableResult::not_enrolled;
   }
   UserRecord& record = **loaded;
   const bool was_enrolled = record.enrolled();
-  clear_second_factor(record);
-  clear_counters_and_locks(record);
+  m_auth.factors().remove_all(record);
+  m_auth.factors().unlock(record);
   record.pass_until = 0;
   // A user who must use 2FA enrolls again at the next login, with no new grace period.
   record.grace_until = policy.required() ? UserRecord::k_enroll_now : 0;
   const char* outcome = was_enrolled ? "success" : "not-enrolled";
   const std::string detail = std::string("secret and backup codes removed") +
                              (policy.required() ? "; enrollment due at the next login" : "");
-  if (auto saved = m_auth.commit(record, m_auth.event(who, k_action, user, outcome, detail));
+  if (auto saved = m_ledger.commit(record, m_ledger.event(who, k_action, user, outcome, detail));
       !saved) {
     return Unexpected<Error>{saved.error()};
   }
@@ -105,20 +82,22 @@ AccountAdmin::PolicyReport AccountAdmin::policy(std::string_view user, const Req
   PolicyReport report;
   report.answer = m_auth.decide(user);
   if (report.answer.known()) {
-    std::lock_guard lock(m_auth.lock_for(user));
-    auto loaded = m_auth.m_store.load(user);
+    auto held = m_ledger.lock(user);
+    auto loaded = m_ledger.load(user);
     if (loaded) {
-      UserRecord record = record_or_new(std::move(*loaded), user);
-      const Authenticator::Demand owed = m_auth.demand(record, report.answer, m_auth.m_clock.now());
-      report.grace_until = owed.grace_until;
-      if (owed.why != nullptr) {
+      // As a status query sees it: what the answer demands of this user, starting nothing.
+      // A temporary pass that ended makes the user required whatever the answer said.
+      const UserStatus status =
+          m_auth.describe(loaded->has_value() ? &**loaded : nullptr, report.answer);
+      report.grace_until = status.grace_until;
+      if (status.required) {
         report.answer.decision = protocol::PolicyDecision::required;
-        report.answer.reason = owed.why;
       }
+      report.answer.reason = status.reason;
     }
   }
-  m_auth.record_event(m_auth.event(who, "admin-policy", user,
-                                   protocol::name(report.answer.decision), report.answer.reason));
+  m_ledger.record(m_ledger.event(who, "admin-policy", user, protocol::name(report.answer.decision),
+                                 report.answer.reason));
   return report;
 }
 
@@ -128,36 +107,37 @@ Expected<AccountAdmin::EnforceOutcome> AccountAdmin::enforce(protocol::EnforceAc
                                                              const Requester& who)
 {
   EnforceOutcome outcome;
-  if (m_auth.m_policy == nullptr) {
+  if (m_auth.policy_resolver() == nullptr) {
     return make_error("no policy resolver");
   }
-  PolicyResolver& resolver = *m_auth.m_policy;
+  PolicyResolver& resolver = *m_auth.policy_resolver();
   if (action == protocol::EnforceAction::query) {
     outcome.state = resolver.enforcement();
     return outcome;
   }
-  const std::int64_t now = m_auth.m_clock.now();
+  const std::int64_t now = m_ledger.now();
   std::string detail;
   if (action == protocol::EnforceAction::on) {
     // The admin who makes everyone use 2FA must use it already (PRODUCT.md story 3).
     bool has_second_factor = false;
     {
-      std::lock_guard lock(m_auth.lock_for(acting_admin));
-      auto loaded = m_auth.m_store.load(acting_admin);
+      auto held = m_ledger.lock(acting_admin);
+      auto loaded = m_ledger.load(acting_admin);
       if (!loaded) {
         return Unexpected<Error>{loaded.error()};
       }
       has_second_factor = loaded->has_value() && (*loaded)->enrolled();
     }
     if (!has_second_factor && !force) {
-      m_auth.record_event(m_auth.event(who, "admin-enforce", acting_admin, "refused",
-                                       "on refused: " + std::string(acting_admin) +
-                                           " has no second factor"));
+      m_ledger.record(
+          m_ledger.event(who, "admin-enforce", acting_admin, "refused",
+                         "on refused: " + std::string(acting_admin) + " has no second factor"));
       outcome.result = protocol::EnforceResult::refused_not_enrolled;
       outcome.state = resolver.enforcement();
       return outcome;
     }
-    detail = "on, grace " + std::to_string(grace != 0 ? grace : resolver.default_grace_period()) + " s";
+    detail =
+        "on, grace " + std::to_string(grace != 0 ? grace : resolver.default_grace_period()) + " s";
     if (!has_second_factor) {
       detail += "; forced: " + std::string(acting_admin) + " has no second factor";
       log::warning("global enforcement turned on with --force by %s, who has no second factor",
@@ -172,7 +152,7 @@ Expected<AccountAdmin::EnforceOutcome> AccountAdmin::enforce(protocol::EnforceAc
   state.since = now;
   state.by = std::string(acting_admin);
   if (auto saved = resolver.set_enforcement(
-          state, m_auth.event(who, "admin-enforce", acting_admin, "success", detail));
+          state, m_ledger.event(who, "admin-enforce", acting_admin, "success", detail));
       !saved) {
     return Unexpected<Error>{saved.error()};
   }
@@ -183,25 +163,24 @@ Expected<AccountAdmin::EnforceOutcome> AccountAdmin::enforce(protocol::EnforceAc
 Expected<protocol::UnlockResult> AccountAdmin::unlock(std::string_view user, const Requester& who)
 {
   constexpr std::string_view k_action = "admin-unlock";
-  std::lock_guard lock(m_auth.lock_for(user));
-  auto loaded = m_auth.m_store.load(user);
+  auto held = m_ledger.lock(user);
+  auto loaded = m_ledger.load(user);
   if (!loaded) {
     return Unexpected<Error>{loaded.error()};
   }
   if (!loaded->has_value()) {
-    m_auth.record_event(m_auth.event(who, k_action, user, "not-locked", ""));
+    m_ledger.record(m_ledger.event(who, k_action, user, "not-locked", ""));
     return protocol::UnlockResult::not_locked;
   }
   UserRecord& record = **loaded;
   const LockState was = record.lock;
-  clear_counters_and_locks(record);
+  m_auth.factors().unlock(record);
   const char* detail = was == LockState::account         ? "the account was locked"
                        : was == LockState::second_factor ? "the second factor was locked"
                                                          : "counters reset";
-  if (auto saved = m_auth.commit(record, m_auth.event(who, k_action, user,
-                                                      was != LockState::none ? "success"
-                                                                             : "not-locked",
-                                                      detail));
+  if (auto saved = m_ledger.commit(
+          record, m_ledger.event(who, k_action, user,
+                                 was != LockState::none ? "success" : "not-locked", detail));
       !saved) {
     return Unexpected<Error>{saved.error()};
   }
@@ -210,26 +189,25 @@ Expected<protocol::UnlockResult> AccountAdmin::unlock(std::string_view user, con
 }
 
 Expected<AccountAdmin::PassOutcome> AccountAdmin::pass(std::string_view user,
-                                                       std::uint32_t duration,
-                                                       const Requester& who)
+                                                       std::uint32_t duration, const Requester& who)
 {
-  std::lock_guard lock(m_auth.lock_for(user));
-  auto loaded = m_auth.m_store.load(user);
+  auto held = m_ledger.lock(user);
+  auto loaded = m_ledger.load(user);
   if (!loaded) {
     return Unexpected<Error>{loaded.error()};
   }
-  const std::int64_t now = m_auth.m_clock.now();
+  const std::int64_t now = m_ledger.now();
   UserRecord record = record_or_new(std::move(*loaded), user);
 
   if (duration == 0) {
     constexpr std::string_view k_action = "admin-pass-revoke";
     if (record.pass_until <= now) {
-      m_auth.record_event(m_auth.event(who, k_action, user, "no-pass", ""));
+      m_ledger.record(m_ledger.event(who, k_action, user, "no-pass", ""));
       return PassOutcome{protocol::PassResult::no_pass, 0};
     }
     // Ended now: the user must enroll again, as when a pass runs out.
     record.pass_until = now;
-    if (auto saved = m_auth.commit(record, m_auth.event(who, k_action, user, "success", ""));
+    if (auto saved = m_ledger.commit(record, m_ledger.event(who, k_action, user, "success", ""));
         !saved) {
       return Unexpected<Error>{saved.error()};
     }
@@ -238,14 +216,15 @@ Expected<AccountAdmin::PassOutcome> AccountAdmin::pass(std::string_view user,
 
   // The old secret is void from now on: the pass exists because it is lost or locked.
   const bool had_secret = record.enrolled();
-  clear_second_factor(record);
-  clear_counters_and_locks(record);
+  m_auth.factors().remove_all(record);
+  m_auth.factors().unlock(record);
   record.pass_until = now + static_cast<std::int64_t>(duration);
   std::string detail = "until " + utc_time(record.pass_until);
   if (had_secret) {
     detail += "; the old secret and backup codes are void";
   }
-  if (auto saved = m_auth.commit(record, m_auth.event(who, "admin-pass", user, "success", detail));
+  if (auto saved =
+          m_ledger.commit(record, m_ledger.event(who, "admin-pass", user, "success", detail));
       !saved) {
     return Unexpected<Error>{saved.error()};
   }
@@ -256,7 +235,7 @@ Expected<AccountAdmin::LogPage> AccountAdmin::log(const AuditQuery& query, const
 {
   AuditQuery one_more = query;
   one_more.limit = query.limit + 1;
-  auto records = m_auth.m_store.read_audit(one_more);
+  auto records = m_ledger.read_audit(one_more);
   if (!records) {
     return Unexpected<Error>{records.error()};
   }
@@ -271,18 +250,19 @@ Expected<AccountAdmin::LogPage> AccountAdmin::log(const AuditQuery& query, const
     if (query.since != 0) {
       detail += " since " + utc_time(query.since);
     }
-    m_auth.record_event(m_auth.event(who, "admin-log", query.subject, "success", detail));
+    m_ledger.record(m_ledger.event(who, "admin-log", query.subject, "success", detail));
   }
   return page;
 }
 
-Expected<AccountAdmin::ImportOutcome> AccountAdmin::import(
-  std::span<const protocol::ImportEntry> entries, bool replace, const Requester& who)
+Expected<AccountAdmin::ImportOutcome>
+AccountAdmin::import(std::span<const protocol::ImportEntry> entries, bool replace,
+                     const Requester& who)
 {
   constexpr std::string_view k_action = "admin-import";
   auto refuse = [&](protocol::ImportResult result, std::size_t index, std::string why) {
     const std::string_view user = index < entries.size() ? entries[index].user : "";
-    m_auth.record_event(m_auth.event(who, k_action, user, "refused", why));
+    m_ledger.record(m_ledger.event(who, k_action, user, "refused", why));
     return ImportOutcome{result, index, std::move(why)};
   };
 
@@ -328,35 +308,24 @@ Expected<AccountAdmin::ImportOutcome> AccountAdmin::import(
   }
 
   // Every user's lock, in one order (so two imports cannot deadlock; a login takes one only).
-  std::vector<std::mutex*> locks;
+  std::vector<std::string_view> users;
   for (const protocol::ImportEntry& entry : entries) {
-    locks.push_back(&m_auth.lock_for(entry.user));
+    users.push_back(entry.user);
   }
-  std::sort(locks.begin(), locks.end(), std::less<std::mutex*>());
-  locks.erase(std::unique(locks.begin(), locks.end()), locks.end());
-  std::vector<std::unique_lock<std::mutex>> held;
-  held.reserve(locks.size());
-  for (std::mutex* mutex : locks) {
-    held.emplace_back(*mutex);
-  }
+  auto held = m_ledger.lock_all(users);
 
-  const std::int64_t now = m_auth.m_clock.now();
+  const std::int64_t now = m_ledger.now();
   std::vector<UserRecord> records;
   std::vector<AuditEvent> events;
   records.reserve(entries.size());
   events.reserve(entries.size() + 1);
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const protocol::ImportEntry& entry = entries[i];
-    auto loaded = m_auth.m_store.load(entry.user);
+    auto loaded = m_ledger.load(entry.user);
     if (!loaded) {
       return Unexpected<Error>{loaded.error()};
     }
-    UserRecord record;
-    if (loaded->has_value()) {
-      record = std::move(**loaded);
-    } else {
-      record.user = std::string(entry.user);
-    }
+    UserRecord record = record_or_new(std::move(*loaded), entry.user);
     const bool had_secret = record.enrolled();
     // Kept across a replacement: a code already used (possibly of this very secret, imported
     // again) must stay used.
@@ -366,32 +335,24 @@ Expected<AccountAdmin::ImportOutcome> AccountAdmin::import(
       return refuse(protocol::ImportResult::already_enrolled, i,
                     "already has an active secret (import with --replace to overwrite it)");
     }
-    auto sealed = m_auth.m_sealer.seal(checked[i].secret.span(), entry.user, k_purpose_active);
-    if (!sealed) {
-      return Unexpected<Error>{sealed.error()};
+    const Factors& factors = m_auth.factors();
+    if (auto activated = factors.activate(record, checked[i].secret.span(), checked[i].params,
+                                          previous_step, now);
+        !activated) {
+      return Unexpected<Error>{activated.error()};
     }
-    clear_second_factor(record);
-    clear_counters_and_locks(record);
-    record.sealed_secret = std::move(*sealed);
-    record.params = checked[i].params;
-    record.enrolled_at = now;
-    record.last_step = previous_step;
-    record.pass_until = 0;
-    for (std::size_t c = 0; c < entry.code_count; ++c) {
-      auto hash = m_auth.m_backup_codes.hash(entry.user, entry.codes[c]);
-      if (!hash) {
-        return make_error("cannot hash a backup code");
-      }
-      record.backup_codes.push_back(*hash);
+    if (auto kept = factors.backup_codes().replace(record, {entry.codes.data(), entry.code_count});
+        !kept) {
+      return Unexpected<Error>{kept.error()};
     }
     std::string detail = std::to_string(entry.code_count) + " backup codes kept";
     if (had_secret) {
       detail += "; replaced an active secret";
     }
-    events.push_back(m_auth.event(who, k_action, entry.user, "success", detail));
+    events.push_back(m_ledger.event(who, k_action, entry.user, "success", detail));
     records.push_back(std::move(record));
   }
-  if (auto saved = m_auth.m_store.commit({records, {events, m_auth.prune_before()}}); !saved) {
+  if (auto saved = m_ledger.commit_all(records, events); !saved) {
     return Unexpected<Error>{saved.error()};
   }
   return ImportOutcome{};

@@ -1,10 +1,11 @@
 // The administration side of studio2fad (the ADMIN_* requests; PROTOCOL.md, "Administration"):
 // the account list, turning a second factor off, unlocking, temporary passes, the audit trail
-// and imports of existing TOTP secrets. It takes the Authenticator's per-user locks, so an admin
-// action never races a login, and writes every action to the audit trail with what it changed.
-// Who may call it is the request handler's business.
+// and imports of existing TOTP secrets. It shares the Authenticator's AccountLedger (the same
+// per-user locks, so an admin action never races a login) and writes every action to the audit
+// trail with what it changed. Who may call it is the request handler's business.
 #pragma once
 
+#include "account_ledger.hpp"
 #include "authenticator.hpp"
 #include "protocol.hpp"
 #include "store.hpp"
@@ -19,7 +20,9 @@ namespace studio2fa {
 
 class AccountAdmin {
 public:
-  explicit AccountAdmin(Authenticator& authenticator);
+  // `ledger` is the one `authenticator` uses; the policy, the status of an account and the
+  // factors are the authenticator's.
+  AccountAdmin(AccountLedger& ledger, Authenticator& authenticator);
 
   struct Account {
     std::string user;
@@ -82,6 +85,7 @@ public:
                                    std::string_view acting_admin, const Requester& who);
 
 private:
+  AccountLedger& m_ledger;
   Authenticator& m_auth;
 };
 

@@ -72,7 +72,7 @@ public:
   }
 };
 
-// The purposes the Authenticator seals under (daemon/auth/authenticator.cpp). If they change, the
+// The purposes the TOTP factor seals under (daemon/auth/totp_factor.cpp). If they change, the
 // fixtures no longer open and those paths answer "unavailable": coverage drops, nothing breaks.
 constexpr std::string_view k_purpose_active = "totp";
 constexpr std::string_view k_purpose_pending = "pending";
@@ -118,6 +118,7 @@ struct World {
   std::unique_ptr<BackupCodeHasher> backup_codes;
   // No directory: the local rules and the global switch, which ADMIN_ENFORCE may turn on.
   std::unique_ptr<PolicyResolver> policy;
+  std::unique_ptr<AccountLedger> ledger;
   std::unique_ptr<Authenticator> authenticator;
   std::unique_ptr<AccountAdmin> admin;
   std::unique_ptr<RequestHandler> handler;
@@ -423,11 +424,13 @@ extern "C" int LLVMFuzzerInitialize(int*, char***)
   if (!g_world->policy->load()) {
     setup_failed("cannot load the global enforcement switch");
   }
+  g_world->ledger = std::make_unique<AccountLedger>(*g_world->store, g_world->clock,
+                                                    365 * 86400 /* audit_retention's default */);
   g_world->authenticator =
-      std::make_unique<Authenticator>(*g_world->store, *g_world->sealer, *g_world->backup_codes,
-                                      g_world->passwords, g_world->clock, AuthenticatorSettings{},
+      std::make_unique<Authenticator>(*g_world->ledger, *g_world->sealer, *g_world->backup_codes,
+                                      g_world->passwords, AuthenticatorSettings{},
                                       g_world->policy.get());
-  g_world->admin = std::make_unique<AccountAdmin>(*g_world->authenticator);
+  g_world->admin = std::make_unique<AccountAdmin>(*g_world->ledger, *g_world->authenticator);
   // No admin_group: only root may send ADMIN_* (checked below).
   g_world->handler = std::make_unique<RequestHandler>(*g_world->authenticator, *g_world->admin,
                                                       HandlerSettings{"Fuzz Studio", ""});

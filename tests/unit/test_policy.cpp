@@ -3,23 +3,13 @@
 // switch on top of cached answers, root never looked up, and ancestor_dns (real libldap
 // parsing). The precedence rules themselves are tested against a real slapd
 // (tests/integration/ldap_policy.sh).
-#include "directory.hpp"
 #include "policy.hpp"
+#include "scripted_directory.hpp"
 #include "sqlite_store.hpp"
 
-#include <cstdlib>
 #include <map>
 #include <string>
-#include <unistd.h>
 #include <vector>
-
-#include <csetjmp>
-#include <cstdarg>
-#include <cstddef>
-// cmocka.h before 1.1.6 has no extern "C" of its own.
-extern "C" {
-#include <cmocka.h>
-}
 
 using namespace studio2fa;
 using protocol::PolicyDecision;
@@ -27,130 +17,26 @@ using protocol::PolicySource;
 
 namespace {
 
-// A directory of users (uid → entry), flagged containers (dn → flags) and groups; it can be
-// switched off, and counts the calls made to it.
-class ScriptedDirectory final : public Directory {
-public:
-  std::map<std::string, DirectoryEntry> users;
-  std::map<std::string, PolicyFlags> containers;
-  // group dn → (flags, member uids, member dns)
-  struct Group {
-    PolicyFlags flags;
-    std::vector<std::string> uids;
-    std::vector<std::string> dns;
-  };
-  std::map<std::string, Group> groups;
-  bool down = false;
-  unsigned calls = 0;
-
-  Expected<std::optional<DirectoryEntry>> find_user(std::string_view user, Deadline) override
-  {
-    ++calls;
-    if (down) {
-      return make_error("server down");
-    }
-    auto found = users.find(std::string(user));
-    if (found == users.end()) {
-      return std::optional<DirectoryEntry>{};
-    }
-    return std::optional<DirectoryEntry>{found->second};
-  }
-  Expected<std::optional<PolicyFlags>> read_flags(std::string_view dn, Deadline) override
-  {
-    ++calls;
-    if (down) {
-      return make_error("server down");
-    }
-    auto found = containers.find(std::string(dn));
-    if (found == containers.end()) {
-      return std::optional<PolicyFlags>{};
-    }
-    return std::optional<PolicyFlags>{found->second};
-  }
-  Expected<std::vector<DirectoryEntry>> groups_holding(std::string_view user,
-                                                       std::span<const std::string> dns,
-                                                       Deadline) override
-  {
-    ++calls;
-    if (down) {
-      return make_error("server down");
-    }
-    std::vector<DirectoryEntry> out;
-    for (const auto& [dn, group] : groups) {
-      bool holds = false;
-      for (const std::string& uid : group.uids) {
-        holds = holds || (!user.empty() && uid == user);
-      }
-      for (const std::string& member : group.dns) {
-        for (const std::string& wanted : dns) {
-          holds = holds || member == wanted;
-        }
-      }
-      if (holds) {
-        out.push_back({dn, group.flags});
-      }
-    }
-    return out;
-  }
-  Bind check_password(std::string_view, std::string_view, Deadline) override { return Bind::wrong; }
-  std::uint64_t operations() const override { return calls; }
-};
-
 PolicyFlags required() { return {true, {}, {}}; }
 PolicyFlags exempt() { return {{}, true, {}}; }
 
-struct Fixture {
-  std::string dir;
-  std::unique_ptr<SqliteStore> store;
-  ManualClock clock{1'700'000'000};
-  ScriptedDirectory directory;
-  std::unique_ptr<PolicyResolver> policy;
+PolicySettings fixture_settings()
+{
+  PolicySettings settings = studio_policy_settings();
+  settings.nesting_depth = 3;
+  settings.grace_period = 86400;
+  return settings;
+}
 
-  Fixture()
+struct Fixture : PolicyWorld {
+  Fixture() : PolicyWorld(fixture_settings())
   {
-    char templ[] = "/tmp/studio2fa-policy-test.XXXXXX";
-    if (mkdtemp(templ) == nullptr) {
-      fail_msg("mkdtemp failed");
-    }
-    dir = templ;
-    auto opened = SqliteStore::open(dir + "/db");
-    if (!opened) {
-      fail_msg("%s", opened.error().message.c_str());
-    }
-    store = std::move(*opened);
-    PolicySettings settings;
-    settings.base = "dc=studio,dc=example";
-    settings.cache_ttl = 300;
-    settings.retry_after = 30;
-    settings.nesting_depth = 3;
-    settings.grace_period = 86400;
-    policy = std::make_unique<PolicyResolver>(*store, &directory, clock, settings);
-    assert_true(policy->load().has_value());
-
     directory.users["vfx1"] = {"uid=vfx1,ou=vfx,ou=people,dc=studio,dc=example", {}};
     directory.users["anim1"] = {"uid=anim1,ou=anim,ou=people,dc=studio,dc=example", {}};
     directory.users["root"] = {"uid=root,ou=people,dc=studio,dc=example", required()};
     directory.containers["ou=vfx,ou=people,dc=studio,dc=example"] = {true, {}, 3600};
   }
-  ~Fixture()
-  {
-    policy.reset();
-    store.reset();
-    std::system(("rm -rf '" + dir + "'").c_str());
-  }
 };
-
-int setup(void** state)
-{
-  *state = new Fixture;
-  return 0;
-}
-
-int teardown(void** state)
-{
-  delete static_cast<Fixture*>(*state);
-  return 0;
-}
 
 Fixture& fixture(void** state)
 {
@@ -340,7 +226,8 @@ void test_ancestor_dns(void**)
 
 int main()
 {
-#define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define TEST(name)                                                                                 \
+  cmocka_unit_test_setup_teardown(name, new_fixture<Fixture>, delete_fixture<Fixture>)
   const struct CMUnitTest tests[] = {
       TEST(test_cache_and_ttl),
       TEST(test_outage_uses_last_known_and_fails_closed_without),
