@@ -406,75 +406,91 @@ const char* name(PolicySource source);
 // leaves the message as it was, except that the messages with entries (ADMIN_LIST_REPLY,
 // ADMIN_LOG_REPLY, ADMIN_IMPORT) are decoded in place and are left with a count of 0.
 bool encode(const PingRequest& msg, wire::FrameBuffer& out);
-bool encode(const PongReply& msg, wire::FrameBuffer& out);
-bool encode(const StatusRequest& msg, wire::FrameBuffer& out);
-bool encode(const StatusReply& msg, wire::FrameBuffer& out);
-bool encode(const AuthenticateRequest& msg, wire::FrameBuffer& out);
-bool encode(const AuthenticateReply& msg, wire::FrameBuffer& out);
-bool encode(const EnrollBeginRequest& msg, wire::FrameBuffer& out);
-bool encode(const EnrollBeginReply& msg, wire::FrameBuffer& out);
-bool encode(const EnrollConfirmRequest& msg, wire::FrameBuffer& out);
-bool encode(const EnrollConfirmReply& msg, wire::FrameBuffer& out);
-bool encode(const BackupCodesRequest& msg, wire::FrameBuffer& out);
-bool encode(const BackupCodesReply& msg, wire::FrameBuffer& out);
-bool encode(const DisableRequest& msg, wire::FrameBuffer& out);
-bool encode(const DisableReply& msg, wire::FrameBuffer& out);
-bool encode(const EnrollReplaceRequest& msg, wire::FrameBuffer& out);
-bool encode(const EnrollReplaceReply& msg, wire::FrameBuffer& out);
-bool encode(const AdminListRequest& msg, wire::FrameBuffer& out);
-bool encode(const AdminListReply& msg, wire::FrameBuffer& out);
-bool encode(const AdminDisableRequest& msg, wire::FrameBuffer& out);
-bool encode(const AdminDisableReply& msg, wire::FrameBuffer& out);
-bool encode(const AdminUnlockRequest& msg, wire::FrameBuffer& out);
-bool encode(const AdminUnlockReply& msg, wire::FrameBuffer& out);
-bool encode(const AdminPassRequest& msg, wire::FrameBuffer& out);
-bool encode(const AdminPassReply& msg, wire::FrameBuffer& out);
-bool encode(const AdminLogRequest& msg, wire::FrameBuffer& out);
-bool encode(const AdminLogReply& msg, wire::FrameBuffer& out);
-bool encode(const AdminImportRequest& msg, wire::FrameBuffer& out);
-bool encode(const AdminImportReply& msg, wire::FrameBuffer& out);
-bool encode(const EnrollPromptRequest& msg, wire::FrameBuffer& out);
-bool encode(const EnrollPromptReply& msg, wire::FrameBuffer& out);
-bool encode(const AdminPolicyRequest& msg, wire::FrameBuffer& out);
-bool encode(const AdminPolicyReply& msg, wire::FrameBuffer& out);
-bool encode(const AdminEnforceRequest& msg, wire::FrameBuffer& out);
-bool encode(const AdminEnforceReply& msg, wire::FrameBuffer& out);
-bool encode(const ErrorReply& msg, wire::FrameBuffer& out);
-
 bool decode(std::span<const std::uint8_t> payload, PingRequest& msg);
+bool encode(const PongReply& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, PongReply& msg);
+
+bool encode(const StatusRequest& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, StatusRequest& msg);
+bool encode(const StatusReply& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, StatusReply& msg);
+
+bool encode(const AuthenticateRequest& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, AuthenticateRequest& msg);
+bool encode(const AuthenticateReply& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, AuthenticateReply& msg);
+
+bool encode(const EnrollBeginRequest& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, EnrollBeginRequest& msg);
+bool encode(const EnrollBeginReply& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, EnrollBeginReply& msg);
+
+bool encode(const EnrollConfirmRequest& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, EnrollConfirmRequest& msg);
+bool encode(const EnrollConfirmReply& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, EnrollConfirmReply& msg);
+
+bool encode(const BackupCodesRequest& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, BackupCodesRequest& msg);
+bool encode(const BackupCodesReply& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, BackupCodesReply& msg);
+
+bool encode(const DisableRequest& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, DisableRequest& msg);
+bool encode(const DisableReply& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, DisableReply& msg);
+
+bool encode(const EnrollReplaceRequest& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, EnrollReplaceRequest& msg);
+bool encode(const EnrollReplaceReply& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, EnrollReplaceReply& msg);
-bool decode(std::span<const std::uint8_t> payload, AdminListRequest& msg);
-bool decode(std::span<const std::uint8_t> payload, AdminListReply& msg);
-bool decode(std::span<const std::uint8_t> payload, AdminDisableRequest& msg);
-bool decode(std::span<const std::uint8_t> payload, AdminDisableReply& msg);
-bool decode(std::span<const std::uint8_t> payload, AdminUnlockRequest& msg);
-bool decode(std::span<const std::uint8_t> payload, AdminUnlockReply& msg);
-bool decode(std::span<const std::uint8_t> payload, AdminPassRequest& msg);
-bool decode(std::span<const std::uint8_t> payload, AdminPassReply& msg);
-bool decode(std::span<const std::uint8_t> payload, AdminLogRequest& msg);
-bool decode(std::span<const std::uint8_t> payload, AdminLogReply& msg);
-bool decode(std::span<const std::uint8_t> payload, AdminImportRequest& msg);
-bool decode(std::span<const std::uint8_t> payload, AdminImportReply& msg);
+
+bool encode(const EnrollPromptRequest& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, EnrollPromptRequest& msg);
+bool encode(const EnrollPromptReply& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, EnrollPromptReply& msg);
+
+bool encode(const AdminListRequest& msg, wire::FrameBuffer& out);
+bool decode(std::span<const std::uint8_t> payload, AdminListRequest& msg);
+bool encode(const AdminListReply& msg, wire::FrameBuffer& out);
+bool decode(std::span<const std::uint8_t> payload, AdminListReply& msg);
+
+bool encode(const AdminDisableRequest& msg, wire::FrameBuffer& out);
+bool decode(std::span<const std::uint8_t> payload, AdminDisableRequest& msg);
+bool encode(const AdminDisableReply& msg, wire::FrameBuffer& out);
+bool decode(std::span<const std::uint8_t> payload, AdminDisableReply& msg);
+
+bool encode(const AdminUnlockRequest& msg, wire::FrameBuffer& out);
+bool decode(std::span<const std::uint8_t> payload, AdminUnlockRequest& msg);
+bool encode(const AdminUnlockReply& msg, wire::FrameBuffer& out);
+bool decode(std::span<const std::uint8_t> payload, AdminUnlockReply& msg);
+
+bool encode(const AdminPassRequest& msg, wire::FrameBuffer& out);
+bool decode(std::span<const std::uint8_t> payload, AdminPassRequest& msg);
+bool encode(const AdminPassReply& msg, wire::FrameBuffer& out);
+bool decode(std::span<const std::uint8_t> payload, AdminPassReply& msg);
+
+bool encode(const AdminLogRequest& msg, wire::FrameBuffer& out);
+bool decode(std::span<const std::uint8_t> payload, AdminLogRequest& msg);
+bool encode(const AdminLogReply& msg, wire::FrameBuffer& out);
+bool decode(std::span<const std::uint8_t> payload, AdminLogReply& msg);
+
+bool encode(const AdminImportRequest& msg, wire::FrameBuffer& out);
+bool decode(std::span<const std::uint8_t> payload, AdminImportRequest& msg);
+bool encode(const AdminImportReply& msg, wire::FrameBuffer& out);
+bool decode(std::span<const std::uint8_t> payload, AdminImportReply& msg);
+
+bool encode(const AdminPolicyRequest& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, AdminPolicyRequest& msg);
+bool encode(const AdminPolicyReply& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, AdminPolicyReply& msg);
+
+bool encode(const AdminEnforceRequest& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, AdminEnforceRequest& msg);
+bool encode(const AdminEnforceReply& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, AdminEnforceReply& msg);
+
+bool encode(const ErrorReply& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, ErrorReply& msg);
 
 } // namespace studio2fa::protocol
