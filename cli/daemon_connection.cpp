@@ -22,8 +22,7 @@ Expected<void> DaemonConnection::connect(const char* socket_path)
   return make_error(message);
 }
 
-Expected<void> DaemonConnection::call(wire::FrameBuffer& request, wire::FrameBuffer& reply,
-                                      protocol::MessageType type)
+Expected<void> DaemonConnection::exchange(wire::FrameBuffer& request, protocol::MessageType type)
 {
   if (!m_connected) {
     if (auto connected = connect(m_socket_path.c_str()); !connected) {
@@ -31,18 +30,18 @@ Expected<void> DaemonConnection::call(wire::FrameBuffer& request, wire::FrameBuf
       return connected;
     }
   }
-  ClientError error = m_client.call(request, reply);
+  ClientError error = m_client.call(request, m_reply);
   request.wipe();
   if (error != ClientError::none) {
     m_connected = false;
     return make_error(std::string(describe(error)) + " (" + m_socket_path + ")");
   }
-  if (reply.type() == protocol::reply_type(type)) {
+  if (m_reply.type() == protocol::reply_type(type)) {
     return {};
   }
   protocol::ErrorReply failure;
-  if (reply.type() == static_cast<std::uint8_t>(protocol::MessageType::error) &&
-      protocol::decode(reply.payload(), failure)) {
+  if (m_reply.type() == static_cast<std::uint8_t>(protocol::MessageType::error) &&
+      protocol::decode(m_reply.payload(), failure)) {
     m_last_error = failure.code;
     return make_error(std::string(failure.message));
   }

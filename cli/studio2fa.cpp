@@ -117,9 +117,19 @@ int code_refused(const protocol::CodeResult result, std::uint32_t retry_after,
   return fail("unexpected answer from the daemon");
 }
 
+// A code-proven request that got no answer: a code too long to send is a wrong one.
+int call_failed(const Error& error, const std::string& user, const char* nothing_changed)
+{
+  if (error.code == Errc::invalid) {
+    return code_refused(protocol::CodeResult::bad_code, 0, user, nothing_changed);
+  }
+  return fail(error.message);
+}
+
 // Shows a pending secret (QR code, address, key), then asks for codes until one confirms it.
+// `offer` points into daemon.reply(), which is wiped once it is shown.
 int show_and_confirm(DaemonConnection& daemon, const protocol::EnrollBeginReply& offer,
-                     wire::FrameBuffer& reply, bool show_qr, bool replacing)
+                     bool show_qr, bool replacing)
 {
   totp::Parameters params;
   params.algorithm = totp::parse_algorithm(offer.algorithm).value_or(totp::Algorithm::sha1);
@@ -152,12 +162,11 @@ int show_and_confirm(DaemonConnection& daemon, const protocol::EnrollBeginReply&
     printf("Until then, your old phone keeps working.\n");
   }
   std::string account(offer.account);
-  reply.wipe();
+  daemon.wipe_reply();
   daemon.close(); // a person may take longer than the daemon's idle_timeout
 
   const char* again = replacing ? "studio2fa enroll --replace" : "studio2fa enroll";
   const char* stays = replacing ? "your old phone keeps working" : "two-factor authentication stays off";
-  wire::FrameBuffer request;
   bool interactive = isatty(STDIN_FILENO) != 0;
   for (int attempt = 1;; ++attempt) {
     printf("Verification code: ");
@@ -171,16 +180,12 @@ int show_and_confirm(DaemonConnection& daemon, const protocol::EnrollBeginReply&
     if (!interactive) {
       printf("\n");
     }
-    protocol::encode(protocol::EnrollConfirmRequest{account, code.view()}, request);
-    if (auto called = daemon.call(request, reply, protocol::MessageType::enroll_confirm);
-        !called) {
-      return fail(called.error().message);
+    auto confirmed = call(daemon, protocol::EnrollConfirmRequest{account, code.view()});
+    if (!confirmed && confirmed.error().code != Errc::invalid) {
+      return fail(confirmed.error().message);
     }
-    protocol::EnrollConfirmReply result;
-    if (!protocol::decode(reply.payload(), result)) {
-      return fail("the daemon sent a confirmation reply that does not decode");
-    }
-    switch (result.result) {
+    // A code too long to send is a wrong one.
+    switch (confirmed ? confirmed->result : protocol::EnrollResult::bad_code) {
     case protocol::EnrollResult::confirmed:
       if (replacing) {
         printf("Your new phone is now the one for %s: codes from the old one no longer work.\n"
@@ -220,21 +225,15 @@ int show_and_confirm(DaemonConnection& daemon, const protocol::EnrollBeginReply&
 
 int enroll(DaemonConnection& daemon, const std::string& user, bool show_qr)
 {
-  wire::FrameBuffer request;
-  wire::FrameBuffer reply;
-  protocol::encode(protocol::EnrollBeginRequest{user}, request);
-  if (auto called = daemon.call(request, reply, protocol::MessageType::enroll_begin); !called) {
+  auto offer = call(daemon, protocol::EnrollBeginRequest{user});
+  if (!offer) {
     if (daemon.last_error_code() == protocol::ErrorCode::already_enrolled) {
       return fail("two-factor authentication is already on for " + user +
                   ". To move to a new phone, run: studio2fa enroll --replace");
     }
-    return fail(called.error().message);
+    return fail(offer.error().message);
   }
-  protocol::EnrollBeginReply offer;
-  if (!protocol::decode(reply.payload(), offer)) {
-    return fail("the daemon sent an enrollment reply that does not decode");
-  }
-  return show_and_confirm(daemon, offer, reply, show_qr, false);
+  return show_and_confirm(daemon, *offer, show_qr, false);
 }
 
 int replace(DaemonConnection& daemon, const std::string& user, bool show_qr)
@@ -243,23 +242,15 @@ int replace(DaemonConnection& daemon, const std::string& user, bool show_qr)
   if (!ask_code("Code from your current phone, or a backup code: ", code)) {
     return fail("no code given; nothing changed.");
   }
-  wire::FrameBuffer request;
-  wire::FrameBuffer reply;
-  if (!protocol::encode(protocol::EnrollReplaceRequest{user, code.view()}, request)) {
-    return fail("that code is not right; nothing changed.");
+  auto result = call(daemon, protocol::EnrollReplaceRequest{user, code.view()});
+  if (!result) {
+    return call_failed(result.error(), user, "nothing changed.");
   }
-  if (auto called = daemon.call(request, reply, protocol::MessageType::enroll_replace); !called) {
-    return fail(called.error().message);
-  }
-  protocol::EnrollReplaceReply result;
-  if (!protocol::decode(reply.payload(), result)) {
-    return fail("the daemon sent a reply that does not decode");
-  }
-  if (result.result != protocol::CodeResult::ok) {
-    return code_refused(result.result, result.retry_after, user, "nothing changed.");
+  if (result->result != protocol::CodeResult::ok) {
+    return code_refused(result->result, result->retry_after, user, "nothing changed.");
   }
   printf("Now set up the new phone.\n\n");
-  return show_and_confirm(daemon, result.offer, reply, show_qr, true);
+  return show_and_confirm(daemon, result->offer, show_qr, true);
 }
 
 // Creates `path` for the codes: mode 0600, and never over an existing file.
@@ -316,21 +307,12 @@ int backup_codes(DaemonConnection& daemon, const std::string& user, const std::s
     discard();
     return fail("no code given; your backup codes are unchanged.");
   }
-  wire::FrameBuffer request;
-  wire::FrameBuffer reply;
-  if (!protocol::encode(protocol::BackupCodesRequest{user, code.view()}, request)) {
+  auto answer = call(daemon, protocol::BackupCodesRequest{user, code.view()});
+  if (!answer) {
     discard();
-    return fail("that code is not right; your backup codes are unchanged.");
+    return call_failed(answer.error(), user, "your backup codes are unchanged.");
   }
-  if (auto called = daemon.call(request, reply, protocol::MessageType::backup_codes); !called) {
-    discard();
-    return fail(called.error().message);
-  }
-  protocol::BackupCodesReply result;
-  if (!protocol::decode(reply.payload(), result)) {
-    discard();
-    return fail("the daemon sent a reply that does not decode");
-  }
+  const protocol::BackupCodesReply& result = *answer;
   if (result.result != protocol::CodeResult::ok) {
     discard();
     return code_refused(result.result, result.retry_after, user,
@@ -354,7 +336,7 @@ int backup_codes(DaemonConnection& daemon, const std::string& user, const std::s
     append(result.codes[i]);
     append("\n");
   }
-  reply.wipe();
+  daemon.wipe_reply();
   const std::string_view written(reinterpret_cast<const char*>(text.data()), length);
   if (file.valid()) {
     if (!write_all(file.get(), written) || ::fsync(file.get()) != 0) {
@@ -381,20 +363,12 @@ int disable(DaemonConnection& daemon, const std::string& user)
   if (!ask_code("Code from your app, or a backup code: ", code)) {
     return fail("no code given; two-factor authentication stays on.");
   }
-  wire::FrameBuffer request;
-  wire::FrameBuffer reply;
-  if (!protocol::encode(protocol::DisableRequest{user, code.view()}, request)) {
-    return fail("that code is not right; two-factor authentication stays on.");
+  auto result = call(daemon, protocol::DisableRequest{user, code.view()});
+  if (!result) {
+    return call_failed(result.error(), user, "two-factor authentication stays on.");
   }
-  if (auto called = daemon.call(request, reply, protocol::MessageType::disable); !called) {
-    return fail(called.error().message);
-  }
-  protocol::DisableReply result;
-  if (!protocol::decode(reply.payload(), result)) {
-    return fail("the daemon sent a reply that does not decode");
-  }
-  if (result.result != protocol::CodeResult::ok) {
-    return code_refused(result.result, result.retry_after, user,
+  if (result->result != protocol::CodeResult::ok) {
+    return code_refused(result->result, result->retry_after, user,
                         "two-factor authentication stays on.");
   }
   printf("Two-factor authentication is now off for %s; the secret and the backup codes are\n"
@@ -405,16 +379,11 @@ int disable(DaemonConnection& daemon, const std::string& user)
 
 int status(DaemonConnection& daemon, const std::string& user)
 {
-  wire::FrameBuffer request;
-  wire::FrameBuffer reply;
-  protocol::encode(protocol::StatusRequest{user}, request);
-  if (auto called = daemon.call(request, reply, protocol::MessageType::status); !called) {
-    return fail(called.error().message);
+  auto answer = call(daemon, protocol::StatusRequest{user});
+  if (!answer) {
+    return fail(answer.error().message);
   }
-  protocol::StatusReply status;
-  if (!protocol::decode(reply.payload(), status)) {
-    return fail("the daemon sent a status reply that does not decode");
-  }
+  const protocol::StatusReply& status = *answer;
   switch (status.state) {
   case protocol::EnrollmentState::active:
     printf("Two-factor authentication is on for %s (since %s).\n", user.c_str(),

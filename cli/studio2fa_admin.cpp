@@ -81,6 +81,13 @@ int usage_error(const std::string& message)
   return 2;
 }
 
+// A call that got no answer: a user name too long to send, or what the daemon or the connection
+// said.
+int call_failed(const Error& error)
+{
+  return fail(error.code == Errc::invalid ? "user name too long" : error.message);
+}
+
 // "2026-11-23T17:46:02Z"; "-" for 0.
 std::string time_or_dash(std::uint64_t unix_time)
 {
@@ -186,18 +193,11 @@ std::string codes_text(const protocol::StatusReply& state)
 
 int status(DaemonConnection& daemon, const std::string& user)
 {
-  wire::FrameBuffer request;
-  wire::FrameBuffer reply;
-  if (!protocol::encode(protocol::StatusRequest{user}, request)) {
-    return fail("user name too long");
+  auto answer = call(daemon, protocol::StatusRequest{user});
+  if (!answer) {
+    return call_failed(answer.error());
   }
-  if (auto called = daemon.call(request, reply, protocol::MessageType::status); !called) {
-    return fail(called.error().message);
-  }
-  protocol::StatusReply status;
-  if (!protocol::decode(reply.payload(), status)) {
-    return fail("the daemon sent a status reply that does not decode");
-  }
+  const protocol::StatusReply& status = *answer;
   printf("user: %s\n2fa: %s\n", user.c_str(), state_name(status.state));
   if (status.state == protocol::EnrollmentState::active) {
     printf("enrolled: %s\n", time_or_dash(status.enrolled_at).c_str());
@@ -220,9 +220,6 @@ int status(DaemonConnection& daemon, const std::string& user)
 
 int list(DaemonConnection& daemon, bool json)
 {
-  wire::FrameBuffer request;
-  wire::FrameBuffer reply;
-  static protocol::AdminListReply page;
   std::string after;
   bool first = true;
   const std::int64_t now = time(nullptr);
@@ -233,15 +230,11 @@ int list(DaemonConnection& daemon, bool json)
            "WHY", "GRACE UNTIL", "LOCKED", "CODES", "LAST LOGIN", "PASS UNTIL");
   }
   for (;;) {
-    if (!protocol::encode(protocol::AdminListRequest{after}, request)) {
-      return fail("a user name is too long");
+    auto answer = call(daemon, protocol::AdminListRequest{after});
+    if (!answer) {
+      return call_failed(answer.error());
     }
-    if (auto called = daemon.call(request, reply, protocol::MessageType::admin_list); !called) {
-      return fail(called.error().message);
-    }
-    if (!protocol::decode(reply.payload(), page)) {
-      return fail("the daemon sent a list that does not decode");
-    }
+    const protocol::AdminListReply& page = *answer;
     for (std::size_t i = 0; i < page.count; ++i) {
       const protocol::AccountEntry& entry = page.entries[i];
       const protocol::StatusReply& s = entry.state;
@@ -283,19 +276,11 @@ int list(DaemonConnection& daemon, bool json)
 
 int disable(DaemonConnection& daemon, const std::string& user)
 {
-  wire::FrameBuffer request;
-  wire::FrameBuffer reply;
-  if (!protocol::encode(protocol::AdminDisableRequest{user}, request)) {
-    return fail("user name too long");
+  auto result = call(daemon, protocol::AdminDisableRequest{user});
+  if (!result) {
+    return call_failed(result.error());
   }
-  if (auto called = daemon.call(request, reply, protocol::MessageType::admin_disable); !called) {
-    return fail(called.error().message);
-  }
-  protocol::AdminDisableReply result;
-  if (!protocol::decode(reply.payload(), result)) {
-    return fail("the daemon sent a reply that does not decode");
-  }
-  if (result.result == protocol::AdminDisableResult::disabled) {
+  if (result->result == protocol::AdminDisableResult::disabled) {
     printf("Two-factor authentication is off for %s: the secret and the backup codes are gone.\n",
            user.c_str());
   } else {
@@ -306,19 +291,11 @@ int disable(DaemonConnection& daemon, const std::string& user)
 
 int unlock(DaemonConnection& daemon, const std::string& user)
 {
-  wire::FrameBuffer request;
-  wire::FrameBuffer reply;
-  if (!protocol::encode(protocol::AdminUnlockRequest{user}, request)) {
-    return fail("user name too long");
+  auto result = call(daemon, protocol::AdminUnlockRequest{user});
+  if (!result) {
+    return call_failed(result.error());
   }
-  if (auto called = daemon.call(request, reply, protocol::MessageType::admin_unlock); !called) {
-    return fail(called.error().message);
-  }
-  protocol::AdminUnlockReply result;
-  if (!protocol::decode(reply.payload(), result)) {
-    return fail("the daemon sent a reply that does not decode");
-  }
-  if (result.result == protocol::UnlockResult::unlocked) {
+  if (result->result == protocol::UnlockResult::unlocked) {
     printf("Unlocked %s; the count of wrong codes starts again from zero.\n", user.c_str());
   } else {
     printf("%s was not locked; the count of wrong codes starts again from zero.\n", user.c_str());
@@ -328,25 +305,17 @@ int unlock(DaemonConnection& daemon, const std::string& user)
 
 int pass(DaemonConnection& daemon, const std::string& user, unsigned hours, bool revoke)
 {
-  wire::FrameBuffer request;
-  wire::FrameBuffer reply;
   const std::uint32_t duration = revoke ? 0 : hours * 3600;
-  if (!protocol::encode(protocol::AdminPassRequest{user, duration}, request)) {
-    return fail("user name too long");
+  auto result = call(daemon, protocol::AdminPassRequest{user, duration});
+  if (!result) {
+    return call_failed(result.error());
   }
-  if (auto called = daemon.call(request, reply, protocol::MessageType::admin_pass); !called) {
-    return fail(called.error().message);
-  }
-  protocol::AdminPassReply result;
-  if (!protocol::decode(reply.payload(), result)) {
-    return fail("the daemon sent a reply that does not decode");
-  }
-  switch (result.result) {
+  switch (result->result) {
   case protocol::PassResult::granted:
     printf("%s may log in with the password alone until %s.\n"
            "The old secret and backup codes no longer work: when the pass ends, %s must enroll\n"
            "again (studio2fa enroll).\n",
-           user.c_str(), time_or_dash(result.pass_until).c_str(), user.c_str());
+           user.c_str(), time_or_dash(result->pass_until).c_str(), user.c_str());
     return 0;
   case protocol::PassResult::revoked:
     printf("The pass of %s has ended; %s must enroll again.\n", user.c_str(), user.c_str());
@@ -395,22 +364,14 @@ std::optional<std::int64_t> parse_time(const std::string& text)
 
 int log(DaemonConnection& daemon, const std::string& user, std::int64_t since)
 {
-  wire::FrameBuffer request;
-  wire::FrameBuffer reply;
-  static protocol::AdminLogReply page;
   std::uint64_t after_id = 0;
   for (;;) {
-    if (!protocol::encode(protocol::AdminLogRequest{user, static_cast<std::uint64_t>(since),
-                                                    after_id},
-                          request)) {
-      return fail("user name too long");
+    auto answer = call(
+      daemon, protocol::AdminLogRequest{user, static_cast<std::uint64_t>(since), after_id});
+    if (!answer) {
+      return call_failed(answer.error());
     }
-    if (auto called = daemon.call(request, reply, protocol::MessageType::admin_log); !called) {
-      return fail(called.error().message);
-    }
-    if (!protocol::decode(reply.payload(), page)) {
-      return fail("the daemon sent an audit page that does not decode");
-    }
+    const protocol::AdminLogReply& page = *answer;
     for (std::size_t i = 0; i < page.count; ++i) {
       const protocol::AuditEntry& e = page.entries[i];
       std::string line = time_or_dash(e.at) + " " + printable(e.action);
@@ -445,8 +406,6 @@ int log(DaemonConnection& daemon, const std::string& user, std::int64_t since)
 int send_import(DaemonConnection& daemon, const std::vector<ImportAccount>& accounts,
                 bool replace)
 {
-  wire::FrameBuffer request;
-  wire::FrameBuffer reply;
   static protocol::AdminImportRequest batch;
   std::size_t next = 0;
   std::size_t imported = 0;
@@ -481,22 +440,20 @@ int send_import(DaemonConnection& daemon, const std::vector<ImportAccount>& acco
       batch.entries[batch.count++] = entry;
       ++next;
     }
-    if (batch.count == 0 || !protocol::encode(batch, request)) {
+    auto result = batch.count == 0 ? make_error(Errc::invalid, "nothing fits")
+                                   : call(daemon, batch);
+    if (!result && result.error().code == Errc::invalid) {
       const std::string& user = accounts[next < accounts.size() ? next : first].user;
       return fail("the entry for " + printable(user) + " does not fit the protocol");
     }
-    if (auto called = daemon.call(request, reply, protocol::MessageType::admin_import); !called) {
-      return fail(called.error().message + (imported > 0 ? " (" + std::to_string(imported) +
+    if (!result) {
+      return fail(result.error().message + (imported > 0 ? " (" + std::to_string(imported) +
                                                              " users were imported before)"
                                                          : ""));
     }
-    protocol::AdminImportReply result;
-    if (!protocol::decode(reply.payload(), result)) {
-      return fail("the daemon sent a reply that does not decode");
-    }
-    if (result.result != protocol::ImportResult::imported) {
-      const std::string& user = accounts[first + result.index].user;
-      std::string why = result.result == protocol::ImportResult::already_enrolled
+    if (result->result != protocol::ImportResult::imported) {
+      const std::string& user = accounts[first + result->index].user;
+      std::string why = result->result == protocol::ImportResult::already_enrolled
                           ? user + " already has two-factor authentication on (--replace "
                                    "overwrites it)"
                           : "the daemon refused the entry for " + user;
@@ -510,23 +467,6 @@ int send_import(DaemonConnection& daemon, const std::vector<ImportAccount>& acco
 }
 
 // --- policy ---------------------------------------------------------------------------------
-
-const char* source_name(protocol::PolicySource source)
-{
-  switch (source) {
-  case protocol::PolicySource::local:
-    return "local";
-  case protocol::PolicySource::directory:
-    return "directory";
-  case protocol::PolicySource::cache:
-    return "cache";
-  case protocol::PolicySource::stale_cache:
-    return "stale-cache";
-  case protocol::PolicySource::none:
-    break;
-  }
-  return "none";
-}
 
 // Where an ADMIN_POLICY answer came from, for people.
 std::string source_text(const protocol::AdminPolicyReply& policy)
@@ -550,25 +490,18 @@ std::string source_text(const protocol::AdminPolicyReply& policy)
 
 int policy(DaemonConnection& daemon, const std::string& user, bool json)
 {
-  wire::FrameBuffer request;
-  wire::FrameBuffer reply;
-  if (!protocol::encode(protocol::AdminPolicyRequest{user}, request)) {
-    return fail("user name too long");
+  auto answer = call(daemon, protocol::AdminPolicyRequest{user});
+  if (!answer) {
+    return call_failed(answer.error());
   }
-  if (auto called = daemon.call(request, reply, protocol::MessageType::admin_policy); !called) {
-    return fail(called.error().message);
-  }
-  protocol::AdminPolicyReply policy;
-  if (!protocol::decode(reply.payload(), policy)) {
-    return fail("the daemon sent a policy reply that does not decode");
-  }
+  const protocol::AdminPolicyReply& policy = *answer;
   if (json) {
     printf("{\"user\": %s, \"decision\": \"%s\", \"reason\": %s, \"dn\": %s, \"source\": \"%s\", "
            "\"fetched_at\": %s, \"grace_until\": %s}\n",
            json_string(user).c_str(), protocol::name(policy.decision),
            json_string(policy.reason).c_str(),
            policy.dn.empty() ? "null" : json_string(policy.dn).c_str(),
-           source_name(policy.source), json_time(policy.fetched_at).c_str(),
+           protocol::name(policy.source), json_time(policy.fetched_at).c_str(),
            json_time(policy.grace_until).c_str());
     return 0;
   }
@@ -630,23 +563,16 @@ int enforce(DaemonConnection& daemon, protocol::EnforceAction action, std::uint3
   if (!invoker) {
     return fail(invoker.error().message);
   }
-  wire::FrameBuffer request;
-  wire::FrameBuffer reply;
-  if (!protocol::encode(protocol::AdminEnforceRequest{action, grace, force, *invoker}, request)) {
-    return fail("the request does not fit the protocol");
-  }
   if (force) {
     fprintf(stderr, "studio2fa-admin: warning: --force: enforcing 2FA even if your own account "
                     "has no second factor; the audit trail and syslog record that it was "
                     "forced.\n");
   }
-  if (auto called = daemon.call(request, reply, protocol::MessageType::admin_enforce); !called) {
-    return fail(called.error().message);
+  auto answer = call(daemon, protocol::AdminEnforceRequest{action, grace, force, *invoker});
+  if (!answer) {
+    return fail(answer.error().message);
   }
-  protocol::AdminEnforceReply result;
-  if (!protocol::decode(reply.payload(), result)) {
-    return fail("the daemon sent a reply that does not decode");
-  }
+  const protocol::AdminEnforceReply& result = *answer;
   if (result.result == protocol::EnforceResult::refused_not_enrolled) {
     std::string acting = *invoker;
     if (acting.empty()) {
@@ -966,11 +892,8 @@ int main(int argc, char** argv)
   if (command == "enforce") {
     return enforce(daemon, enforce_action, grace.value_or(0), force);
   }
-  wire::FrameBuffer request;
-  wire::FrameBuffer reply;
-  protocol::encode(protocol::PingRequest{}, request);
-  if (auto called = daemon.call(request, reply, protocol::MessageType::ping); !called) {
-    return fail(called.error().message);
+  if (auto pong = call(daemon, protocol::PingRequest{}); !pong) {
+    return fail(pong.error().message);
   }
   printf("studio2fad is answering\n");
   return 0;

@@ -176,7 +176,7 @@ bool read_code_result(Reader& reader, CodeResult& result, std::uint32_t& retry_a
   return valid(result);
 }
 
-// A request of a user and a code (BACKUP_CODES, DISABLE, ENROLL_REPLACE).
+// A request of a user and a code (ENROLL_CONFIRM, BACKUP_CODES, DISABLE, ENROLL_REPLACE).
 template <typename Request> bool encode_user_code(const Request& msg, MessageType type, FrameBuffer& out)
 {
   Writer writer(out, type_byte(type));
@@ -197,7 +197,8 @@ template <typename Request> bool decode_user_code(std::span<const std::uint8_t> 
   return true;
 }
 
-// A request of a user alone (ADMIN_DISABLE, ADMIN_UNLOCK).
+// A request of a user alone (STATUS, ENROLL_BEGIN, ENROLL_PROMPT, ADMIN_DISABLE, ADMIN_UNLOCK,
+// ADMIN_POLICY).
 template <typename Request> bool encode_user(const Request& msg, MessageType type, FrameBuffer& out)
 {
   Writer writer(out, type_byte(type));
@@ -246,29 +247,20 @@ std::size_t string_size(std::string_view text)
 
 constexpr std::size_t k_state_fixed_size = 1 + 8 + 4 + 4 + 1 + 1 + 8 + 8 + 1 + 1 + 8;
 
+// With ok: a real offer; otherwise every field empty or zero.
+bool valid_replace_offer(CodeResult result, const EnrollBeginReply& offer)
+{
+  if (result == CodeResult::ok) {
+    return valid_enroll_parameters(offer.algorithm, offer.digits, offer.period);
+  }
+  return offer.secret.empty() && offer.issuer.empty() && offer.account.empty() &&
+         offer.algorithm.empty() && offer.digits == 0 && offer.period == 0 &&
+         offer.expires_at == 0;
+}
+
 } // namespace
 
-std::size_t encoded_size(const AccountEntry& entry)
-{
-  return string_size(entry.user) + k_state_fixed_size + string_size(entry.state.reason);
-}
-
-std::size_t encoded_size(const AuditEntry& entry)
-{
-  return 8 + 8 + 4 + string_size(entry.actor) + string_size(entry.action) +
-         string_size(entry.subject) + string_size(entry.service) + string_size(entry.rhost) +
-         string_size(entry.tty) + string_size(entry.outcome) + string_size(entry.detail);
-}
-
-std::size_t encoded_size(const ImportEntry& entry)
-{
-  std::size_t size = string_size(entry.user) + string_size(entry.secret) +
-                     string_size(entry.algorithm) + 1 + 4 + 1;
-  for (std::size_t i = 0; i < entry.code_count && i < entry.codes.size(); ++i) {
-    size += string_size(entry.codes[i]);
-  }
-  return size;
-}
+// --- PING ----------------------------------------------------------------------------------------
 
 bool encode(const PingRequest&, FrameBuffer& out)
 {
@@ -276,98 +268,16 @@ bool encode(const PingRequest&, FrameBuffer& out)
   return writer.finish();
 }
 
+bool decode(std::span<const std::uint8_t> payload, PingRequest&)
+{
+  return Reader(payload).at_end();
+}
+
 bool encode(const PongReply& msg, FrameBuffer& out)
 {
   Writer writer(out, reply_type(MessageType::ping));
   writer.u8(msg.highest_version);
   return msg.highest_version >= 1 && writer.finish();
-}
-
-bool encode(const StatusRequest& msg, FrameBuffer& out)
-{
-  Writer writer(out, type_byte(MessageType::status));
-  writer.str(msg.user, limits::user);
-  return writer.finish();
-}
-
-bool encode(const StatusReply& msg, FrameBuffer& out)
-{
-  Writer writer(out, reply_type(MessageType::status));
-  write_state(writer, msg);
-  return valid(msg) && writer.finish();
-}
-
-bool encode(const AuthenticateRequest& msg, FrameBuffer& out)
-{
-  Writer writer(out, type_byte(MessageType::authenticate));
-  writer.str(msg.user, limits::user);
-  writer.str(msg.service, limits::service);
-  writer.str(msg.rhost, limits::rhost);
-  writer.str(msg.tty, limits::tty);
-  writer.u8(static_cast<std::uint8_t>(msg.mode));
-  writer.str(msg.password, limits::password);
-  writer.str(msg.code, limits::code);
-  return valid(msg.mode) && writer.finish();
-}
-
-bool encode(const AuthenticateReply& msg, FrameBuffer& out)
-{
-  Writer writer(out, reply_type(MessageType::authenticate));
-  writer.u8(static_cast<std::uint8_t>(msg.result));
-  writer.u32(msg.retry_after);
-  writer.u8(static_cast<std::uint8_t>(msg.factor));
-  writer.u8(msg.backup_codes);
-  writer.u64(msg.grace_until);
-  return valid(msg.result) && valid(msg.factor) && msg.backup_codes <= k_backup_codes_per_set &&
-         writer.finish();
-}
-
-bool encode(const EnrollBeginRequest& msg, FrameBuffer& out)
-{
-  Writer writer(out, type_byte(MessageType::enroll_begin));
-  writer.str(msg.user, limits::user);
-  return writer.finish();
-}
-
-bool encode(const EnrollBeginReply& msg, FrameBuffer& out)
-{
-  Writer writer(out, reply_type(MessageType::enroll_begin));
-  writer.str(msg.secret, limits::text);
-  writer.str(msg.issuer, limits::text);
-  writer.str(msg.account, limits::text);
-  writer.str(msg.algorithm, limits::text);
-  writer.u8(msg.digits);
-  writer.u32(msg.period);
-  writer.u64(msg.expires_at);
-  return valid_enroll_parameters(msg.algorithm, msg.digits, msg.period) && writer.finish();
-}
-
-bool encode(const EnrollConfirmRequest& msg, FrameBuffer& out)
-{
-  Writer writer(out, type_byte(MessageType::enroll_confirm));
-  writer.str(msg.user, limits::user);
-  writer.str(msg.code, limits::code);
-  return writer.finish();
-}
-
-bool encode(const EnrollConfirmReply& msg, FrameBuffer& out)
-{
-  Writer writer(out, reply_type(MessageType::enroll_confirm));
-  writer.u8(static_cast<std::uint8_t>(msg.result));
-  return valid(msg.result) && writer.finish();
-}
-
-bool encode(const ErrorReply& msg, FrameBuffer& out)
-{
-  Writer writer(out, type_byte(MessageType::error));
-  writer.u16(static_cast<std::uint16_t>(msg.code));
-  writer.str(msg.message, limits::text);
-  return valid(msg.code) && writer.finish();
-}
-
-bool decode(std::span<const std::uint8_t> payload, PingRequest&)
-{
-  return Reader(payload).at_end();
 }
 
 bool decode(std::span<const std::uint8_t> payload, PongReply& msg)
@@ -381,15 +291,23 @@ bool decode(std::span<const std::uint8_t> payload, PongReply& msg)
   return true;
 }
 
+// --- STATUS --------------------------------------------------------------------------------------
+
+bool encode(const StatusRequest& msg, FrameBuffer& out)
+{
+  return encode_user(msg, MessageType::status, out);
+}
+
 bool decode(std::span<const std::uint8_t> payload, StatusRequest& msg)
 {
-  Reader reader(payload);
-  std::string_view user;
-  if (!reader.str(user, limits::user) || !reader.at_end()) {
-    return false;
-  }
-  msg.user = user;
-  return true;
+  return decode_user(payload, msg);
+}
+
+bool encode(const StatusReply& msg, FrameBuffer& out)
+{
+  Writer writer(out, reply_type(MessageType::status));
+  write_state(writer, msg);
+  return valid(msg) && writer.finish();
 }
 
 bool decode(std::span<const std::uint8_t> payload, StatusReply& msg)
@@ -401,6 +319,21 @@ bool decode(std::span<const std::uint8_t> payload, StatusReply& msg)
   }
   msg = decoded;
   return true;
+}
+
+// --- AUTHENTICATE --------------------------------------------------------------------------------
+
+bool encode(const AuthenticateRequest& msg, FrameBuffer& out)
+{
+  Writer writer(out, type_byte(MessageType::authenticate));
+  writer.str(msg.user, limits::user);
+  writer.str(msg.service, limits::service);
+  writer.str(msg.rhost, limits::rhost);
+  writer.str(msg.tty, limits::tty);
+  writer.u8(static_cast<std::uint8_t>(msg.mode));
+  writer.str(msg.password, limits::password);
+  writer.str(msg.code, limits::code);
+  return valid(msg.mode) && writer.finish();
 }
 
 bool decode(std::span<const std::uint8_t> payload, AuthenticateRequest& msg)
@@ -420,6 +353,18 @@ bool decode(std::span<const std::uint8_t> payload, AuthenticateRequest& msg)
   }
   msg = decoded;
   return true;
+}
+
+bool encode(const AuthenticateReply& msg, FrameBuffer& out)
+{
+  Writer writer(out, reply_type(MessageType::authenticate));
+  writer.u8(static_cast<std::uint8_t>(msg.result));
+  writer.u32(msg.retry_after);
+  writer.u8(static_cast<std::uint8_t>(msg.factor));
+  writer.u8(msg.backup_codes);
+  writer.u64(msg.grace_until);
+  return valid(msg.result) && valid(msg.factor) && msg.backup_codes <= k_backup_codes_per_set &&
+         writer.finish();
 }
 
 bool decode(std::span<const std::uint8_t> payload, AuthenticateReply& msg)
@@ -442,15 +387,29 @@ bool decode(std::span<const std::uint8_t> payload, AuthenticateReply& msg)
   return true;
 }
 
+// --- ENROLL_BEGIN --------------------------------------------------------------------------------
+
+bool encode(const EnrollBeginRequest& msg, FrameBuffer& out)
+{
+  return encode_user(msg, MessageType::enroll_begin, out);
+}
+
 bool decode(std::span<const std::uint8_t> payload, EnrollBeginRequest& msg)
 {
-  Reader reader(payload);
-  std::string_view user;
-  if (!reader.str(user, limits::user) || !reader.at_end()) {
-    return false;
-  }
-  msg.user = user;
-  return true;
+  return decode_user(payload, msg);
+}
+
+bool encode(const EnrollBeginReply& msg, FrameBuffer& out)
+{
+  Writer writer(out, reply_type(MessageType::enroll_begin));
+  writer.str(msg.secret, limits::text);
+  writer.str(msg.issuer, limits::text);
+  writer.str(msg.account, limits::text);
+  writer.str(msg.algorithm, limits::text);
+  writer.u8(msg.digits);
+  writer.u32(msg.period);
+  writer.u64(msg.expires_at);
+  return valid_enroll_parameters(msg.algorithm, msg.digits, msg.period) && writer.finish();
 }
 
 bool decode(std::span<const std::uint8_t> payload, EnrollBeginReply& msg)
@@ -470,16 +429,23 @@ bool decode(std::span<const std::uint8_t> payload, EnrollBeginReply& msg)
   return true;
 }
 
+// --- ENROLL_CONFIRM ------------------------------------------------------------------------------
+
+bool encode(const EnrollConfirmRequest& msg, FrameBuffer& out)
+{
+  return encode_user_code(msg, MessageType::enroll_confirm, out);
+}
+
 bool decode(std::span<const std::uint8_t> payload, EnrollConfirmRequest& msg)
 {
-  Reader reader(payload);
-  EnrollConfirmRequest decoded;
-  if (!reader.str(decoded.user, limits::user) || !reader.str(decoded.code, limits::code) ||
-      !reader.at_end()) {
-    return false;
-  }
-  msg = decoded;
-  return true;
+  return decode_user_code(payload, msg);
+}
+
+bool encode(const EnrollConfirmReply& msg, FrameBuffer& out)
+{
+  Writer writer(out, reply_type(MessageType::enroll_confirm));
+  writer.u8(static_cast<std::uint8_t>(msg.result));
+  return valid(msg.result) && writer.finish();
 }
 
 bool decode(std::span<const std::uint8_t> payload, EnrollConfirmReply& msg)
@@ -497,23 +463,7 @@ bool decode(std::span<const std::uint8_t> payload, EnrollConfirmReply& msg)
   return true;
 }
 
-bool decode(std::span<const std::uint8_t> payload, ErrorReply& msg)
-{
-  Reader reader(payload);
-  ErrorReply decoded;
-  std::uint16_t code;
-  if (!reader.u16(code) || !reader.str(decoded.message, limits::text) || !reader.at_end()) {
-    return false;
-  }
-  decoded.code = static_cast<ErrorCode>(code);
-  if (!valid(decoded.code)) {
-    return false;
-  }
-  msg = decoded;
-  return true;
-}
-
-// --- code-proven self-service ----------------------------------------------------------------
+// --- BACKUP_CODES --------------------------------------------------------------------------------
 
 bool encode(const BackupCodesRequest& msg, FrameBuffer& out)
 {
@@ -574,6 +524,8 @@ bool decode(std::span<const std::uint8_t> payload, BackupCodesReply& msg)
   return true;
 }
 
+// --- DISABLE -------------------------------------------------------------------------------------
+
 bool encode(const DisableRequest& msg, FrameBuffer& out)
 {
   return encode_user_code(msg, MessageType::disable, out);
@@ -603,6 +555,8 @@ bool decode(std::span<const std::uint8_t> payload, DisableReply& msg)
   return true;
 }
 
+// --- ENROLL_REPLACE ------------------------------------------------------------------------------
+
 bool encode(const EnrollReplaceRequest& msg, FrameBuffer& out)
 {
   return encode_user_code(msg, MessageType::enroll_replace, out);
@@ -612,21 +566,6 @@ bool decode(std::span<const std::uint8_t> payload, EnrollReplaceRequest& msg)
 {
   return decode_user_code(payload, msg);
 }
-
-namespace {
-
-// With ok: a real offer; otherwise every field empty or zero.
-bool valid_replace_offer(CodeResult result, const EnrollBeginReply& offer)
-{
-  if (result == CodeResult::ok) {
-    return valid_enroll_parameters(offer.algorithm, offer.digits, offer.period);
-  }
-  return offer.secret.empty() && offer.issuer.empty() && offer.account.empty() &&
-         offer.algorithm.empty() && offer.digits == 0 && offer.period == 0 &&
-         offer.expires_at == 0;
-}
-
-} // namespace
 
 bool encode(const EnrollReplaceReply& msg, FrameBuffer& out)
 {
@@ -659,7 +598,56 @@ bool decode(std::span<const std::uint8_t> payload, EnrollReplaceReply& msg)
   return true;
 }
 
-// --- administration -------------------------------------------------------------------------
+// --- ENROLL_PROMPT -------------------------------------------------------------------------------
+
+bool encode(const EnrollPromptRequest& msg, FrameBuffer& out)
+{
+  return encode_user(msg, MessageType::enroll_prompt, out);
+}
+
+bool decode(std::span<const std::uint8_t> payload, EnrollPromptRequest& msg)
+{
+  return decode_user(payload, msg);
+}
+
+bool encode(const EnrollPromptReply& msg, FrameBuffer& out)
+{
+  if (msg.count > k_max_display_lines) {
+    out.set_size(0);
+    return false;
+  }
+  Writer writer(out, reply_type(MessageType::enroll_prompt));
+  writer.u64(msg.expires_at);
+  writer.u8(msg.count);
+  for (std::size_t i = 0; i < msg.count; ++i) {
+    writer.str(msg.lines[i], limits::display_line);
+  }
+  return writer.finish();
+}
+
+bool decode(std::span<const std::uint8_t> payload, EnrollPromptReply& msg)
+{
+  Reader reader(payload);
+  msg.count = 0;
+  std::uint64_t expires_at;
+  std::uint8_t count;
+  if (!reader.u64(expires_at) || !reader.u8(count) || count > k_max_display_lines) {
+    return false;
+  }
+  for (std::size_t i = 0; i < count; ++i) {
+    if (!reader.str(msg.lines[i], limits::display_line)) {
+      return false;
+    }
+  }
+  if (!reader.at_end()) {
+    return false;
+  }
+  msg.expires_at = expires_at;
+  msg.count = count;
+  return true;
+}
+
+// --- ADMIN_LIST ----------------------------------------------------------------------------------
 
 bool encode(const AdminListRequest& msg, FrameBuffer& out)
 {
@@ -677,6 +665,11 @@ bool decode(std::span<const std::uint8_t> payload, AdminListRequest& msg)
   }
   msg.after = after;
   return true;
+}
+
+std::size_t encoded_size(const AccountEntry& entry)
+{
+  return string_size(entry.user) + k_state_fixed_size + string_size(entry.state.reason);
 }
 
 bool encode(const AdminListReply& msg, FrameBuffer& out)
@@ -725,6 +718,8 @@ bool decode(std::span<const std::uint8_t> payload, AdminListReply& msg)
   return true;
 }
 
+// --- ADMIN_DISABLE -------------------------------------------------------------------------------
+
 bool encode(const AdminDisableRequest& msg, FrameBuffer& out)
 {
   return encode_user(msg, MessageType::admin_disable, out);
@@ -745,6 +740,8 @@ bool decode(std::span<const std::uint8_t> payload, AdminDisableReply& msg)
   return decode_result(payload, msg);
 }
 
+// --- ADMIN_UNLOCK --------------------------------------------------------------------------------
+
 bool encode(const AdminUnlockRequest& msg, FrameBuffer& out)
 {
   return encode_user(msg, MessageType::admin_unlock, out);
@@ -764,6 +761,8 @@ bool decode(std::span<const std::uint8_t> payload, AdminUnlockReply& msg)
 {
   return decode_result(payload, msg);
 }
+
+// --- ADMIN_PASS ----------------------------------------------------------------------------------
 
 bool encode(const AdminPassRequest& msg, FrameBuffer& out)
 {
@@ -809,6 +808,8 @@ bool decode(std::span<const std::uint8_t> payload, AdminPassReply& msg)
   return true;
 }
 
+// --- ADMIN_LOG -----------------------------------------------------------------------------------
+
 bool encode(const AdminLogRequest& msg, FrameBuffer& out)
 {
   Writer writer(out, type_byte(MessageType::admin_log));
@@ -828,6 +829,13 @@ bool decode(std::span<const std::uint8_t> payload, AdminLogRequest& msg)
   }
   msg = decoded;
   return true;
+}
+
+std::size_t encoded_size(const AuditEntry& entry)
+{
+  return 8 + 8 + 4 + string_size(entry.actor) + string_size(entry.action) +
+         string_size(entry.subject) + string_size(entry.service) + string_size(entry.rhost) +
+         string_size(entry.tty) + string_size(entry.outcome) + string_size(entry.detail);
 }
 
 bool encode(const AdminLogReply& msg, FrameBuffer& out)
@@ -881,6 +889,18 @@ bool decode(std::span<const std::uint8_t> payload, AdminLogReply& msg)
   msg.count = count;
   msg.more = more;
   return true;
+}
+
+// --- ADMIN_IMPORT --------------------------------------------------------------------------------
+
+std::size_t encoded_size(const ImportEntry& entry)
+{
+  std::size_t size = string_size(entry.user) + string_size(entry.secret) +
+                     string_size(entry.algorithm) + 1 + 4 + 1;
+  for (std::size_t i = 0; i < entry.code_count && i < entry.codes.size(); ++i) {
+    size += string_size(entry.codes[i]);
+  }
+  return size;
 }
 
 bool encode(const AdminImportRequest& msg, FrameBuffer& out)
@@ -972,105 +992,7 @@ bool decode(std::span<const std::uint8_t> payload, AdminImportReply& msg)
   return true;
 }
 
-const char* name(AuthResult result)
-{
-  switch (result) {
-  case AuthResult::success:
-    return "success";
-  case AuthResult::denied:
-    return "denied";
-  case AuthResult::not_enrolled:
-    return "not-enrolled";
-  case AuthResult::throttled:
-    return "throttled";
-  case AuthResult::unavailable:
-    return "unavailable";
-  case AuthResult::locked:
-    return "locked";
-  case AuthResult::enroll_required:
-    return "enroll-required";
-  }
-  return "?";
-}
-
-const char* name(PolicyDecision decision)
-{
-  switch (decision) {
-  case PolicyDecision::optional:
-    return "optional";
-  case PolicyDecision::required:
-    return "required";
-  case PolicyDecision::exempt:
-    return "exempt";
-  case PolicyDecision::unknown:
-    return "unknown";
-  }
-  return "?";
-}
-
-const char* name(CodeResult result)
-{
-  switch (result) {
-  case CodeResult::ok:
-    return "success";
-  case CodeResult::bad_code:
-    return "bad-code";
-  case CodeResult::throttled:
-    return "throttled";
-  case CodeResult::locked:
-    return "locked";
-  case CodeResult::not_enrolled:
-    return "not-enrolled";
-  }
-  return "?";
-}
-
-bool encode(const EnrollPromptRequest& msg, FrameBuffer& out)
-{
-  return encode_user(msg, MessageType::enroll_prompt, out);
-}
-
-bool decode(std::span<const std::uint8_t> payload, EnrollPromptRequest& msg)
-{
-  return decode_user(payload, msg);
-}
-
-bool encode(const EnrollPromptReply& msg, FrameBuffer& out)
-{
-  if (msg.count > k_max_display_lines) {
-    out.set_size(0);
-    return false;
-  }
-  Writer writer(out, reply_type(MessageType::enroll_prompt));
-  writer.u64(msg.expires_at);
-  writer.u8(msg.count);
-  for (std::size_t i = 0; i < msg.count; ++i) {
-    writer.str(msg.lines[i], limits::display_line);
-  }
-  return writer.finish();
-}
-
-bool decode(std::span<const std::uint8_t> payload, EnrollPromptReply& msg)
-{
-  Reader reader(payload);
-  msg.count = 0;
-  std::uint64_t expires_at;
-  std::uint8_t count;
-  if (!reader.u64(expires_at) || !reader.u8(count) || count > k_max_display_lines) {
-    return false;
-  }
-  for (std::size_t i = 0; i < count; ++i) {
-    if (!reader.str(msg.lines[i], limits::display_line)) {
-      return false;
-    }
-  }
-  if (!reader.at_end()) {
-    return false;
-  }
-  msg.expires_at = expires_at;
-  msg.count = count;
-  return true;
-}
+// --- ADMIN_POLICY --------------------------------------------------------------------------------
 
 bool encode(const AdminPolicyRequest& msg, FrameBuffer& out)
 {
@@ -1113,6 +1035,8 @@ bool decode(std::span<const std::uint8_t> payload, AdminPolicyReply& msg)
   msg = decoded;
   return true;
 }
+
+// --- ADMIN_ENFORCE -------------------------------------------------------------------------------
 
 bool encode(const AdminEnforceRequest& msg, FrameBuffer& out)
 {
@@ -1167,6 +1091,201 @@ bool decode(std::span<const std::uint8_t> payload, AdminEnforceReply& msg)
   }
   msg = decoded;
   return true;
+}
+
+// --- ERROR ---------------------------------------------------------------------------------------
+
+bool encode(const ErrorReply& msg, FrameBuffer& out)
+{
+  Writer writer(out, type_byte(MessageType::error));
+  writer.u16(static_cast<std::uint16_t>(msg.code));
+  writer.str(msg.message, limits::text);
+  return valid(msg.code) && writer.finish();
+}
+
+bool decode(std::span<const std::uint8_t> payload, ErrorReply& msg)
+{
+  Reader reader(payload);
+  ErrorReply decoded;
+  std::uint16_t code;
+  if (!reader.u16(code) || !reader.str(decoded.message, limits::text) || !reader.at_end()) {
+    return false;
+  }
+  decoded.code = static_cast<ErrorCode>(code);
+  if (!valid(decoded.code)) {
+    return false;
+  }
+  msg = decoded;
+  return true;
+}
+
+// --- names ---------------------------------------------------------------------------------------
+
+const char* name(MessageType type)
+{
+  switch (type) {
+  case MessageType::ping:
+    return "PING";
+  case MessageType::status:
+    return "STATUS";
+  case MessageType::authenticate:
+    return "AUTHENTICATE";
+  case MessageType::enroll_begin:
+    return "ENROLL_BEGIN";
+  case MessageType::enroll_confirm:
+    return "ENROLL_CONFIRM";
+  case MessageType::backup_codes:
+    return "BACKUP_CODES";
+  case MessageType::disable:
+    return "DISABLE";
+  case MessageType::enroll_replace:
+    return "ENROLL_REPLACE";
+  case MessageType::enroll_prompt:
+    return "ENROLL_PROMPT";
+  case MessageType::admin_list:
+    return "ADMIN_LIST";
+  case MessageType::admin_disable:
+    return "ADMIN_DISABLE";
+  case MessageType::admin_unlock:
+    return "ADMIN_UNLOCK";
+  case MessageType::admin_pass:
+    return "ADMIN_PASS";
+  case MessageType::admin_log:
+    return "ADMIN_LOG";
+  case MessageType::admin_import:
+    return "ADMIN_IMPORT";
+  case MessageType::admin_policy:
+    return "ADMIN_POLICY";
+  case MessageType::admin_enforce:
+    return "ADMIN_ENFORCE";
+  case MessageType::error:
+    return "ERROR";
+  }
+  return "?";
+}
+
+const char* name(AuthResult result)
+{
+  switch (result) {
+  case AuthResult::success:
+    return "success";
+  case AuthResult::denied:
+    return "denied";
+  case AuthResult::not_enrolled:
+    return "not-enrolled";
+  case AuthResult::throttled:
+    return "throttled";
+  case AuthResult::unavailable:
+    return "unavailable";
+  case AuthResult::locked:
+    return "locked";
+  case AuthResult::enroll_required:
+    return "enroll-required";
+  }
+  return "?";
+}
+
+const char* name(PolicyDecision decision)
+{
+  switch (decision) {
+  case PolicyDecision::optional:
+    return "optional";
+  case PolicyDecision::required:
+    return "required";
+  case PolicyDecision::exempt:
+    return "exempt";
+  case PolicyDecision::unknown:
+    return "unknown";
+  }
+  return "?";
+}
+
+const char* name(CodeResult result)
+{
+  switch (result) {
+  case CodeResult::ok:
+    return "success";
+  case CodeResult::bad_code:
+    return "bad-code";
+  case CodeResult::throttled:
+    return "throttled";
+  case CodeResult::locked:
+    return "locked";
+  case CodeResult::not_enrolled:
+    return "not-enrolled";
+  }
+  return "?";
+}
+
+const char* name(EnrollResult result)
+{
+  switch (result) {
+  case EnrollResult::confirmed:
+    return "confirmed";
+  case EnrollResult::bad_code:
+    return "bad-code";
+  case EnrollResult::expired:
+    return "expired";
+  case EnrollResult::no_pending:
+    return "no-pending";
+  case EnrollResult::throttled:
+    return "throttled";
+  case EnrollResult::locked:
+    return "locked";
+  }
+  return "?";
+}
+
+const char* name(AdminDisableResult result)
+{
+  switch (result) {
+  case AdminDisableResult::disabled:
+    return "disabled";
+  case AdminDisableResult::not_enrolled:
+    return "not-enrolled";
+  }
+  return "?";
+}
+
+const char* name(UnlockResult result)
+{
+  switch (result) {
+  case UnlockResult::unlocked:
+    return "unlocked";
+  case UnlockResult::not_locked:
+    return "not-locked";
+  }
+  return "?";
+}
+
+const char* name(PassResult result)
+{
+  switch (result) {
+  case PassResult::granted:
+    return "granted";
+  case PassResult::revoked:
+    return "revoked";
+  case PassResult::no_pass:
+    return "no-pass";
+  }
+  return "?";
+}
+
+const char* name(PolicySource source)
+{
+  switch (source) {
+  case PolicySource::local:
+    return "local";
+  case PolicySource::directory:
+    return "directory";
+  case PolicySource::cache:
+    return "cache";
+  case PolicySource::stale_cache:
+    return "stale-cache";
+  case PolicySource::none:
+    return "none";
+  }
+  return "?";
 }
 
 } // namespace studio2fa::protocol

@@ -118,11 +118,36 @@ enum class ErrorCode : std::uint16_t {
   busy = 7,
 };
 
-struct PingRequest {};
+// Every request struct names its type (k_type) and the struct of its reply (Reply), so that a
+// caller can send a request and read its answer without naming either again.
+struct PongReply;
+struct StatusReply;
+struct AuthenticateReply;
+struct EnrollBeginReply;
+struct EnrollPromptReply;
+struct EnrollConfirmReply;
+struct BackupCodesReply;
+struct DisableReply;
+struct EnrollReplaceReply;
+struct AdminListReply;
+struct AdminDisableReply;
+struct AdminUnlockReply;
+struct AdminPassReply;
+struct AdminLogReply;
+struct AdminImportReply;
+struct AdminPolicyReply;
+struct AdminEnforceReply;
+
+struct PingRequest {
+  static constexpr MessageType k_type = MessageType::ping;
+  using Reply = PongReply;
+};
 struct PongReply {
   std::uint8_t highest_version = wire::k_version;
 };
 struct StatusRequest {
+  static constexpr MessageType k_type = MessageType::status;
+  using Reply = StatusReply;
   std::string_view user;
 };
 // The account state of STATUS_REPLY and of each ADMIN_LIST entry.
@@ -141,6 +166,8 @@ struct StatusReply {
   std::string_view reason;
 };
 struct AuthenticateRequest {
+  static constexpr MessageType k_type = MessageType::authenticate;
+  using Reply = AuthenticateReply;
   std::string_view user;
   std::string_view service;
   std::string_view rhost;
@@ -159,6 +186,8 @@ struct AuthenticateReply {
   std::uint64_t grace_until = 0;
 };
 struct EnrollBeginRequest {
+  static constexpr MessageType k_type = MessageType::enroll_begin;
+  using Reply = EnrollBeginReply;
   std::string_view user;
 };
 struct EnrollBeginReply {
@@ -174,6 +203,8 @@ struct EnrollBeginReply {
 // and renders what the user must see (a QR code as text, the key, the otpauth URI), so that the
 // PAM module only relays lines and never handles a secret as such.
 struct EnrollPromptRequest {
+  static constexpr MessageType k_type = MessageType::enroll_prompt;
+  using Reply = EnrollPromptReply;
   std::string_view user;
 };
 struct EnrollPromptReply {
@@ -182,6 +213,8 @@ struct EnrollPromptReply {
   std::array<std::string_view, k_max_display_lines> lines{};
 };
 struct EnrollConfirmRequest {
+  static constexpr MessageType k_type = MessageType::enroll_confirm;
+  using Reply = EnrollConfirmReply;
   std::string_view user;
   std::string_view code;
 };
@@ -191,6 +224,8 @@ struct EnrollConfirmReply {
 
 // Code-proven self-service.
 struct BackupCodesRequest {
+  static constexpr MessageType k_type = MessageType::backup_codes;
+  using Reply = BackupCodesReply;
   std::string_view user;
   std::string_view code;
 };
@@ -201,6 +236,8 @@ struct BackupCodesReply {
   std::array<std::string_view, k_backup_codes_per_set> codes{};
 };
 struct DisableRequest {
+  static constexpr MessageType k_type = MessageType::disable;
+  using Reply = DisableReply;
   std::string_view user;
   std::string_view code;
 };
@@ -209,6 +246,8 @@ struct DisableReply {
   std::uint32_t retry_after = 0;
 };
 struct EnrollReplaceRequest {
+  static constexpr MessageType k_type = MessageType::enroll_replace;
+  using Reply = EnrollReplaceReply;
   std::string_view user;
   std::string_view code;
 };
@@ -225,6 +264,8 @@ struct AccountEntry {
   StatusReply state;
 };
 struct AdminListRequest {
+  static constexpr MessageType k_type = MessageType::admin_list;
+  using Reply = AdminListReply;
   std::string_view after; // empty: from the start
 };
 struct AdminListReply {
@@ -233,18 +274,24 @@ struct AdminListReply {
   bool more = false;
 };
 struct AdminDisableRequest {
+  static constexpr MessageType k_type = MessageType::admin_disable;
+  using Reply = AdminDisableReply;
   std::string_view user;
 };
 struct AdminDisableReply {
   AdminDisableResult result = AdminDisableResult::disabled;
 };
 struct AdminUnlockRequest {
+  static constexpr MessageType k_type = MessageType::admin_unlock;
+  using Reply = AdminUnlockReply;
   std::string_view user;
 };
 struct AdminUnlockReply {
   UnlockResult result = UnlockResult::unlocked;
 };
 struct AdminPassRequest {
+  static constexpr MessageType k_type = MessageType::admin_pass;
+  using Reply = AdminPassReply;
   std::string_view user;
   std::uint32_t duration = 0; // seconds; 0 revokes
 };
@@ -253,6 +300,8 @@ struct AdminPassReply {
   std::uint64_t pass_until = 0;
 };
 struct AdminLogRequest {
+  static constexpr MessageType k_type = MessageType::admin_log;
+  using Reply = AdminLogReply;
   std::string_view user; // empty: everyone
   std::uint64_t since = 0;
   std::uint64_t after_id = 0;
@@ -285,6 +334,8 @@ struct ImportEntry {
   std::array<std::string_view, k_backup_codes_per_set> codes{};
 };
 struct AdminImportRequest {
+  static constexpr MessageType k_type = MessageType::admin_import;
+  using Reply = AdminImportReply;
   bool replace = false;
   std::uint8_t count = 0;
   std::array<ImportEntry, k_max_import_entries> entries{};
@@ -295,6 +346,8 @@ struct AdminImportReply {
 };
 
 struct AdminPolicyRequest {
+  static constexpr MessageType k_type = MessageType::admin_policy;
+  using Reply = AdminPolicyReply;
   std::string_view user;
 };
 struct AdminPolicyReply {
@@ -306,6 +359,8 @@ struct AdminPolicyReply {
   std::uint64_t grace_until = 0; // while required and not enrolled; 0 otherwise
 };
 struct AdminEnforceRequest {
+  static constexpr MessageType k_type = MessageType::admin_enforce;
+  using Reply = AdminEnforceReply;
   EnforceAction action = EnforceAction::query;
   std::uint32_t grace = 0;  // with on: seconds users have to enroll; 0: the configured default
   bool force = false;       // with on: even though the acting admin has no second factor
@@ -331,10 +386,19 @@ std::size_t encoded_size(const AuditEntry& entry);
 std::size_t encoded_size(const ImportEntry& entry);
 inline constexpr std::size_t k_entries_budget = wire::k_max_body - wire::k_min_body - 2;
 
+// The name PROTOCOL.md gives a message type: "PING", "ADMIN_IMPORT", ...; "?" for a byte that is
+// none. Every request type has one, so its name also tells whether a byte is a request type.
+const char* name(MessageType type);
+
 // Short names of results, for logs and the audit trail: "success", "denied", "bad-code", ...
 const char* name(AuthResult result);
 const char* name(CodeResult result);
+const char* name(EnrollResult result);
+const char* name(AdminDisableResult result);
+const char* name(UnlockResult result);
+const char* name(PassResult result);
 const char* name(PolicyDecision decision);
+const char* name(PolicySource source);
 
 // encode(): writes one whole frame of the message's type; false if it does not fit or a field
 // breaks its limit. decode(): reads the payload of a frame whose type the caller already checked;
@@ -342,75 +406,91 @@ const char* name(PolicyDecision decision);
 // leaves the message as it was, except that the messages with entries (ADMIN_LIST_REPLY,
 // ADMIN_LOG_REPLY, ADMIN_IMPORT) are decoded in place and are left with a count of 0.
 bool encode(const PingRequest& msg, wire::FrameBuffer& out);
-bool encode(const PongReply& msg, wire::FrameBuffer& out);
-bool encode(const StatusRequest& msg, wire::FrameBuffer& out);
-bool encode(const StatusReply& msg, wire::FrameBuffer& out);
-bool encode(const AuthenticateRequest& msg, wire::FrameBuffer& out);
-bool encode(const AuthenticateReply& msg, wire::FrameBuffer& out);
-bool encode(const EnrollBeginRequest& msg, wire::FrameBuffer& out);
-bool encode(const EnrollBeginReply& msg, wire::FrameBuffer& out);
-bool encode(const EnrollConfirmRequest& msg, wire::FrameBuffer& out);
-bool encode(const EnrollConfirmReply& msg, wire::FrameBuffer& out);
-bool encode(const BackupCodesRequest& msg, wire::FrameBuffer& out);
-bool encode(const BackupCodesReply& msg, wire::FrameBuffer& out);
-bool encode(const DisableRequest& msg, wire::FrameBuffer& out);
-bool encode(const DisableReply& msg, wire::FrameBuffer& out);
-bool encode(const EnrollReplaceRequest& msg, wire::FrameBuffer& out);
-bool encode(const EnrollReplaceReply& msg, wire::FrameBuffer& out);
-bool encode(const AdminListRequest& msg, wire::FrameBuffer& out);
-bool encode(const AdminListReply& msg, wire::FrameBuffer& out);
-bool encode(const AdminDisableRequest& msg, wire::FrameBuffer& out);
-bool encode(const AdminDisableReply& msg, wire::FrameBuffer& out);
-bool encode(const AdminUnlockRequest& msg, wire::FrameBuffer& out);
-bool encode(const AdminUnlockReply& msg, wire::FrameBuffer& out);
-bool encode(const AdminPassRequest& msg, wire::FrameBuffer& out);
-bool encode(const AdminPassReply& msg, wire::FrameBuffer& out);
-bool encode(const AdminLogRequest& msg, wire::FrameBuffer& out);
-bool encode(const AdminLogReply& msg, wire::FrameBuffer& out);
-bool encode(const AdminImportRequest& msg, wire::FrameBuffer& out);
-bool encode(const AdminImportReply& msg, wire::FrameBuffer& out);
-bool encode(const EnrollPromptRequest& msg, wire::FrameBuffer& out);
-bool encode(const EnrollPromptReply& msg, wire::FrameBuffer& out);
-bool encode(const AdminPolicyRequest& msg, wire::FrameBuffer& out);
-bool encode(const AdminPolicyReply& msg, wire::FrameBuffer& out);
-bool encode(const AdminEnforceRequest& msg, wire::FrameBuffer& out);
-bool encode(const AdminEnforceReply& msg, wire::FrameBuffer& out);
-bool encode(const ErrorReply& msg, wire::FrameBuffer& out);
-
 bool decode(std::span<const std::uint8_t> payload, PingRequest& msg);
+bool encode(const PongReply& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, PongReply& msg);
+
+bool encode(const StatusRequest& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, StatusRequest& msg);
+bool encode(const StatusReply& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, StatusReply& msg);
+
+bool encode(const AuthenticateRequest& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, AuthenticateRequest& msg);
+bool encode(const AuthenticateReply& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, AuthenticateReply& msg);
+
+bool encode(const EnrollBeginRequest& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, EnrollBeginRequest& msg);
+bool encode(const EnrollBeginReply& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, EnrollBeginReply& msg);
+
+bool encode(const EnrollConfirmRequest& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, EnrollConfirmRequest& msg);
+bool encode(const EnrollConfirmReply& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, EnrollConfirmReply& msg);
+
+bool encode(const BackupCodesRequest& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, BackupCodesRequest& msg);
+bool encode(const BackupCodesReply& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, BackupCodesReply& msg);
+
+bool encode(const DisableRequest& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, DisableRequest& msg);
+bool encode(const DisableReply& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, DisableReply& msg);
+
+bool encode(const EnrollReplaceRequest& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, EnrollReplaceRequest& msg);
+bool encode(const EnrollReplaceReply& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, EnrollReplaceReply& msg);
-bool decode(std::span<const std::uint8_t> payload, AdminListRequest& msg);
-bool decode(std::span<const std::uint8_t> payload, AdminListReply& msg);
-bool decode(std::span<const std::uint8_t> payload, AdminDisableRequest& msg);
-bool decode(std::span<const std::uint8_t> payload, AdminDisableReply& msg);
-bool decode(std::span<const std::uint8_t> payload, AdminUnlockRequest& msg);
-bool decode(std::span<const std::uint8_t> payload, AdminUnlockReply& msg);
-bool decode(std::span<const std::uint8_t> payload, AdminPassRequest& msg);
-bool decode(std::span<const std::uint8_t> payload, AdminPassReply& msg);
-bool decode(std::span<const std::uint8_t> payload, AdminLogRequest& msg);
-bool decode(std::span<const std::uint8_t> payload, AdminLogReply& msg);
-bool decode(std::span<const std::uint8_t> payload, AdminImportRequest& msg);
-bool decode(std::span<const std::uint8_t> payload, AdminImportReply& msg);
+
+bool encode(const EnrollPromptRequest& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, EnrollPromptRequest& msg);
+bool encode(const EnrollPromptReply& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, EnrollPromptReply& msg);
+
+bool encode(const AdminListRequest& msg, wire::FrameBuffer& out);
+bool decode(std::span<const std::uint8_t> payload, AdminListRequest& msg);
+bool encode(const AdminListReply& msg, wire::FrameBuffer& out);
+bool decode(std::span<const std::uint8_t> payload, AdminListReply& msg);
+
+bool encode(const AdminDisableRequest& msg, wire::FrameBuffer& out);
+bool decode(std::span<const std::uint8_t> payload, AdminDisableRequest& msg);
+bool encode(const AdminDisableReply& msg, wire::FrameBuffer& out);
+bool decode(std::span<const std::uint8_t> payload, AdminDisableReply& msg);
+
+bool encode(const AdminUnlockRequest& msg, wire::FrameBuffer& out);
+bool decode(std::span<const std::uint8_t> payload, AdminUnlockRequest& msg);
+bool encode(const AdminUnlockReply& msg, wire::FrameBuffer& out);
+bool decode(std::span<const std::uint8_t> payload, AdminUnlockReply& msg);
+
+bool encode(const AdminPassRequest& msg, wire::FrameBuffer& out);
+bool decode(std::span<const std::uint8_t> payload, AdminPassRequest& msg);
+bool encode(const AdminPassReply& msg, wire::FrameBuffer& out);
+bool decode(std::span<const std::uint8_t> payload, AdminPassReply& msg);
+
+bool encode(const AdminLogRequest& msg, wire::FrameBuffer& out);
+bool decode(std::span<const std::uint8_t> payload, AdminLogRequest& msg);
+bool encode(const AdminLogReply& msg, wire::FrameBuffer& out);
+bool decode(std::span<const std::uint8_t> payload, AdminLogReply& msg);
+
+bool encode(const AdminImportRequest& msg, wire::FrameBuffer& out);
+bool decode(std::span<const std::uint8_t> payload, AdminImportRequest& msg);
+bool encode(const AdminImportReply& msg, wire::FrameBuffer& out);
+bool decode(std::span<const std::uint8_t> payload, AdminImportReply& msg);
+
+bool encode(const AdminPolicyRequest& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, AdminPolicyRequest& msg);
+bool encode(const AdminPolicyReply& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, AdminPolicyReply& msg);
+
+bool encode(const AdminEnforceRequest& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, AdminEnforceRequest& msg);
+bool encode(const AdminEnforceReply& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, AdminEnforceReply& msg);
+
+bool encode(const ErrorReply& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, ErrorReply& msg);
 
 } // namespace studio2fa::protocol

@@ -3,6 +3,8 @@
 #include <grp.h>
 #include <pwd.h>
 
+#include <cerrno>
+
 #include <algorithm>
 #include <utility>
 #include <vector>
@@ -96,7 +98,22 @@ namespace {
 
 Account account_from(const passwd& pw)
 {
-  return {true, pw.pw_uid, pw.pw_gid, pw.pw_name};
+  return {true, false, pw.pw_uid, pw.pw_gid, pw.pw_name};
+}
+
+// What getpwnam_r and getpwuid_r answered: an account, none, or a failure. The error numbers that
+// getpwnam_r(3) lists for "the name or uid was not found" mean no such account.
+Account account_from(int rc, const passwd& pw, const passwd* result)
+{
+  if (rc != 0 && rc != ENOENT && rc != ESRCH && rc != EBADF && rc != EPERM) {
+    Account failed;
+    failed.failed = true;
+    return failed;
+  }
+  if (rc != 0 || result == nullptr) {
+    return {};
+  }
+  return account_from(pw);
 }
 
 } // namespace
@@ -107,11 +124,8 @@ Account account_named(std::string_view user)
   std::vector<char> buffer(k_nss_buffer);
   passwd pw{};
   passwd* result = nullptr;
-  if (getpwnam_r(name.c_str(), &pw, buffer.data(), buffer.size(), &result) != 0 ||
-      result == nullptr) {
-    return {};
-  }
-  return account_from(pw);
+  const int rc = getpwnam_r(name.c_str(), &pw, buffer.data(), buffer.size(), &result);
+  return account_from(rc, pw, result);
 }
 
 Account account_of(uid_t uid)
@@ -119,10 +133,8 @@ Account account_of(uid_t uid)
   std::vector<char> buffer(k_nss_buffer);
   passwd pw{};
   passwd* result = nullptr;
-  if (getpwuid_r(uid, &pw, buffer.data(), buffer.size(), &result) != 0 || result == nullptr) {
-    return {};
-  }
-  return account_from(pw);
+  const int rc = getpwuid_r(uid, &pw, buffer.data(), buffer.size(), &result);
+  return account_from(rc, pw, result);
 }
 
 std::optional<bool> account_in_group(const Account& account, const std::string& group_name)

@@ -72,9 +72,12 @@ private:
   std::unordered_map<std::string, Entry> m_entries;
 };
 
-// An account as NSS has it; `found` false when NSS has no such account or could not answer.
+// An account as NSS has it; `found` false when NSS has no such account or could not answer, and
+// `failed` true in the second case only (a back end unreachable, a reply too large): an answer
+// that says nothing about the account, which a caller that must fail closed cannot take as "none".
 struct Account {
   bool found = false;
+  bool failed = false;
   uid_t uid = 0;
   gid_t gid = 0;
   std::string name; // the canonical name (pw_name)
