@@ -55,6 +55,17 @@ Requester requester_for(const PeerCredentials& peer, std::string_view user)
   return who;
 }
 
+// A service, remote host or tty as the audit trail keeps it. Root's clients are the PAM module
+// inside sshd, login and su, which take them from PAM; any other peer may say what it likes, so
+// its word is marked as such.
+std::string client_said(const PeerCredentials& peer, std::string_view text)
+{
+  if (peer.uid == 0 || text.empty()) {
+    return std::string(text);
+  }
+  return "client-said:" + std::string(text);
+}
+
 RequestHandler::After reply_error(wire::FrameBuffer& reply, ErrorCode code, std::string_view text,
                                   RequestHandler::After after)
 {
@@ -237,9 +248,9 @@ RequestHandler::After RequestHandler::handle(const wire::FrameBuffer& request,
       return denied("authenticate", msg.user);
     }
     Requester who = requester_for(peer, msg.user);
-    who.service = msg.service;
-    who.rhost = msg.rhost;
-    who.tty = msg.tty;
+    who.service = client_said(peer, msg.service);
+    who.rhost = client_said(peer, msg.rhost);
+    who.tty = client_said(peer, msg.tty);
     AuthOutcome outcome =
       m_authenticator.authenticate(msg.user, msg.mode, msg.password, msg.code, who);
     auto line = outcome.result == AuthResult::success ? log::notice : log::warning;
