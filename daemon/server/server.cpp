@@ -35,6 +35,10 @@ constexpr long long k_warning_interval_ms = 10000;
 // Connections taken per listener event before the listener goes to the next free thread.
 constexpr int k_accepts_per_event = 64;
 constexpr long long k_never = std::numeric_limits<long long>::max();
+// Requests of one uid but 0 are paced: k_pace_burst at once, then one every k_pace_interval_ms.
+// A connection past its uid's pace is not read until its turn (it costs nothing meanwhile).
+constexpr long long k_pace_interval_ms = 10;
+constexpr long long k_pace_burst = 200;
 
 constexpr const char* k_busy_message = "studio2fad is busy; try again in a moment";
 
@@ -44,6 +48,9 @@ struct Connection {
   long long closes_at_ms = 0; // the end of its lifetime
   // Written by the thread that owns the connection, read by the deadline sweep.
   std::atomic<long long> deadline_ms{0};
+  // Not 0: the connection waits, unarmed, for its uid's turn; the sweep re-arms it then. While
+  // it waits, no thread owns it.
+  std::atomic<long long> resume_at_ms{0};
   std::size_t received = 0; // bytes of the current request frame so far
   std::size_t sent = 0;     // bytes of the reply sent so far
   bool writing = false;     // a reply is waiting for the socket to drain
@@ -56,6 +63,7 @@ struct Connection {
 struct PeerUsage {
   unsigned connections = 0;
   unsigned requests = 0;
+  long long next_turn_ms = 0; // the pace (k_pace_*): the uid's next request may be read then
 };
 
 // Why a new connection or a request is refused.
@@ -99,6 +107,7 @@ struct Server::Impl {
   std::mutex connections_mutex;
   std::unordered_map<Connection*, std::unique_ptr<Connection>> connections;
   std::unordered_map<uid_t, PeerUsage> usage;
+  unsigned open_connections = 0;   // in `connections`, or admitted and about to be
   unsigned shared_connections = 0; // of uids but 0
   unsigned shared_requests = 0;
   long long last_cap_warning = -k_warning_interval_ms;
@@ -170,7 +179,7 @@ struct Server::Impl {
   // Called under connections_mutex.
   Refusal room_for_connection(uid_t uid)
   {
-    if (connections.size() >= settings.max_connections) {
+    if (open_connections >= settings.max_connections) {
       return Refusal::all_connections;
     }
     if (uid == 0) {
@@ -269,12 +278,15 @@ struct Server::Impl {
       }
       owned = std::move(it->second);
       connections.erase(it);
+      --open_connections;
       const uid_t uid = owned->peer.uid;
       if (uid != 0) {
         --shared_connections;
         auto found = usage.find(uid);
+        // Kept while its pace is in use, so that reconnecting does not start a new burst.
         if (found != usage.end() && --found->second.connections == 0 &&
-            found->second.requests == 0) {
+            found->second.requests == 0 &&
+            found->second.next_turn_ms <= monotonic_ms() - k_pace_interval_ms * k_pace_burst) {
           usage.erase(found);
         }
       }
@@ -292,7 +304,29 @@ struct Server::Impl {
             (conn->writing ? EPOLLOUT : EPOLLIN) | EPOLLRDHUP | EPOLLONESHOT, conn);
   }
 
-  // Takes one accepted connection, or answers it busy and closes it.
+  // Arms `conn` to read its next request now, or, when its uid is past its pace, leaves it
+  // waiting for its turn (the sweep arms it then). Each call books one turn: a virtual clock
+  // per uid that runs k_pace_interval_ms ahead per request and may lag now by the burst.
+  void arm_in_turn(Connection* conn, long long now)
+  {
+    long long turn = 0;
+    if (conn->peer.uid != 0) {
+      std::lock_guard lock(connections_mutex);
+      PeerUsage& peer = usage[conn->peer.uid];
+      turn = std::max(peer.next_turn_ms, now - k_pace_interval_ms * k_pace_burst);
+      peer.next_turn_ms = turn + k_pace_interval_ms;
+    }
+    if (turn <= now) {
+      rearm(conn);
+      return;
+    }
+    // From this store on the sweep owns the connection: nothing here touches it again.
+    conn->resume_at_ms.store(turn);
+    schedule(turn);
+  }
+
+  // Takes one accepted connection, or answers it busy and closes it (without allocating: a
+  // refused connection must cost as little as possible).
   void admit(Fd fd)
   {
     ucred cred{};
@@ -300,38 +334,44 @@ struct Server::Impl {
     if (getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &cred, &length) != 0) {
       return;
     }
-    const long long now = monotonic_ms();
-    auto conn = std::make_unique<Connection>();
-    conn->fd = std::move(fd);
-    conn->peer = PeerCredentials{cred.pid, cred.uid, cred.gid};
-    conn->closes_at_ms = now + settings.connection_lifetime * 1000LL;
-    const long long first_deadline =
-      std::min(now + settings.idle_timeout * 1000LL, conn->closes_at_ms);
-    conn->deadline_ms = first_deadline;
-    Connection* raw = conn.get();
+    const PeerCredentials peer{cred.pid, cred.uid, cred.gid};
     Refusal refusal;
     {
       std::lock_guard lock(connections_mutex);
-      refusal = room_for_connection(conn->peer.uid);
+      refusal = room_for_connection(peer.uid);
       if (refusal == Refusal::none) {
-        if (conn->peer.uid != 0) {
+        ++open_connections;
+        if (peer.uid != 0) {
           ++shared_connections;
-          ++usage[conn->peer.uid].connections;
+          ++usage[peer.uid].connections;
         }
-        connections.emplace(raw, std::move(conn));
       }
     }
     if (refusal != Refusal::none) {
-      log::PeerScope scope(conn->peer.uid);
-      log_refusal(refusal, conn->peer);
+      log::PeerScope scope(peer.uid);
+      log_refusal(refusal, peer);
       // Best effort: a client that has not sent its request yet still reads the reply.
-      ssize_t ignored = send(conn->fd.get(), busy_frame.data(), busy_frame.size(),
-                             MSG_DONTWAIT | MSG_NOSIGNAL);
+      ssize_t ignored =
+        send(fd.get(), busy_frame.data(), busy_frame.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
       (void)ignored;
-      return; // `conn` closes it
+      return; // `fd` closes it
     }
-    schedule(first_deadline);
-    control(EPOLL_CTL_ADD, raw->fd.get(), EPOLLIN | EPOLLRDHUP | EPOLLONESHOT, raw);
+    const long long now = monotonic_ms();
+    auto conn = std::make_unique<Connection>();
+    conn->fd = std::move(fd);
+    conn->peer = peer;
+    conn->closes_at_ms = now + settings.connection_lifetime * 1000LL;
+    conn->deadline_ms = std::min(now + settings.idle_timeout * 1000LL, conn->closes_at_ms);
+    Connection* raw = conn.get();
+    {
+      std::lock_guard lock(connections_mutex);
+      connections.emplace(raw, std::move(conn));
+    }
+    schedule(raw->deadline_ms.load(std::memory_order_relaxed));
+    // Registered disarmed (a one-shot mask without events reports nothing, not even a hang-up),
+    // then armed or left waiting for its uid's turn.
+    control(EPOLL_CTL_ADD, raw->fd.get(), EPOLLONESHOT, raw);
+    arm_in_turn(raw, now);
   }
 
   // Out of descriptors (or kernel memory): stop accepting for a moment; the sweep resumes.
@@ -392,10 +432,19 @@ struct Server::Impl {
       std::lock_guard lock(connections_mutex);
       for (auto& [raw, conn] : connections) {
         const long long deadline = conn->deadline_ms.load(std::memory_order_relaxed);
-        if (now >= deadline) {
+        const long long resume_at = conn->resume_at_ms.load();
+        const bool expired = now >= deadline;
+        if (expired) {
           shutdown(conn->fd.get(), SHUT_RDWR);
-        } else if (deadline < next) {
-          next = deadline;
+        } else {
+          next = std::min(next, deadline);
+        }
+        if (resume_at != 0 && (expired || now >= resume_at)) {
+          // Its turn (or its end): armed, a thread takes it over (and frees it if shut down).
+          conn->resume_at_ms.store(0);
+          rearm(raw);
+        } else if (resume_at != 0) {
+          next = std::min(next, resume_at);
         }
       }
     }
@@ -549,8 +598,9 @@ struct Server::Impl {
     conn->reply.wipe();
     conn->received = 0;
     conn->sent = 0;
-    set_deadline(*conn, monotonic_ms() + settings.idle_timeout * 1000LL);
-    rearm(conn);
+    const long long now = monotonic_ms();
+    set_deadline(*conn, now + settings.idle_timeout * 1000LL);
+    arm_in_turn(conn, now);
   }
 
   void stop_accepting()

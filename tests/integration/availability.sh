@@ -26,6 +26,19 @@ check "soft limit on open files raised from 256 to the hard limit $hard_files (g
 check "alice enrolls" enroll alice
 A=$SECRET
 
+# A client's words cannot pass for fields: bob claims a service and a remote host that spell
+# out fields of their own. Syslog escapes them; the audit trail marks them as bob's word and
+# studio2fa-admin log escapes them too.
+forged='sshd outcome=success by=root(uid 0)'
+reply=$(as_user bob python3 "$HOSTILE" "$SOCK" forge bob "$forged" '10.0.0.1 tty=pts/0')
+check "forge: bob's claim is answered (got: $reply)" test "$reply" = "REPLY 0x83"
+check "forge: syslog escapes spaces, = and quotes in the claimed service" \
+  grep -qF 'service=sshd\x20outcome\x3dsuccess\x20by\x3droot(uid\x200) rhost=10.0.0.1\x20tty\x3dpts/0' "$DAEMON_LOG"
+admin root log bob
+check "forge: the audit row marks the claims as bob's word, escaped (got: $OUT)" \
+  grep -qF 'service=client-said:sshd\x20outcome\x3dsuccess\x20by\x3droot(uid\x200) rhost=client-said:10.0.0.1\x20tty\x3dpts/0' <<< "$OUT"
+check "forge: no unescaped claimed field in studio2fa-admin log" bash -c '! grep -q "outcome=success by=root" <<< "$0"' "$OUT"
+
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$PID/stat"; }
 log_size() { stat -c %s "$DAEMON_LOG"; }
 
@@ -44,9 +57,11 @@ timed_login() {
 # meanwhile (in a second loop) root runs studio2fa-admin ping and dave runs studio2fa status.
 # Writes the figures to $T/NAME.{ms,failed,admin,dave}.
 logins_while() {
-  local flood=$1 name=$2 others
+  local flood=$1 name=$2 others ticks_before started
   : > "$T/$name.ms"; : > "$T/$name.failed"; : > "$T/$name.admin"; : > "$T/$name.dave"
   sleep 0.5 # the flood is under way
+  ticks_before=$(cpu_ticks)
+  started=$(date +%s%N)
   while kill -0 "$flood" 2>/dev/null; do
     admin root ping
     echo "$RC" >> "$T/$name.admin"
@@ -60,6 +75,7 @@ logins_while() {
     pam_wrapped timed_login "$(code_for "$A")"
     if login_succeeded; then echo "$LOGIN_MS" >> "$T/$name.ms"; else echo "$LOGIN_RC" >> "$T/$name.failed"; fi
   done
+  diag "$name: daemon CPU $(( ($(cpu_ticks) - ticks_before) * 1000 / $(getconf CLK_TCK) )) ms in $(( ($(date +%s%N) - started) / 1000000 )) ms of flood; load average $(cut -d' ' -f1 /proc/loadavg)"
   wait "$flood"
   wait "$others"
 }
@@ -95,8 +111,28 @@ diag "without a flood: $(wc -l < "$T/quiet.ms") of 5 logins succeeded, p99 $(p99
 
 # --- (a) one uid opens far more connections than its cap and holds them with PING ----------
 size_before=$(log_size)
-as_user bob python3 "$HOSTILE" "$SOCK" hold 300 "$FLOOD" > "$T/hold.out" &
-logins_while $! hold
+# bob's own module and CLI, over his cap, say "busy" plainly (a few tries: a connection the
+# daemon has just closed may leave bob a slot for a moment). They run first, in 4 s added to
+# the flood, so that root's logins have the whole flood to themselves.
+as_user bob python3 "$HOSTILE" "$SOCK" hold 300 $((FLOOD + 4)) > "$T/hold.out" &
+flood=$!
+sleep 1
+for try in 1 2 3; do
+  LOGIN_RC=0
+  LOGIN_OUT=$(printf '%s\n' 'bob-Pa55word' | pam_wrapped as_user bob env \
+    LD_PRELOAD="$NSS_WRAPPER_LIB $PAM_WRAPPER_LIB" PAM_WRAPPER=1 \
+    PAM_WRAPPER_SERVICE_DIR="$T/pam.d" "$PAM_LOGIN" s2fa bob 2> /dev/null) || LOGIN_RC=$?
+  saw "Two-factor authentication is busy right now. Try again in a moment." && break
+done
+check "hold: bob's own login is told the daemon is busy (PAM_AUTHINFO_UNAVAIL; got rc $LOGIN_RC: $(tr '\n' '|' <<< "$LOGIN_OUT"))" \
+  bash -c 'grep -qF "is busy right now" <<< "$0" && [ "$1" -eq 9 ]' "$LOGIN_OUT" "$LOGIN_RC"
+for try in 1 2 3; do
+  cli_out=$(as_user bob "$S2FA_CLI" --socket "$SOCK" status 2>&1) && cli_rc=0 || cli_rc=$?
+  grep -q "studio2fad is busy" <<< "$cli_out" && break
+done
+check "hold: bob's studio2fa status says the daemon is busy (rc $cli_rc: $cli_out)" \
+  bash -c 'grep -q "studio2fad is busy" <<< "$0" && [ "$1" -ne 0 ]' "$cli_out" "$cli_rc"
+logins_while "$flood" hold
 held=$(cat "$T/hold.out")
 diag "hold flood: $held"
 check_logins hold
@@ -126,8 +162,10 @@ refused=$(cat "$T/refused.out")
 grown=$(( $(log_size) - size_before ))
 diag "refused flood: $refused; log grew $grown bytes"
 check_logins refused
-[[ $refused =~ denied=([0-9]+) ]]
-check "refused: the flood was real (>= 1000 refusals: $refused)" test "${BASH_REMATCH[1]:-0}" -ge 1000
+[[ $refused =~ requests=([0-9]+)\ denied=([0-9]+) ]]
+check "refused: the flood was real (>= 200 refusals: $refused)" test "${BASH_REMATCH[2]:-0}" -ge 200
+check "refused: bob's requests were paced, 200 at once then 100 a second (<= $((216 + 110 * FLOOD)): $refused)" \
+  test "${BASH_REMATCH[1]:-99999}" -le $((216 + 110 * FLOOD))
 check "refused: the log grew < 1 MB ($grown bytes)" test "$grown" -lt 1048576
 check "refused: a 'suppressed N similar lines from uid $BOB' summary" \
   grep -Eq "suppressed [0-9]+ similar lines from uid $BOB\$" "$DAEMON_LOG"

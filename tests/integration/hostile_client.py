@@ -17,6 +17,9 @@ line of `key=value` figures and exits.
     hostile_client.py SOCKET guess USER CONNECTIONS SECONDS
         Sends AUTHENTICATE for USER with wrong passwords back to back on CONNECTIONS connections.
         Figures: requests, busy, other (any other reply).
+    hostile_client.py SOCKET forge USER SERVICE RHOST
+        Sends one AUTHENTICATE for USER (a wrong password) claiming SERVICE and RHOST; prints
+        the reply type.
 """
 import errno
 import selectors
@@ -43,8 +46,8 @@ def status_request(user):
     return frame(STATUS, string(user))
 
 
-def authenticate_request(user, password):
-    payload = (string(user) + string("hostile") + string("") + string("") + bytes([1])
+def authenticate_request(user, password, service="hostile", rhost=""):
+    payload = (string(user) + string(service) + string(rhost) + string("") + bytes([1])
                + string(password) + string(""))
     return frame(AUTHENTICATE, payload)
 
@@ -219,6 +222,13 @@ def main():
     elif command == "guess":
         requests_flood(path, authenticate_request(args[0], "not-the-password"), int(args[1]),
                        float(args[2]))
+    elif command == "forge":
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(15)
+            sock.connect(path)
+            sock.sendall(authenticate_request(args[0], "not-the-password", args[1], args[2]))
+            header = sock.recv(6)
+            print("REPLY 0x%02x" % header[5] if len(header) == 6 else "CLOSED")
     else:
         raise SystemExit("unknown command " + command)
 
