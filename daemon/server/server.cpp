@@ -154,10 +154,13 @@ struct Server::Impl {
       return;
     }
     armed_ms = at_ms;
+    // Relative, not TFD_TIMER_ABSTIME: a clock shifted under the process (libfaketime in the
+    // tests shifts absolute timer values) must not make the timer fire at once, again and again.
+    const long long in_ms = std::max(1LL, at_ms - monotonic_ms());
     itimerspec when{};
-    when.it_value.tv_sec = static_cast<time_t>(at_ms / 1000);
-    when.it_value.tv_nsec = static_cast<long>(at_ms % 1000) * 1000000;
-    timerfd_settime(timer.get(), TFD_TIMER_ABSTIME, &when, nullptr);
+    when.it_value.tv_sec = static_cast<time_t>(in_ms / 1000);
+    when.it_value.tv_nsec = static_cast<long>(in_ms % 1000) * 1000000;
+    timerfd_settime(timer.get(), 0, &when, nullptr);
   }
 
   void disarm_timer()
