@@ -43,6 +43,9 @@ Expected<void> DaemonConnection::exchange(wire::FrameBuffer& request, protocol::
   if (m_reply.type() == static_cast<std::uint8_t>(protocol::MessageType::error) &&
       protocol::decode(m_reply.payload(), failure)) {
     m_last_error = failure.code;
+    if (failure.code == protocol::ErrorCode::busy) {
+      return make_error("studio2fad is busy (too many requests at once); try again in a moment");
+    }
     return make_error(std::string(failure.message));
   }
   return make_error(describe(ClientError::protocol));

@@ -10,4 +10,11 @@ namespace studio2fa {
 // the terminal) as \xNN.
 std::string printable(std::string_view text);
 
+// For a `key=value` field of a line: as printable(), and spaces, quotes, `=` and `\` as \xNN
+// too, so that text a client chose cannot read as further fields.
+std::string field_value(std::string_view text);
+
+// For a `key="value"` field: as printable(), and `"` and `\` as \xNN.
+std::string quoted_value(std::string_view text);
+
 } // namespace studio2fa

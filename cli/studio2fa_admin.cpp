@@ -374,23 +374,23 @@ int log(DaemonConnection& daemon, const std::string& user, std::int64_t since)
     const protocol::AdminLogReply& page = *answer;
     for (std::size_t i = 0; i < page.count; ++i) {
       const protocol::AuditEntry& e = page.entries[i];
-      std::string line = time_or_dash(e.at) + " " + printable(e.action);
+      std::string line = time_or_dash(e.at) + " " + field_value(e.action);
       if (!e.subject.empty()) {
-        line += " user=" + printable(e.subject);
+        line += " user=" + field_value(e.subject);
       }
-      line += " outcome=" + printable(e.outcome) + " by=" + printable(e.actor) + "(uid " +
+      line += " outcome=" + field_value(e.outcome) + " by=" + field_value(e.actor) + "(uid " +
               std::to_string(e.actor_uid) + ")";
       if (!e.service.empty()) {
-        line += " service=" + printable(e.service);
+        line += " service=" + field_value(e.service);
       }
       if (!e.rhost.empty()) {
-        line += " rhost=" + printable(e.rhost);
+        line += " rhost=" + field_value(e.rhost);
       }
       if (!e.tty.empty()) {
-        line += " tty=" + printable(e.tty);
+        line += " tty=" + field_value(e.tty);
       }
       if (!e.detail.empty()) {
-        line += " detail=\"" + printable(e.detail) + "\"";
+        line += " detail=\"" + quoted_value(e.detail) + "\"";
       }
       printf("%s\n", line.c_str());
     }

@@ -240,6 +240,30 @@ void report_ready(int& ready_fd, bool ok)
   }
 }
 
+// Descriptors the daemon needs besides its connections: the database, the log, the directory,
+// NSS, the event loop.
+constexpr rlim_t k_descriptors_besides_connections = 64;
+
+// Raises the soft limit on open files to the hard one (the unit sets LimitNOFILE), so the
+// connection caps, not the descriptor limit, are what refuse clients.
+void raise_descriptor_limit(unsigned max_connections)
+{
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) != 0) {
+    return;
+  }
+  if (files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
+  if (files.rlim_cur < max_connections + k_descriptors_besides_connections) {
+    log::warning("the limit on open files (%llu) is below max_connections (%u) plus %llu; "
+                 "raise LimitNOFILE or lower max_connections",
+                 static_cast<unsigned long long>(files.rlim_cur), max_connections,
+                 static_cast<unsigned long long>(k_descriptors_besides_connections));
+  }
+}
+
 } // namespace
 
 // The daemon's whole life in one process image; returns its exit status, or k_exit_reexec
@@ -378,8 +402,16 @@ int run_daemon(int argc, char** argv)
   Authenticator authenticator(ledger, *sealer, *backup_codes, passwords, auth_settings, &policy);
   AccountAdmin admin(ledger, authenticator);
   RequestHandler handler(authenticator, admin, HandlerSettings{config.issuer, config.admin_group});
-  Server server(ServerSettings{config.socket_path, config.max_connections, config.request_timeout,
-                               config.idle_timeout, config.worker_threads},
+  raise_descriptor_limit(config.max_connections);
+  Server server(ServerSettings{.socket_path = config.socket_path,
+                               .max_connections = config.max_connections,
+                               .root_reserved_connections = config.root_reserved_connections,
+                               .max_connections_per_uid = config.max_connections_per_uid,
+                               .max_requests_per_uid = config.max_requests_per_uid,
+                               .request_timeout = config.request_timeout,
+                               .idle_timeout = config.idle_timeout,
+                               .connection_lifetime = config.connection_lifetime,
+                               .worker_threads = config.worker_threads},
                 handler);
 
   // After a reload the daemon is already in the background, and its listening socket was kept

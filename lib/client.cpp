@@ -188,9 +188,15 @@ ClientError Client::call(const wire::FrameBuffer& request, wire::FrameBuffer& re
     return ClientError::io;
   }
   long long deadline = monotonic_ms() + m_timeout_ms;
-  ClientError e = write_all(m_fd, request.data(), request.size(), deadline);
+  // A daemon that refuses the connection (ERROR busy) may answer and close before reading the
+  // request: when sending fails, the reply may still be there to read.
+  const ClientError sent = write_all(m_fd, request.data(), request.size(), deadline);
+  ClientError e = sent == ClientError::io ? ClientError::none : sent;
   if (e == ClientError::none) {
     e = read_exact(m_fd, reply.data(), wire::k_length_size, deadline);
+    if (e != ClientError::none && sent != ClientError::none) {
+      e = sent;
+    }
   }
   if (e == ClientError::none) {
     std::size_t body = wire::decode_length(reply.data());

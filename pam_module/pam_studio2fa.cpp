@@ -27,6 +27,8 @@ constexpr const char* k_code_prompt = "Verification code: ";
 constexpr const char* k_combined_prompt = "Password and verification code: ";
 constexpr const char* k_unavailable_message =
   "Two-factor authentication is not available right now. Contact your administrator.";
+constexpr const char* k_busy_message =
+  "Two-factor authentication is busy right now. Try again in a moment.";
 constexpr const char* k_locked_message =
   "Login is locked for this account. Contact your administrator.";
 constexpr const char* k_enrolled_message =
@@ -214,6 +216,10 @@ private:
       pam_syslog(m_pamh, LOG_ERR, "studio2fad refused the request for %s: %s", m_user, message);
       if (failure.code == protocol::ErrorCode::permission_denied) {
         return PAM_AUTH_ERR;
+      }
+      if (failure.code == protocol::ErrorCode::busy) {
+        tell_error(m_pamh, m_flags, k_busy_message);
+        return PAM_AUTHINFO_UNAVAIL;
       }
       tell_error(m_pamh, m_flags, k_unavailable_message);
       return PAM_AUTHINFO_UNAVAIL;

@@ -277,13 +277,40 @@ const std::array k_keys = {
             [](Config& c, std::string_view v) {
               return set_number(c.max_connections, v, 4, 65536);
             }},
+  ConfigKey{"root_reserved_connections", "64",
+            "Of max_connections, the ones only root's clients may use (the PAM module inside "
+            "sshd, login, su and sudo runs as root), so that other users together can never "
+            "take them all. At most half of max_connections is reserved, whatever is set.",
+            [](Config& c, std::string_view v) {
+              return set_number(c.root_reserved_connections, v, 0, 65536);
+            }},
+  ConfigKey{"max_connections_per_uid", "16",
+            "Connections one user other than root may have open at once; further ones are "
+            "answered busy and closed.",
+            [](Config& c, std::string_view v) {
+              return set_number(c.max_connections_per_uid, v, 1, 65536);
+            }},
+  ConfigKey{"max_requests_per_uid", "4",
+            "Requests of one user other than root that the daemon works on at once; further "
+            "ones are answered busy at once rather than queued.",
+            [](Config& c, std::string_view v) {
+              return set_number(c.max_requests_per_uid, v, 1, 64);
+            }},
+  ConfigKey{"connection_lifetime", "5m",
+            "A client connection is closed this long after it was opened, however busy; "
+            "clients connect again for more.",
+            [](Config& c, std::string_view v) {
+              return set_duration(c.connection_lifetime, v, 1, 24 * 3600);
+            }},
   ConfigKey{"request_timeout", "5s", "Time a client has to send a whole request.",
             [](Config& c, std::string_view v) { return set_duration(c.request_timeout, v, 1, 300); }},
   ConfigKey{"idle_timeout", "30s", "An idle client connection is closed after this long.",
             [](Config& c, std::string_view v) { return set_duration(c.idle_timeout, v, 1, 3600); }},
   ConfigKey{"worker_threads", "16",
             "Threads that serve requests. Logins finishing together share one disk commit; "
-            "password hashing among them is limited to one per CPU.",
+            "password hashing among them is limited to one per CPU. Users other than root "
+            "together have at most three quarters of them (at least one); the rest wait for "
+            "root's requests.",
             [](Config& c, std::string_view v) { return set_number(c.worker_threads, v, 1, 64); }},
   ConfigKey{"admin_group", "",
             "Group whose members may use studio2fa-admin, besides root; empty: root only. Its "

@@ -34,6 +34,10 @@ struct Config {
   unsigned lockout_after = 0;        // wrong codes in a row that lock the account; 0 never
   unsigned backup_lockout_after = 0; // wrong backup codes in a row that lock the second factor
   unsigned max_connections = 0;
+  unsigned root_reserved_connections = 0; // of max_connections; at most half is kept
+  unsigned max_connections_per_uid = 0;   // for each uid but 0
+  unsigned max_requests_per_uid = 0;      // in flight, for each uid but 0
+  unsigned connection_lifetime = 0;       // seconds
   unsigned request_timeout = 0;
   unsigned idle_timeout = 0;
   unsigned worker_threads = 0;

@@ -1,5 +1,8 @@
 #include "log.hpp"
 
+#include "log_budget.hpp"
+#include "monotonic.hpp"
+
 #include <syslog.h>
 #include <time.h>
 
@@ -11,15 +14,17 @@ namespace studio2fa::log {
 
 namespace {
 
+constexpr uid_t k_no_peer = static_cast<uid_t>(-1);
+
 bool g_to_stderr = false;
 bool g_debug = false;
 std::mutex g_stderr_mutex;
+thread_local uid_t t_peer = k_no_peer;
+LogBudget g_peer_budget(20, 2);
 
-__attribute__((format(printf, 2, 0))) void emit(int priority, const char* format, va_list args)
+__attribute__((format(printf, 2, 0))) void write_line(int priority, const char* format,
+                                                      va_list args)
 {
-  if (priority == LOG_DEBUG && !g_debug) {
-    return;
-  }
   if (!g_to_stderr) {
     vsyslog(LOG_AUTHPRIV | priority, format, args);
     return;
@@ -39,7 +44,43 @@ __attribute__((format(printf, 2, 0))) void emit(int priority, const char* format
   fflush(stderr);
 }
 
+__attribute__((format(printf, 2, 3))) void write_line(int priority, const char* format, ...)
+{
+  va_list args;
+  va_start(args, format);
+  write_line(priority, format, args);
+  va_end(args);
+}
+
+__attribute__((format(printf, 2, 0))) void emit(int priority, const char* format, va_list args)
+{
+  if (priority == LOG_DEBUG && !g_debug) {
+    return;
+  }
+  if (t_peer != k_no_peer) {
+    auto held_back = g_peer_budget.charge(static_cast<std::uint32_t>(t_peer), monotonic_ms());
+    if (!held_back) {
+      return;
+    }
+    if (*held_back > 0) {
+      write_line(LOG_WARNING, "suppressed %lu similar lines from uid %u", *held_back,
+                 static_cast<unsigned>(t_peer));
+    }
+  }
+  write_line(priority, format, args);
+}
+
 } // namespace
+
+PeerScope::PeerScope(uid_t uid) : m_previous(t_peer)
+{
+  t_peer = uid;
+}
+
+PeerScope::~PeerScope()
+{
+  t_peer = m_previous;
+}
 
 void init(bool to_stderr, bool debug_enabled)
 {
@@ -77,7 +118,7 @@ std::string sanitize(std::string_view text)
   out.reserve(text.size() < k_max ? text.size() : k_max + 3);
   for (std::size_t i = 0; i < text.size() && i < k_max; ++i) {
     unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x21 && c < 0x7f && c != '\\' && c != '=') {
+    if (c >= 0x21 && c < 0x7f && c != '\\' && c != '=' && c != '"' && c != '\'') {
       out.push_back(static_cast<char>(c));
     } else {
       char escaped[5];

@@ -41,12 +41,27 @@ AfterReply status(RequestExchange& exchange, const StatusRequest& msg)
   return AfterReply::keep_open;
 }
 
+namespace {
+
+// A service, remote host or tty as the audit trail keeps it. Root's clients are the PAM module
+// inside sshd, login and su, which take them from PAM; any other peer may say what it likes, so
+// its word is marked as such.
+std::string client_said(const PeerCredentials& peer, std::string_view text)
+{
+  if (peer.uid == 0 || text.empty()) {
+    return std::string(text);
+  }
+  return "client-said:" + std::string(text);
+}
+
+} // namespace
+
 AfterReply authenticate(RequestExchange& exchange, const AuthenticateRequest& msg)
 {
   Requester who = exchange.acting_for(msg.user);
-  who.service = msg.service;
-  who.rhost = msg.rhost;
-  who.tty = msg.tty;
+  who.service = client_said(exchange.peer(), msg.service);
+  who.rhost = client_said(exchange.peer(), msg.rhost);
+  who.tty = client_said(exchange.peer(), msg.tty);
   AuthOutcome outcome =
     exchange.authenticator().authenticate(msg.user, msg.mode, msg.password, msg.code, who);
   auto line = outcome.result == AuthResult::success ? log::notice : log::warning;

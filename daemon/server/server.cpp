@@ -2,6 +2,7 @@
 
 #include "log.hpp"
 #include "monotonic.hpp"
+#include "protocol.hpp"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -26,13 +28,29 @@ namespace studio2fa {
 
 namespace {
 
-constexpr long long k_sweep_interval_ms = 200;
+// When the process is out of descriptors, accepting stops this long, and a line says so at most
+// once per interval: retrying at once would spin on the listener and flood the log.
+constexpr long long k_accept_pause_ms = 200;
+constexpr long long k_warning_interval_ms = 10000;
+// Connections taken per listener event before the listener goes to the next free thread.
+constexpr int k_accepts_per_event = 64;
+constexpr long long k_never = std::numeric_limits<long long>::max();
+// Requests of one uid but 0 are paced: k_pace_burst at once, then one every k_pace_interval_ms.
+// A connection past its uid's pace is not read until its turn (it costs nothing meanwhile).
+constexpr long long k_pace_interval_ms = 10;
+constexpr long long k_pace_burst = 200;
+
+constexpr const char* k_busy_message = "studio2fad is busy; try again in a moment";
 
 struct Connection {
   Fd fd;
   PeerCredentials peer;
+  long long closes_at_ms = 0; // the end of its lifetime
   // Written by the thread that owns the connection, read by the deadline sweep.
   std::atomic<long long> deadline_ms{0};
+  // Not 0: the connection waits, unarmed, for its uid's turn; the sweep re-arms it then. While
+  // it waits, no thread owns it.
+  std::atomic<long long> resume_at_ms{0};
   std::size_t received = 0; // bytes of the current request frame so far
   std::size_t sent = 0;     // bytes of the reply sent so far
   bool writing = false;     // a reply is waiting for the socket to drain
@@ -40,6 +58,17 @@ struct Connection {
   wire::FrameBuffer request;
   wire::FrameBuffer reply;
 };
+
+// What one uid other than 0 holds.
+struct PeerUsage {
+  unsigned connections = 0;
+  unsigned requests = 0;
+  long long next_turn_ms = 0; // the pace (k_pace_*): the uid's next request may be read then
+};
+
+// Why a new connection or a request is refused.
+enum class CapacityRefusal { none, all_connections, shared_connections, uid_connections, shared_requests,
+                     uid_requests };
 
 // epoll's data.ptr is a Connection*, or one of these markers for the server's own descriptors.
 char g_listen_marker;
@@ -52,7 +81,11 @@ struct Server::Impl {
   Impl(const ServerSettings& settings_in, RequestHandler& handler_in, int listen_in, int wake_in,
        const std::atomic<bool>& stop_in)
     : settings(settings_in), handler(handler_in), listen_fd(listen_in), wake_fd(wake_in),
-      stop(stop_in)
+      stop(stop_in),
+      shared_connection_cap(settings.max_connections -
+                            std::min(settings.root_reserved_connections,
+                                     settings.max_connections / 2)),
+      shared_request_cap(std::max(1u, settings.worker_threads - settings.worker_threads / 4))
   {
   }
 
@@ -61,15 +94,34 @@ struct Server::Impl {
   int listen_fd;
   int wake_fd;
   const std::atomic<bool>& stop;
+  // What all uids but 0 together may hold: the rest is root's.
+  const unsigned shared_connection_cap;
+  const unsigned shared_request_cap;
   Fd epoll;
   Fd timer;
+  wire::FrameBuffer busy_frame; // the ERROR busy reply, sent to refused connections
 
-  // Every open connection, for the cap and the deadline sweep. Only the thread that owns a
-  // connection (holds its one-shot event) erases it, under `connections_mutex`.
+  // Every open connection (for the caps and the deadline sweep) and what each uid but 0 holds.
+  // Only the thread that owns a connection (holds its one-shot event) erases it. Taken before
+  // timer_mutex when both are held.
   std::mutex connections_mutex;
   std::unordered_map<Connection*, std::unique_ptr<Connection>> connections;
+  std::unordered_map<uid_t, PeerUsage> usage;
+  unsigned open_connections = 0;   // in `connections`, or admitted and about to be
+  unsigned shared_connections = 0; // of uids but 0
+  unsigned shared_requests = 0;
+  long long last_cap_warning = -k_warning_interval_ms;
   std::atomic<bool> accepting{true};
-  long long last_cap_warning = 0;
+
+  // The deadline timer is armed for the earliest deadline (k_never: disarmed).
+  std::mutex timer_mutex;
+  long long armed_ms = k_never;
+
+  // Out of descriptors: the listener is left unarmed until this time (0: not paused). Only the
+  // thread holding the listener's event, or the sweep that ends the pause, touches these.
+  std::atomic<long long> accept_paused_until{0};
+  long long last_descriptor_warning = -k_warning_interval_ms;
+  unsigned long pauses_unreported = 0;
 
   Expected<void> start()
   {
@@ -78,10 +130,7 @@ struct Server::Impl {
     if (!epoll.valid() || !timer.valid()) {
       return make_error(std::string("cannot create the event loop: ") + strerror(errno));
     }
-    itimerspec every{};
-    every.it_interval.tv_nsec = k_sweep_interval_ms * 1000000;
-    every.it_value.tv_nsec = k_sweep_interval_ms * 1000000;
-    timerfd_settime(timer.get(), 0, &every, nullptr);
+    protocol::encode(protocol::ErrorReply{protocol::ErrorCode::busy, k_busy_message}, busy_frame);
     control(EPOLL_CTL_ADD, listen_fd, EPOLLIN | EPOLLONESHOT, &g_listen_marker);
     control(EPOLL_CTL_ADD, timer.get(), EPOLLIN | EPOLLONESHOT, &g_timer_marker);
     // Level-triggered and not one-shot: a stop request wakes every thread.
@@ -97,6 +146,129 @@ struct Server::Impl {
     epoll_ctl(epoll.get(), op, fd, &ev);
   }
 
+  // Makes the timer fire at `at_ms` (monotonic) unless it fires earlier already.
+  void schedule(long long at_ms)
+  {
+    std::lock_guard lock(timer_mutex);
+    if (at_ms >= armed_ms) {
+      return;
+    }
+    armed_ms = at_ms;
+    // Relative, not TFD_TIMER_ABSTIME: a clock shifted under the process (libfaketime in the
+    // tests shifts absolute timer values) must not make the timer fire at once, again and again.
+    const long long in_ms = std::max(1LL, at_ms - monotonic_ms());
+    itimerspec when{};
+    when.it_value.tv_sec = static_cast<time_t>(in_ms / 1000);
+    when.it_value.tv_nsec = static_cast<long>(in_ms % 1000) * 1000000;
+    timerfd_settime(timer.get(), 0, &when, nullptr);
+  }
+
+  void disarm_timer()
+  {
+    std::lock_guard lock(timer_mutex);
+    armed_ms = k_never;
+    itimerspec never{};
+    timerfd_settime(timer.get(), 0, &never, nullptr);
+  }
+
+  // A connection's next deadline, never past the end of its lifetime.
+  void set_deadline(Connection& conn, long long at_ms)
+  {
+    at_ms = std::min(at_ms, conn.closes_at_ms);
+    conn.deadline_ms.store(at_ms, std::memory_order_relaxed);
+    schedule(at_ms);
+  }
+
+  // Called under connections_mutex.
+  CapacityRefusal room_for_connection(uid_t uid)
+  {
+    if (open_connections >= settings.max_connections) {
+      return CapacityRefusal::all_connections;
+    }
+    if (uid == 0) {
+      return CapacityRefusal::none;
+    }
+    if (shared_connections >= shared_connection_cap) {
+      return CapacityRefusal::shared_connections;
+    }
+    auto found = usage.find(uid);
+    if (found != usage.end() && found->second.connections >= settings.max_connections_per_uid) {
+      return CapacityRefusal::uid_connections;
+    }
+    return CapacityRefusal::none;
+  }
+
+  // Whether the peer may have one more request worked on now; if so, it is counted until
+  // end_request().
+  CapacityRefusal begin_request(uid_t uid)
+  {
+    if (uid == 0) {
+      return CapacityRefusal::none;
+    }
+    std::lock_guard lock(connections_mutex);
+    PeerUsage& peer = usage[uid]; // present: the peer has this connection open
+    if (peer.requests >= settings.max_requests_per_uid) {
+      return CapacityRefusal::uid_requests;
+    }
+    if (shared_requests >= shared_request_cap) {
+      return CapacityRefusal::shared_requests;
+    }
+    ++peer.requests;
+    ++shared_requests;
+    return CapacityRefusal::none;
+  }
+
+  void end_request(uid_t uid)
+  {
+    if (uid == 0) {
+      return;
+    }
+    std::lock_guard lock(connections_mutex);
+    --usage[uid].requests;
+    --shared_requests;
+  }
+
+  // One line per refusal from a uid but 0 (the log budget limits them per uid); the caps all
+  // users reach together are logged at most once per interval. Called in the peer's PeerScope.
+  void log_refusal(CapacityRefusal why, const PeerCredentials& peer)
+  {
+    const unsigned uid = static_cast<unsigned>(peer.uid);
+    switch (why) {
+    case CapacityRefusal::none:
+      return;
+    case CapacityRefusal::uid_connections:
+      log::warning("uid %u has max_connections_per_uid (%u) open; answering busy", uid,
+                   settings.max_connections_per_uid);
+      return;
+    case CapacityRefusal::uid_requests:
+      log::warning("uid %u has max_requests_per_uid (%u) in progress; answering busy", uid,
+                   settings.max_requests_per_uid);
+      return;
+    case CapacityRefusal::all_connections:
+    case CapacityRefusal::shared_connections:
+    case CapacityRefusal::shared_requests:
+      break;
+    }
+    {
+      std::lock_guard lock(connections_mutex);
+      const long long now = monotonic_ms();
+      if (now - last_cap_warning < k_warning_interval_ms) {
+        return;
+      }
+      last_cap_warning = now;
+    }
+    if (why == CapacityRefusal::all_connections) {
+      log::warning("connection limit (%u) reached; closing new connections",
+                   settings.max_connections);
+    } else if (why == CapacityRefusal::shared_connections) {
+      log::warning("users other than root hold all the connections left to them (%u); answering "
+                   "busy (the rest are kept for root)", shared_connection_cap);
+    } else {
+      log::warning("users other than root have all the threads left to them (%u) busy; answering "
+                   "busy (the rest are kept for root)", shared_request_cap);
+    }
+  }
+
   // Called by the owner only: no other thread can hold an event for `conn`.
   void close_connection(Connection* conn)
   {
@@ -109,6 +281,21 @@ struct Server::Impl {
       }
       owned = std::move(it->second);
       connections.erase(it);
+      --open_connections;
+      const uid_t uid = owned->peer.uid;
+      if (uid != 0) {
+        --shared_connections;
+        auto found = usage.find(uid);
+        // Kept while its pace is in use, so that reconnecting does not start a new burst.
+        if (found != usage.end() && --found->second.connections == 0 &&
+            found->second.requests == 0 &&
+            found->second.next_turn_ms <= monotonic_ms() - k_pace_interval_ms * k_pace_burst) {
+          usage.erase(found);
+        }
+      }
+      if (connections.empty() && accept_paused_until.load() == 0) {
+        disarm_timer(); // nothing left to time: sleep until a client comes
+      }
     }
     epoll_ctl(epoll.get(), EPOLL_CTL_DEL, owned->fd.get(), nullptr);
     // `owned` closes the descriptor and frees the buffers (FrameBuffer wipes itself).
@@ -120,44 +307,109 @@ struct Server::Impl {
             (conn->writing ? EPOLLOUT : EPOLLIN) | EPOLLRDHUP | EPOLLONESHOT, conn);
   }
 
-  void accept_all()
+  // Arms `conn` to read its next request now, or, when its uid is past its pace, leaves it
+  // waiting for its turn (the sweep arms it then). Each call books one turn: a virtual clock
+  // per uid that runs k_pace_interval_ms ahead per request and may lag now by the burst.
+  void arm_in_turn(Connection* conn, long long now)
   {
-    for (;;) {
-      int fd = accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-      if (fd < 0) {
-        if (errno == EINTR) {
-          continue;
+    long long turn = 0;
+    if (conn->peer.uid != 0) {
+      std::lock_guard lock(connections_mutex);
+      PeerUsage& peer = usage[conn->peer.uid];
+      turn = std::max(peer.next_turn_ms, now - k_pace_interval_ms * k_pace_burst);
+      peer.next_turn_ms = turn + k_pace_interval_ms;
+    }
+    if (turn <= now) {
+      rearm(conn);
+      return;
+    }
+    // From this store on the sweep owns the connection: nothing here touches it again.
+    conn->resume_at_ms.store(turn);
+    schedule(turn);
+  }
+
+  // Takes one accepted connection, or answers it busy and closes it (without allocating: a
+  // refused connection must cost as little as possible).
+  void admit(Fd fd)
+  {
+    ucred cred{};
+    socklen_t length = sizeof(cred);
+    if (getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &cred, &length) != 0) {
+      return;
+    }
+    const PeerCredentials peer{cred.pid, cred.uid, cred.gid};
+    CapacityRefusal refusal;
+    {
+      std::lock_guard lock(connections_mutex);
+      refusal = room_for_connection(peer.uid);
+      if (refusal == CapacityRefusal::none) {
+        ++open_connections;
+        if (peer.uid != 0) {
+          ++shared_connections;
+          ++usage[peer.uid].connections;
         }
-        if (errno == EMFILE || errno == ENFILE) {
-          log::warning("out of file descriptors; not accepting for now");
-        }
-        break;
       }
-      Fd owned(fd);
-      ucred cred{};
-      socklen_t length = sizeof(cred);
-      if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &length) != 0) {
+    }
+    if (refusal != CapacityRefusal::none) {
+      log::PeerScope scope(peer.uid);
+      log_refusal(refusal, peer);
+      // Best effort: a client that has not sent its request yet still reads the reply.
+      ssize_t ignored =
+        send(fd.get(), busy_frame.data(), busy_frame.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+      (void)ignored;
+      return; // `fd` closes it
+    }
+    const long long now = monotonic_ms();
+    auto conn = std::make_unique<Connection>();
+    conn->fd = std::move(fd);
+    conn->peer = peer;
+    conn->closes_at_ms = now + settings.connection_lifetime * 1000LL;
+    conn->deadline_ms = std::min(now + settings.idle_timeout * 1000LL, conn->closes_at_ms);
+    Connection* raw = conn.get();
+    {
+      std::lock_guard lock(connections_mutex);
+      connections.emplace(raw, std::move(conn));
+    }
+    schedule(raw->deadline_ms.load(std::memory_order_relaxed));
+    // Registered disarmed (a one-shot mask without events reports nothing, not even a hang-up),
+    // then armed or left waiting for its uid's turn.
+    control(EPOLL_CTL_ADD, raw->fd.get(), EPOLLONESHOT, raw);
+    arm_in_turn(raw, now);
+  }
+
+  // Out of descriptors (or kernel memory): stop accepting for a moment; the sweep resumes.
+  void pause_accepting(int error)
+  {
+    const long long now = monotonic_ms();
+    ++pauses_unreported;
+    if (now - last_descriptor_warning >= k_warning_interval_ms) {
+      log::warning("cannot accept connections (%s): not accepting for %lld ms at a time "
+                   "(%lu times since the last such line)",
+                   strerror(error), k_accept_pause_ms, pauses_unreported);
+      last_descriptor_warning = now;
+      pauses_unreported = 0;
+    }
+    accept_paused_until.store(now + k_accept_pause_ms);
+    schedule(now + k_accept_pause_ms);
+  }
+
+  void accept_some()
+  {
+    for (int taken = 0; taken < k_accepts_per_event;) {
+      int fd = accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd >= 0) {
+        admit(Fd(fd));
+        ++taken;
         continue;
       }
-      auto conn = std::make_unique<Connection>();
-      conn->fd = std::move(owned);
-      conn->peer = PeerCredentials{cred.pid, cred.uid, cred.gid};
-      conn->deadline_ms = monotonic_ms() + settings.idle_timeout * 1000LL;
-      Connection* raw = conn.get();
-      {
-        std::lock_guard lock(connections_mutex);
-        if (connections.size() >= settings.max_connections) {
-          long long now = monotonic_ms();
-          if (now - last_cap_warning > 10000) {
-            log::warning("connection limit (%u) reached; closing new connections",
-                         settings.max_connections);
-            last_cap_warning = now;
-          }
-          continue; // `conn` closes it
-        }
-        connections.emplace(raw, std::move(conn));
+      if (errno == EINTR || errno == ECONNABORTED) {
+        continue;
       }
-      control(EPOLL_CTL_ADD, fd, EPOLLIN | EPOLLRDHUP | EPOLLONESHOT, raw);
+      if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        pause_accepting(errno); // EMFILE, ENFILE, ENOBUFS, ENOMEM: the listener stays unarmed
+        return;
+      }
+      break;
     }
     if (accepting) {
       control(EPOLL_CTL_MOD, listen_fd, EPOLLIN | EPOLLONESHOT, &g_listen_marker);
@@ -166,20 +418,52 @@ struct Server::Impl {
 
   // Deadlines: a connection past its deadline is shut down, not freed; its owner (whichever
   // thread gets the hang-up event, or the one working on it) frees it. So the sweep never frees
-  // memory another thread may be using.
+  // memory another thread may be using. The timer is then armed for the next deadline, if any.
   void sweep()
   {
     std::uint64_t expirations;
     ssize_t ignored = read(timer.get(), &expirations, sizeof(expirations));
     (void)ignored;
-    long long now = monotonic_ms();
+    {
+      // From here on, a deadline set by another thread either is seen below or arms the timer.
+      std::lock_guard lock(timer_mutex);
+      armed_ms = k_never;
+    }
+    const long long now = monotonic_ms();
+    long long next = k_never;
     {
       std::lock_guard lock(connections_mutex);
       for (auto& [raw, conn] : connections) {
-        if (now >= conn->deadline_ms.load(std::memory_order_relaxed)) {
+        const long long deadline = conn->deadline_ms.load(std::memory_order_relaxed);
+        const long long resume_at = conn->resume_at_ms.load();
+        const bool expired = now >= deadline;
+        if (expired) {
           shutdown(conn->fd.get(), SHUT_RDWR);
+        } else {
+          next = std::min(next, deadline);
+        }
+        if (resume_at != 0 && (expired || now >= resume_at)) {
+          // Its turn (or its end): armed, a thread takes it over (and frees it if shut down).
+          conn->resume_at_ms.store(0);
+          rearm(raw);
+        } else if (resume_at != 0) {
+          next = std::min(next, resume_at);
         }
       }
+    }
+    const long long paused_until = accept_paused_until.load();
+    if (paused_until != 0) {
+      if (now >= paused_until) {
+        accept_paused_until.store(0);
+        if (accepting) {
+          control(EPOLL_CTL_MOD, listen_fd, EPOLLIN | EPOLLONESHOT, &g_listen_marker);
+        }
+      } else {
+        next = std::min(next, paused_until);
+      }
+    }
+    if (next != k_never) {
+      schedule(next);
     }
     control(EPOLL_CTL_MOD, timer.get(), EPOLLIN | EPOLLONESHOT, &g_timer_marker);
   }
@@ -217,7 +501,7 @@ struct Server::Impl {
       ssize_t n = recv(conn.fd.get(), conn.request.data() + conn.received, want, 0);
       if (n > 0) {
         if (conn.received == 0) {
-          conn.deadline_ms = monotonic_ms() + settings.request_timeout * 1000LL;
+          set_deadline(conn, monotonic_ms() + settings.request_timeout * 1000LL);
         }
         conn.received += static_cast<std::size_t>(n);
         continue;
@@ -248,7 +532,7 @@ struct Server::Impl {
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
         if (!conn.writing) {
           conn.writing = true;
-          conn.deadline_ms = monotonic_ms() + settings.request_timeout * 1000LL;
+          set_deadline(conn, monotonic_ms() + settings.request_timeout * 1000LL);
         }
         return true;
       }
@@ -256,6 +540,21 @@ struct Server::Impl {
     }
     conn.writing = false;
     return true;
+  }
+
+  // Runs a whole request, or answers busy when the peer is over its share.
+  void answer(Connection& conn)
+  {
+    const CapacityRefusal refusal = begin_request(conn.peer.uid);
+    if (refusal != CapacityRefusal::none) {
+      log_refusal(refusal, conn.peer);
+      protocol::encode(protocol::ErrorReply{protocol::ErrorCode::busy, k_busy_message},
+                       conn.reply);
+      conn.after = RequestHandler::After::keep_open;
+      return;
+    }
+    conn.after = handler.handle(conn.request, conn.peer, conn.reply);
+    end_request(conn.peer.uid);
   }
 
   // The whole life of one event for a connection this thread now owns.
@@ -280,8 +579,8 @@ struct Server::Impl {
         return;
       case ReadResult::complete:
         // The daemon's own time (a slow password hash) never counts against the client.
-        conn->deadline_ms = std::numeric_limits<long long>::max();
-        conn->after = handler.handle(conn->request, conn->peer, conn->reply);
+        conn->deadline_ms = k_never;
+        answer(*conn);
         conn->request.wipe();
         conn->sent = 0;
         if (!send_reply(*conn)) {
@@ -302,8 +601,9 @@ struct Server::Impl {
     conn->reply.wipe();
     conn->received = 0;
     conn->sent = 0;
-    conn->deadline_ms = monotonic_ms() + settings.idle_timeout * 1000LL;
-    rearm(conn);
+    const long long now = monotonic_ms();
+    set_deadline(*conn, now + settings.idle_timeout * 1000LL);
+    arm_in_turn(conn, now);
   }
 
   void stop_accepting()
@@ -316,7 +616,8 @@ struct Server::Impl {
   }
 
   // One thread's loop. Returns when a stop was requested; a request this thread was running
-  // is always finished first (it is only ever checked between events).
+  // is always finished first (it is only ever checked between events). Without events it
+  // sleeps: nothing wakes it but a client, the deadline timer or wake().
   void serve()
   {
     epoll_event event{};
@@ -325,20 +626,22 @@ struct Server::Impl {
         stop_accepting();
         return;
       }
-      int n = epoll_wait(epoll.get(), &event, 1, static_cast<int>(k_sweep_interval_ms));
+      int n = epoll_wait(epoll.get(), &event, 1, -1);
       if (n <= 0) {
-        continue; // timeout or EINTR: look at `stop` again
+        continue; // EINTR: look at `stop` again
       }
       void* data = event.data.ptr;
       if (data == &g_wake_marker) {
         continue;
       }
       if (data == &g_listen_marker) {
-        accept_all();
+        accept_some();
       } else if (data == &g_timer_marker) {
         sweep();
       } else {
-        on_connection_event(static_cast<Connection*>(data), event.events);
+        auto* conn = static_cast<Connection*>(data);
+        log::PeerScope scope(conn->peer.uid);
+        on_connection_event(conn, event.events);
       }
     }
   }

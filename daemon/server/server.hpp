@@ -5,6 +5,15 @@
 // it re-arms it: it reads the request, runs it through the RequestHandler, sends the reply and
 // re-arms, with no hand-off between threads. Deadlines and the connection cap keep a slow or
 // hostile client to its own connection.
+//
+// Availability for root: the PAM module runs as root inside sshd, login, su and sudo, so root's
+// clients must get through whatever other local users do. Each uid but 0 has a cap on open
+// connections and on requests being worked on; past them it is answered `busy`, never queued.
+// Some connections and a quarter of the threads are kept for root. Every connection is closed
+// at the end of its lifetime, however busy.
+//
+// When nothing happens the threads sleep: the deadline timer is armed only for the earliest
+// deadline of an open connection (or the end of an accept pause), never periodically.
 #pragma once
 
 #include "expected.hpp"
@@ -19,8 +28,12 @@ namespace studio2fa {
 struct ServerSettings {
   std::string socket_path;
   unsigned max_connections = 1024;
-  unsigned request_timeout = 5; // seconds for one whole frame
-  unsigned idle_timeout = 30;   // seconds between requests
+  unsigned root_reserved_connections = 64; // at most half of max_connections is kept
+  unsigned max_connections_per_uid = 16;   // for each uid but 0
+  unsigned max_requests_per_uid = 4;       // being worked on, for each uid but 0
+  unsigned request_timeout = 5;            // seconds for one whole frame
+  unsigned idle_timeout = 30;              // seconds between requests
+  unsigned connection_lifetime = 300;      // seconds from accept to close
   unsigned worker_threads = 4;
 };
 
@@ -42,8 +55,8 @@ public:
   // cleared; the server no longer owns it.
   int release_listener();
 
-  // Serves until `stop` becomes true (checked at once when wake() is called, and at every
-  // deadline sweep), then lets the requests in flight finish and returns.
+  // Serves until `stop` becomes true (checked when wake() is called), then lets the requests in
+  // flight finish and returns.
   Expected<void> run(const std::atomic<bool>& stop);
 
   // Async-signal-safe: makes run() look at `stop` now. run() may be called again afterwards.

@@ -72,21 +72,30 @@ for i in range(2000):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.connect(sys.argv[1]); socks.append(s)
 time.sleep(2.5)
-closed = 0
+closed = busy = 0
 for s in socks:
     s.settimeout(0.05)
+    # A connection past the cap is answered ERROR busy (code 7), then closed.
+    data = b""
     try:
-        if s.recv(1) == b"":
-            closed += 1
+        while True:
+            chunk = s.recv(64)
+            if chunk == b"":
+                closed += 1
+                break
+            data += chunk
     except (socket.timeout, ConnectionResetError):
         pass
-print(closed)
+    if len(data) >= 8 and data[5] == 0xFF and data[6:8] == b"\x00\x07":
+        busy += 1
+print(closed, busy)
 PY
 flood_pid=$!
 wait "$flood_pid"
-closed=$(cat "$T/flood.out")
+read -r closed busy < "$T/flood.out"
 check "of 2,000 connections at once, past max_connections=32, at least 1,968 were closed (closed: $closed)" \
   test "$closed" -ge 1968
+check "... each answered ERROR busy before the close (busy: $busy)" test "$busy" -ge 1968
 check "connection limit logged" grep -q 'connection limit (32) reached' "$DAEMON_LOG"
 next_step
 pam_login s2fa alice 'alice-Pa55word' "$(code_for "$A")"

@@ -131,6 +131,10 @@ void assert_configs_equal(const Config& a, const Config& b)
   assert_int_equal(a.lockout_after, b.lockout_after);
   assert_int_equal(a.backup_lockout_after, b.backup_lockout_after);
   assert_int_equal(a.max_connections, b.max_connections);
+  assert_int_equal(a.root_reserved_connections, b.root_reserved_connections);
+  assert_int_equal(a.max_connections_per_uid, b.max_connections_per_uid);
+  assert_int_equal(a.max_requests_per_uid, b.max_requests_per_uid);
+  assert_int_equal(a.connection_lifetime, b.connection_lifetime);
   assert_int_equal(a.request_timeout, b.request_timeout);
   assert_int_equal(a.idle_timeout, b.idle_timeout);
   assert_int_equal(a.worker_threads, b.worker_threads);
@@ -157,6 +161,10 @@ void assert_documented_defaults(const Config& config)
   assert_int_equal(config.lockout_after, 20);
   assert_int_equal(config.backup_lockout_after, 3);
   assert_int_equal(config.max_connections, 1024);
+  assert_int_equal(config.root_reserved_connections, 64);
+  assert_int_equal(config.max_connections_per_uid, 16);
+  assert_int_equal(config.max_requests_per_uid, 4);
+  assert_int_equal(config.connection_lifetime, 300);
   assert_int_equal(config.request_timeout, 5);
   assert_int_equal(config.idle_timeout, 30);
   assert_int_equal(config.worker_threads, 16);
@@ -186,7 +194,8 @@ const char* const k_key_names[] = {
     "socket_path",     "db_path",         "key_path",           "issuer",
     "totp_algorithm",  "totp_digits",     "totp_period",        "totp_window",
     "enroll_timeout",  "throttle_after",  "throttle_base",      "throttle_max",
-    "lockout_after",   "backup_lockout_after", "max_connections", "request_timeout",
+    "lockout_after",   "backup_lockout_after", "max_connections", "root_reserved_connections",
+    "max_connections_per_uid", "max_requests_per_uid", "connection_lifetime", "request_timeout",
     "idle_timeout",    "worker_threads",  "admin_group",        "audit_retention",
     "grace_period",    "require_groups",  "ldap_uri",           "ldap_base",
     "ldap_user_base",  "ldap_user_filter", "ldap_user_attribute", "ldap_group_base",
@@ -234,6 +243,10 @@ void test_every_key_parsed(void**)
                                  "throttle_base = 10s\n"
                                  "throttle_max = 1h\n"
                                  "max_connections = 64\n"
+                                 "root_reserved_connections = 8\n"
+                                 "max_connections_per_uid = 5\n"
+                                 "max_requests_per_uid = 2\n"
+                                 "connection_lifetime = 90s\n"
                                  "request_timeout = 9\n"
                                  "idle_timeout = 2m\n"
                                  "worker_threads = 12\n"
@@ -255,6 +268,10 @@ void test_every_key_parsed(void**)
   assert_int_equal(config.throttle_base, 10);
   assert_int_equal(config.throttle_max, 3600);
   assert_int_equal(config.max_connections, 64);
+  assert_int_equal(config.root_reserved_connections, 8);
+  assert_int_equal(config.max_connections_per_uid, 5);
+  assert_int_equal(config.max_requests_per_uid, 2);
+  assert_int_equal(config.connection_lifetime, 90);
   assert_int_equal(config.request_timeout, 9);
   assert_int_equal(config.idle_timeout, 120);
   assert_int_equal(config.worker_threads, 12);
@@ -373,6 +390,11 @@ void test_numbers_out_of_range(void**)
   parse_error_at("throttle_after = 101\n", 1);
   parse_error_at("max_connections = 3\n", 1);
   parse_error_at("max_connections = 65537\n", 1);
+  parse_error_at("max_connections_per_uid = 0\n", 1);
+  parse_error_at("max_requests_per_uid = 0\n", 1);
+  parse_error_at("max_requests_per_uid = 65\n", 1);
+  parse_error_at("connection_lifetime = 0\n", 1);
+  parse_error_at("connection_lifetime = 25h\n", 1);
   parse_error_at("worker_threads = 0\n", 1);
   parse_error_at("worker_threads = 65\n", 1);
   // Not numbers at all.
