@@ -4,10 +4,10 @@
 
 namespace studio2fa {
 
-namespace {
-
 using protocol::EnrollResult;
 using protocol::LockState;
+
+namespace {
 
 constexpr const char* k_already_enrolled = "already enrolled";
 constexpr const char* k_locked = "locked: contact your administrator";
