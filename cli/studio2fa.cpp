@@ -294,6 +294,18 @@ bool write_all(int fd, std::string_view text)
   return true;
 }
 
+// Whether the user has a set of backup codes that a new set would void (false when the daemon
+// cannot say: then nothing is claimed about an old set).
+bool has_backup_codes(DaemonConnection& daemon, const std::string& user)
+{
+  wire::FrameBuffer request;
+  wire::FrameBuffer reply;
+  protocol::StatusReply status;
+  return protocol::encode(protocol::StatusRequest{user}, request) &&
+         daemon.call(request, reply, protocol::MessageType::status) &&
+         protocol::decode(reply.payload(), status) && status.backup_codes > 0;
+}
+
 int backup_codes(DaemonConnection& daemon, const std::string& user, const std::string& output)
 {
   // The file first: a set must not be made (voiding the old one) that cannot be written.
@@ -311,6 +323,7 @@ int backup_codes(DaemonConnection& daemon, const std::string& user, const std::s
       ::unlink(output.c_str());
     }
   };
+  const bool replaces_a_set = has_backup_codes(daemon, user);
   SecretBytes code;
   if (!ask_code("Code from your app: ", code)) {
     discard();
@@ -365,13 +378,16 @@ int backup_codes(DaemonConnection& daemon, const std::string& user, const std::s
       return 1;
     }
     file.reset();
-    printf("Ten new backup codes are in %s (readable only by you).\n"
-           "Your old backup codes no longer work.\n",
-           output.c_str());
+    printf("Ten new backup codes are in %s (readable only by you).\n", output.c_str());
+    if (replaces_a_set) {
+      printf("Your old backup codes no longer work.\n");
+    }
     return 0;
   }
   fwrite(written.data(), 1, written.size(), stdout);
-  printf("\nYour old backup codes no longer work.\n");
+  if (replaces_a_set) {
+    printf("\nYour old backup codes no longer work.\n");
+  }
   return 0;
 }
 

@@ -226,12 +226,7 @@ int list(DaemonConnection& daemon, bool json)
   std::string after;
   bool first = true;
   const std::int64_t now = time(nullptr);
-  if (json) {
-    printf("[");
-  } else {
-    printf("%-20s %-7s %-8s %-22s %-20s %-13s %-5s %-20s %s\n", "USER", "2FA", "REQUIRED",
-           "WHY", "GRACE UNTIL", "LOCKED", "CODES", "LAST LOGIN", "PASS UNTIL");
-  }
+  bool header_printed = false;
   for (;;) {
     if (!protocol::encode(protocol::AdminListRequest{after}, request)) {
       return fail("a user name is too long");
@@ -241,6 +236,16 @@ int list(DaemonConnection& daemon, bool json)
     }
     if (!protocol::decode(reply.payload(), page)) {
       return fail("the daemon sent a list that does not decode");
+    }
+    // Only once the daemon has answered: a refusal (not an administrator) prints no header.
+    if (!header_printed) {
+      if (json) {
+        printf("[");
+      } else {
+        printf("%-20s %-7s %-8s %-22s %-20s %-13s %-5s %-20s %s\n", "USER", "2FA", "REQUIRED",
+               "WHY", "GRACE UNTIL", "LOCKED", "CODES", "LAST LOGIN", "PASS UNTIL");
+      }
+      header_printed = true;
     }
     for (std::size_t i = 0; i < page.count; ++i) {
       const protocol::AccountEntry& entry = page.entries[i];
