@@ -595,6 +595,18 @@ Expected<EnrollmentOffer> Authenticator::begin_enrollment(std::string_view user,
   }
 
   const std::int64_t now = m_clock.now();
+  // A pending secret still in its window is shown again, not replaced: the user may have scanned
+  // it in a login or a run of the CLI that ended before a code confirmed it.
+  if (record.has_pending() &&
+      now - record.pending_created_at < static_cast<std::int64_t>(m_settings.enroll_timeout)) {
+    auto secret = m_sealer.open(record.pending_secret, user, k_purpose_pending);
+    if (!secret) {
+      return Unexpected<Error>{secret.error()};
+    }
+    record_event(event(who, "enroll-begin", user, "resumed", "the pending secret is shown again"));
+    return EnrollmentOffer{std::move(*secret), record.pending_params,
+                           record.pending_created_at + m_settings.enroll_timeout};
+  }
   auto offer = start_pending(record, now);
   if (!offer) {
     return Unexpected<Error>{offer.error()};
