@@ -150,6 +150,9 @@ int show_and_confirm(DaemonConnection& daemon, const protocol::EnrollBeginReply&
                                                                static_cast<std::int64_t>(offer.expires_at)).c_str());
   if (replacing) {
     printf("Until then, your old phone keeps working.\n");
+  } else {
+    printf("Until then, running 'studio2fa enroll' again, or a login that asks you to set it up,\n"
+           "shows this same key.\n");
   }
   std::string account(offer.account);
   reply.wipe();

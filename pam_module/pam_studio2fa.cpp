@@ -391,12 +391,14 @@ private:
       lines[i] = text + used;
       used += line.size() + 1;
     }
+    const std::uint64_t expires_at = prompt.expires_at;
     m_reply.wipe();
     int rc = show_lines(m_pamh, lines, prompt.count);
     secure_wipe(text, used);
     if (rc != PAM_SUCCESS) {
       return rc;
     }
+    tell_key_validity(expires_at);
     for (int attempt = 1; attempt <= k_enrollment_attempts; ++attempt) {
       Answer code;
       if (rc = prompt_hidden(m_pamh, k_code_prompt, code); rc != PAM_SUCCESS) {
@@ -440,9 +442,24 @@ private:
       return PAM_AUTH_ERR;
     }
     tell_error(m_pamh, m_flags,
-               "That code is not right either. Log in again to start over with a new key.");
+               "That code is not right either. Log in again to try again: the same key is shown "
+               "until it expires.");
     pam_syslog(m_pamh, LOG_NOTICE, "enrollment of %s inside the login was not confirmed", m_user);
     return PAM_AUTH_ERR;
+  }
+
+  // How long the key just shown stays valid: the daemon shows the same one at every login (and
+  // to 'studio2fa enroll') until then, so a key scanned in a login that ended still works.
+  void tell_key_validity(std::uint64_t expires_at)
+  {
+    const std::uint64_t now = static_cast<std::uint64_t>(time(nullptr));
+    const unsigned long long minutes = expires_at > now ? (expires_at - now + 59) / 60 : 0;
+    char message[240];
+    snprintf(message, sizeof(message),
+             "This key stays valid for %llu more minute%s: if this login ends before a code "
+             "confirms it, log in again within that time and the same key is shown.",
+             minutes, minutes == 1 ? "" : "s");
+    tell(m_pamh, m_flags, message);
   }
 
   // After a backup code: how many are left, with a warning when few are.
