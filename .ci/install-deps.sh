@@ -24,6 +24,9 @@ packages=(
   # packaging tests (tests/packaging/): the RPM with Debian's rpmbuild, its SELinux module with
   # Debian's refpolicy devel files, the Debian package with debhelper, checked by lintian
   rpm bzip2 selinux-policy-dev checkpolicy debhelper dpkg-dev fakeroot lintian binutils
+  # the .deb installed in a fresh Debian chroot (tests/packaging/chroot.sh; its base is made
+  # once from the Debian mirror and cached in /var/cache/studio2fa-test)
+  debootstrap
   # sanitizers, fuzzing and memory checks
   clang valgrind
   # libFuzzer and clang's sanitizer runtimes (only "recommended" by clang's packages)

@@ -18,6 +18,9 @@ Expected<void> DaemonConnection::connect(const char* socket_path)
   std::string message = std::string(describe(error)) + " (" + socket_path + ")";
   if (error == ClientError::no_socket) {
     message += "; is studio2fad running? Try: systemctl status studio2fad";
+  } else if (error == ClientError::permission_denied) {
+    message += "; studio2fad is probably running, but its socket's directory must be open to "
+               "every user (mode 0755, the socket 0666): ask your administrator";
   }
   return make_error(message);
 }

@@ -160,6 +160,9 @@ int show_and_confirm(DaemonConnection& daemon, const protocol::EnrollBeginReply&
                                                                static_cast<std::int64_t>(offer.expires_at)).c_str());
   if (replacing) {
     printf("Until then, your old phone keeps working.\n");
+  } else {
+    printf("Until then, running 'studio2fa enroll' again, or a login that asks you to set it up,\n"
+           "shows this same key.\n");
   }
   std::string account(offer.account);
   daemon.wipe_reply();
@@ -285,6 +288,14 @@ bool write_all(int fd, std::string_view text)
   return true;
 }
 
+// Whether the user has a set of backup codes that a new set would void (false when the daemon
+// cannot say: then nothing is claimed about an old set).
+bool has_backup_codes(DaemonConnection& daemon, const std::string& user)
+{
+  auto status = call(daemon, protocol::StatusRequest{user});
+  return status && status->backup_codes > 0;
+}
+
 int backup_codes(DaemonConnection& daemon, const std::string& user, const std::string& output)
 {
   // The file first: a set must not be made (voiding the old one) that cannot be written.
@@ -302,6 +313,7 @@ int backup_codes(DaemonConnection& daemon, const std::string& user, const std::s
       ::unlink(output.c_str());
     }
   };
+  const bool replaces_a_set = has_backup_codes(daemon, user);
   SecretBytes code;
   if (!ask_code("Code from your app: ", code)) {
     discard();
@@ -347,13 +359,16 @@ int backup_codes(DaemonConnection& daemon, const std::string& user, const std::s
       return 1;
     }
     file.reset();
-    printf("Ten new backup codes are in %s (readable only by you).\n"
-           "Your old backup codes no longer work.\n",
-           output.c_str());
+    printf("Ten new backup codes are in %s (readable only by you).\n", output.c_str());
+    if (replaces_a_set) {
+      printf("Your old backup codes no longer work.\n");
+    }
     return 0;
   }
   fwrite(written.data(), 1, written.size(), stdout);
-  printf("\nYour old backup codes no longer work.\n");
+  if (replaces_a_set) {
+    printf("\nYour old backup codes no longer work.\n");
+  }
   return 0;
 }
 

@@ -223,18 +223,23 @@ int list(DaemonConnection& daemon, bool json)
   std::string after;
   bool first = true;
   const std::int64_t now = time(nullptr);
-  if (json) {
-    printf("[");
-  } else {
-    printf("%-20s %-7s %-8s %-22s %-20s %-13s %-5s %-20s %s\n", "USER", "2FA", "REQUIRED",
-           "WHY", "GRACE UNTIL", "LOCKED", "CODES", "LAST LOGIN", "PASS UNTIL");
-  }
+  bool header_printed = false;
   for (;;) {
     auto answer = call(daemon, protocol::AdminListRequest{after});
     if (!answer) {
       return call_failed(answer.error());
     }
     const protocol::AdminListReply& page = *answer;
+    // Only once the daemon has answered: a refusal (not an administrator) prints no header.
+    if (!header_printed) {
+      if (json) {
+        printf("[");
+      } else {
+        printf("%-20s %-7s %-8s %-22s %-20s %-13s %-5s %-20s %s\n", "USER", "2FA", "REQUIRED",
+               "WHY", "GRACE UNTIL", "LOCKED", "CODES", "LAST LOGIN", "PASS UNTIL");
+      }
+      header_printed = true;
+    }
     for (std::size_t i = 0; i < page.count; ++i) {
       const protocol::AccountEntry& entry = page.entries[i];
       const protocol::StatusReply& s = entry.state;

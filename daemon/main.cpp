@@ -99,11 +99,19 @@ void usage(FILE* out)
           k_default_config_path);
 }
 
-// Creates a missing directory as root-only; an existing one is left to check_private_path().
+// Creates a missing directory with exactly `mode`: the process umask (077, set in main) must not
+// close the socket's directory, which every user's login and CLI has to enter. An existing
+// directory is left as it is (the key and database directories to check_private_path()).
 Expected<void> ensure_directory(const std::string& path, mode_t mode)
 {
-  if (mkdir(path.c_str(), mode) != 0 && errno != EEXIST) {
+  if (mkdir(path.c_str(), mode) != 0) {
+    if (errno == EEXIST) {
+      return {};
+    }
     return make_error("cannot create directory " + path + ": " + strerror(errno));
+  }
+  if (chmod(path.c_str(), mode) != 0) {
+    return make_error("cannot set the mode of directory " + path + ": " + strerror(errno));
   }
   return {};
 }

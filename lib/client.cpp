@@ -101,6 +101,9 @@ const char* describe(ClientError error)
     return "the socket path is too long";
   case ClientError::no_socket:
     return "the studio2fad daemon is not running (cannot connect to its socket)";
+  case ClientError::permission_denied:
+    return "permission denied on the socket (it, or a directory above it, is closed to this "
+           "user)";
   case ClientError::unsafe_socket:
     return "the socket is not a socket owned by root; refusing to use it";
   case ClientError::peer_not_root:
@@ -143,7 +146,7 @@ ClientError Client::connect(const char* socket_path, int timeout_ms)
 
   struct stat st{};
   if (lstat(socket_path, &st) != 0) {
-    return ClientError::no_socket;
+    return errno == EACCES ? ClientError::permission_denied : ClientError::no_socket;
   }
   if (!S_ISSOCK(st.st_mode) || st.st_uid != 0) {
     return ClientError::unsafe_socket;
@@ -166,7 +169,9 @@ ClientError Client::connect(const char* socket_path, int timeout_ms)
       rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr));
     }
     if (rc != 0) {
-      ClientError error = errno == EAGAIN ? ClientError::timeout : ClientError::no_socket;
+      ClientError error = errno == EAGAIN   ? ClientError::timeout
+                          : errno == EACCES ? ClientError::permission_denied
+                                            : ClientError::no_socket;
       ::close(fd);
       return error;
     }

@@ -17,6 +17,7 @@ enum class ClientError {
   none,
   path_too_long,
   no_socket,        // nothing at the path, or connect() refused: daemon not running
+  permission_denied, // EACCES: the socket or a directory above it is closed to this user
   unsafe_socket,    // not a socket, or not owned by root
   peer_not_root,    // SO_PEERCRED of the daemon is not uid 0
   timeout,

@@ -9,4 +9,9 @@ namespace studio2fa {
 // Overwrites `size` bytes with zeros in a way the compiler may not elide.
 void secure_wipe(void* data, std::size_t size);
 
+// Whether two NUL-terminated strings are equal, in a time that depends on their lengths but not
+// on where they differ (a password is one of them). Reads at most `limit` bytes of each; strings
+// longer than that compare unequal.
+bool same_text(const char* a, const char* b, std::size_t limit);
+
 } // namespace studio2fa

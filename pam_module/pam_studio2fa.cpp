@@ -33,6 +33,11 @@ constexpr const char* k_locked_message =
   "Login is locked for this account. Contact your administrator.";
 constexpr const char* k_enrolled_message =
   "Two-factor authentication is now on for this account. Use a code from the app at every login.";
+constexpr const char* k_password_as_code_message =
+  "The code prompt was answered with the password, so no code was checked. SSH does this when "
+  "it asks for the password alone: the administrator must turn on keyboard-interactive "
+  "authentication in sshd_config (KbdInteractiveAuthentication yes, AuthenticationMethods "
+  "keyboard-interactive).";
 constexpr unsigned k_few_backup_codes = 2;
 constexpr int k_enrollment_attempts = 3;
 
@@ -118,6 +123,9 @@ public:
       if (int rc = prompt_hidden(m_pamh, k_code_prompt, code); rc != PAM_SUCCESS) {
         return rc;
       }
+      if (answered_with_password(code.get())) {
+        return PAM_AUTH_ERR;
+      }
       return authenticate(protocol::AuthMode::code_only, "", code.get());
     }
     if (m_args.single_prompt) {
@@ -143,10 +151,35 @@ public:
     if (rc = prompt_hidden(m_pamh, k_code_prompt, code); rc != PAM_SUCCESS) {
       return rc;
     }
+    if (answered_with_password(code.get())) {
+      return PAM_AUTH_ERR;
+    }
     return authenticate(protocol::AuthMode::password_and_code, password, code.get());
   }
 
 private:
+  // Whether the answer to a code prompt is the password just given (PAM_AUTHTOK, stored by this
+  // module or an earlier one). sshd's password authentication, and any application that answers
+  // every hidden prompt with the same text, does that: it is no code, and sent as one it would
+  // count as a wrong code (or backup code) and soon lock the account. Such an answer is not
+  // sent; the user is told, and the log says what to change.
+  bool answered_with_password(const char* answer)
+  {
+    const char* password = item_string(m_pamh, PAM_AUTHTOK);
+    if (password[0] == '\0' || !same_text(answer, password, protocol::limits::password)) {
+      return false;
+    }
+    pam_syslog(m_pamh, LOG_WARNING,
+               "the answer to the code prompt for %s (service %s) was the password; it was not "
+               "checked as a code. The application answers every prompt with the password "
+               "(sshd with PasswordAuthentication does): for sshd set "
+               "KbdInteractiveAuthentication yes and AuthenticationMethods "
+               "keyboard-interactive, see pam_studio2fa(8)",
+               m_user, item_string(m_pamh, PAM_SERVICE));
+    tell_error(m_pamh, m_flags, k_password_as_code_message);
+    return true;
+  }
+
   // One hidden answer: the password with the code appended; for a user who is not enrolled, the
   // password alone.
   int run_single_prompt(bool enrolled)
@@ -364,16 +397,21 @@ private:
       lines[i] = text + used;
       used += line.size() + 1;
     }
+    const std::uint64_t expires_at = prompt.expires_at;
     m_reply.wipe();
     int rc = show_lines(m_pamh, lines, prompt.count);
     secure_wipe(text, used);
     if (rc != PAM_SUCCESS) {
       return rc;
     }
+    tell_key_validity(expires_at);
     for (int attempt = 1; attempt <= k_enrollment_attempts; ++attempt) {
       Answer code;
       if (rc = prompt_hidden(m_pamh, k_code_prompt, code); rc != PAM_SUCCESS) {
         return rc;
+      }
+      if (answered_with_password(code.get())) {
+        return PAM_AUTH_ERR;
       }
       if (!protocol::encode(protocol::EnrollConfirmRequest{m_user, code.get()}, m_request)) {
         m_request.wipe();
@@ -410,9 +448,24 @@ private:
       return PAM_AUTH_ERR;
     }
     tell_error(m_pamh, m_flags,
-               "That code is not right either. Log in again to start over with a new key.");
+               "That code is not right either. Log in again to try again: the same key is shown "
+               "until it expires.");
     pam_syslog(m_pamh, LOG_NOTICE, "enrollment of %s inside the login was not confirmed", m_user);
     return PAM_AUTH_ERR;
+  }
+
+  // How long the key just shown stays valid: the daemon shows the same one at every login (and
+  // to 'studio2fa enroll') until then, so a key scanned in a login that ended still works.
+  void tell_key_validity(std::uint64_t expires_at)
+  {
+    const std::uint64_t now = static_cast<std::uint64_t>(time(nullptr));
+    const unsigned long long minutes = expires_at > now ? (expires_at - now + 59) / 60 : 0;
+    char message[240];
+    snprintf(message, sizeof(message),
+             "This key stays valid for %llu more minute%s: if this login ends before a code "
+             "confirms it, log in again within that time and the same key is shown.",
+             minutes, minutes == 1 ? "" : "s");
+    tell(m_pamh, m_flags, message);
   }
 
   // After a backup code: how many are left, with a warning when few are.

@@ -2,7 +2,8 @@
 # The whole test suite (run as root): every unit and integration test against a normal build,
 # then all of them again under AddressSanitizer + UBSan, then each libFuzzer target of
 # tests/fuzz/ for 30 seconds (tests/run_fuzz.sh), then the release tarball, the RPM and the
-# Debian package (tests/packaging/run.sh). Prints one closing line,
+# Debian package, the latter also installed, used and purged in a fresh Debian chroot
+# (tests/packaging/run.sh). Prints one closing line,
 # "N passed, N failed", and exits non-zero if anything failed.
 set -uo pipefail
 top_srcdir=$(cd "$(dirname "$0")/.." && pwd)

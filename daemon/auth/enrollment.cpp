@@ -49,8 +49,21 @@ Expected<EnrollmentOffer> Authenticator::begin_enrollment(std::string_view user,
     return make_error(Errc::already_enrolled, k_already_enrolled);
   }
 
-  return start_pending(record, m_ledger.now(),
-                       m_ledger.event(who, "enroll-begin", user, "started", ""));
+  const std::int64_t now = m_ledger.now();
+  // A pending secret still in its window is shown again, not replaced: the user may have scanned
+  // it in a login or a run of the CLI that ended before a code confirmed it.
+  if (record.has_pending() &&
+      now - record.pending_created_at < static_cast<std::int64_t>(m_settings.enroll_timeout)) {
+    auto secret = m_factors.totp().open_pending(record);
+    if (!secret) {
+      return Unexpected<Error>{secret.error()};
+    }
+    m_ledger.record(
+        m_ledger.event(who, "enroll-begin", user, "resumed", "the pending secret is shown again"));
+    return EnrollmentOffer{std::move(*secret), record.pending_params,
+                           record.pending_created_at + m_settings.enroll_timeout};
+  }
+  return start_pending(record, now, m_ledger.event(who, "enroll-begin", user, "started", ""));
 }
 
 Expected<EnrollOutcome> Authenticator::confirm_enrollment(std::string_view user,

@@ -66,6 +66,11 @@ for verb in "list" "list --json" "status alice" "disable alice" "unlock alice" "
   check "bob (not an admin): '$verb' is refused (rc $RC)" \
     bash -c '[ "$0" -eq 1 ] && grep -q "permission denied" <<< "$1"' "$RC" "$OUT"
 done
+admin bob list
+check "bob's refused 'list' prints no table header, only the refusal" \
+  bash -c '! grep -q "USER" <<< "$0" && [ "$(wc -l <<< "$0")" -eq 1 ]' "$OUT"
+admin bob list --json
+check "bob's refused 'list --json' prints no '['" bash -c '! grep -q "^\[" <<< "$0"' "$OUT"
 check "the daemon logged the refusals with bob's uid" grep -q 'uid 5002 (pid [0-9]*) is not an administrator' "$DAEMON_LOG"
 admin root status alice
 check "alice is untouched: still on" grep -qx "2fa: on" <<< "$OUT"

@@ -140,6 +140,32 @@ next_step
 pam_login s2fa alice 'alice-Pa55word' "$(code_for "$A")"
 check "alice logs in after all that" login_succeeded
 
+# A socket directory the daemon makes itself (no systemd RuntimeDirectory: a container, a
+# chroot, a manual start) is open to every user whatever the daemon's umask: users reach it.
+stop_daemon
+SOCK_KEEP=$SOCK
+SOCK=$T/run/made-by-daemon/studio2fad.sock
+write_config
+check "daemon starts with a socket directory that does not exist yet" start_daemon
+check "it creates that directory 0755" test "$(stat -c %a "$T/run/made-by-daemon")" = 755
+OUT=$(as_user alice "$S2FA_CLI" --socket "$SOCK" status 2>&1)
+check "a user reaches the daemon through it" grep -q "on for alice" <<< "$OUT"
+# A directory closed to users: the CLI says so, not that the daemon is not running.
+chmod 0700 "$T/run/made-by-daemon"
+OUT=$(as_user alice "$S2FA_CLI" --socket "$SOCK" status 2>&1)
+check "a closed socket directory: 'permission denied on the socket'" \
+  grep -q "permission denied on the socket" <<< "$OUT"
+check "... and not 'not running'" bash -c '! grep -q "not running" <<< "$0"' "$OUT"
+chmod 0755 "$T/run/made-by-daemon"
+chmod 0600 "$SOCK"
+OUT=$(as_user alice "$S2FA_CLI" --socket "$SOCK" status 2>&1)
+check "a socket closed to users: 'permission denied on the socket'" \
+  grep -q "permission denied on the socket" <<< "$OUT"
+stop_daemon
+SOCK=$SOCK_KEEP
+write_config
+check "daemon starts again on the usual socket" start_daemon
+
 # SIGTERM: clean exit, socket removed.
 kill -TERM "$S2FA_DAEMON_PID"; rc=0; wait "$S2FA_DAEMON_PID" || rc=$?; S2FA_DAEMON_PID=
 check "SIGTERM: exit status 0" test "$rc" -eq 0

@@ -52,9 +52,13 @@ check "... and says so" grep -q "that code is not right" "$T/out.alice"
 check "status: still off/pending after a wrong code" \
   bash -c '! "$0" --socket "$1" status alice | grep -q "^2fa: on"' "$S2FA_ADMIN" "$SOCK"
 
-# A new enrollment replaces the pending one; the right code confirms it.
+# A new enrollment within enroll_timeout shows the same pending key (it may have been scanned
+# already); the right code confirms it.
+shown_before=$(grep -o 'secret=[A-Z2-7]*' "$T/out.alice" | head -n1)
 start_enrollment alice
 first=$PENDING
+check "enrolling again within the window shows the same key" test "secret=$PENDING" = "$shown_before"
+check "... and says it stays the same until then" grep -q "shows this same key" "$T/out.alice"
 finish_enrollment "$(code_for "$PENDING")"
 check "the right code turns 2FA on (exit $ENROLL_RC)" test "$ENROLL_RC" -eq 0
 check "with a confirmation message" grep -q "Two-factor authentication is now on for alice" "$T/out.alice"

@@ -164,6 +164,8 @@ check "... a wrong code gets 'That code is not right' and another try" \
   test "$(grep -c '^ERROR That code is not right\. Check the app and try again\.$' <<< "$LOGIN_OUT")" -eq 2
 check "... the third time, to log in again" saw "ERROR That code is not right either. Log in again"
 check "... three wrong codes: no login (rc=$LOGIN_RC)" login_failed_with 7
+first_key=$(sed -n 's/.*[?&]secret=\([A-Z2-7]*\).*/\1/p' <<< "$LOGIN_OUT" | head -n1)
+check "... and is told how long the key stays valid" grep -q "^INFO This key stays valid for [0-9]* more minutes" <<< "$LOGIN_OUT"
 admin root status vfx1
 check "... and vfx1 is not enrolled" bash -c '! grep -qx "2fa: on" <<< "$0"' "$OUT"
 live_login s2fa vfx1 pw-vfx1
@@ -175,6 +177,8 @@ check "... after one 'That code is not right'" \
   test "$(grep -c '^ERROR That code is not right' <<< "$LOGIN_OUT")" -eq 1
 check "... and the user is told 2FA is on" saw "INFO Two-factor authentication is now on for this account."
 V=$ENROLL_SECRET
+check "... with the key the earlier failed login showed (one pending key for its window)" \
+  test -n "$first_key" -a "$V" = "$first_key"
 admin root status vfx1
 check "vfx1 is enrolled now (studio2fa-admin status)" grep -qx "2fa: on" <<< "$OUT"
 admin root list

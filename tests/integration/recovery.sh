@@ -43,6 +43,7 @@ SET1=$(codes_in "$(cat "$FILE")")
 check "ten codes, XXXX-XXXX-XXXX from the unambiguous alphabet" test "$(wc -l <<< "$SET1")" -eq 10
 check "all different" test "$(sort -u <<< "$SET1" | wc -l)" -eq 10
 check "not printed on the terminal" bash -c '! grep -q "$0" <<< "$1"' "$(head -n1 <<< "$SET1")" "$OUT"
+check "a first set says nothing of old backup codes" bash -c '! grep -q "old backup codes" <<< "$0"' "$OUT"
 cli alice status
 check "status: backup codes left: 10" grep -q "Backup codes left: 10\." <<< "$OUT"
 

@@ -31,6 +31,7 @@ multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
 deb=$W/deb/studio2fa_$S2FA_VERSION-1_$arch.deb
 changes=$W/deb/studio2fa_$S2FA_VERSION-1_${arch}.changes
 check "built $(basename "$deb")" test -f "$deb"
+if [ -n "${S2FA_DEB_DIR:-}" ] && [ -f "$deb" ]; then cp "$deb" "$S2FA_DEB_DIR/"; fi
 
 # lintian as root warns that it should not run as root; that line is not a finding.
 lintian --tag-display-limit 0 --info "$changes" > "$W/lintian.log" 2>&1
@@ -56,6 +57,7 @@ for page in man1/studio2fa.1 man5/studio2fad.conf.5 man8/pam_studio2fa.8 man8/st
   check "man page $page" has "usr/share/man/$page.gz"
 done
 check "example PAM files in /usr/share/doc/studio2fa/examples" has usr/share/doc/studio2fa/examples/sudo
+check "README.Debian in /usr/share/doc/studio2fa" has usr/share/doc/studio2fa/README.Debian
 
 x=$W/root
 dpkg-deb -x "$deb" "$x"
@@ -80,6 +82,12 @@ check "no maintainer script writes /etc/pam.d" \
 prerm_pam=$(code "$x/DEBIAN/prerm" | grep pam-auth-update)
 check "prerm only takes the profile out (pam-auth-update --package --remove studio2fa)" \
   bash -c 'test -n "$0" && ! grep -v -- "pam-auth-update --package --remove studio2fa$" <<< "$0"' "$prerm_pam"
+check "removal check /usr/libexec/studio2fa/check-removal" has usr/libexec/studio2fa/check-removal
+check "prerm runs check-removal before taking the profile out" \
+  bash -c 'code=$(grep -v "^[[:space:]]*#" "$0"); c=$(grep -n "/usr/libexec/studio2fa/check-removal$" <<< "$code" | cut -d: -f1);
+    p=$(grep -n "pam-auth-update --package --remove" <<< "$code" | cut -d: -f1); [ -n "$c" ] && [ -n "$p" ] && [ "$c" -lt "$p" ]' "$x/DEBIAN/prerm"
+check "postrm purge deletes the master key and the database" \
+  bash -c 'grep -q "rm -f /etc/studio2fa/master.key" "$0" && grep -q "rm -rf /var/lib/studio2fa" "$0"' "$x/DEBIAN/postrm"
 check "postinst makes /etc/studio2fa 0700" grep -q 'chmod 0700 /etc/studio2fa' "$x/DEBIAN/postinst"
 check "postinst has the dh_installsystemd snippet for studio2fad.service" \
   grep -q "deb-systemd-helper enable 'studio2fad.service'" "$x/DEBIAN/postinst"

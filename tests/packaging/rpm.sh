@@ -70,6 +70,10 @@ check "%preun: systemd_preun studio2fad.service" \
   grep -qF 'S2FA-TEST-MACRO systemd_preun studio2fad.service' <<< "$scripts"
 check "%postun: systemd_postun_with_restart studio2fad.service" \
   grep -qF 'S2FA-TEST-MACRO systemd_postun_with_restart studio2fad.service' <<< "$scripts"
+check "package has /usr/libexec/studio2fa/check-removal" listed /usr/libexec/studio2fa/check-removal
+check "%preun: erasing runs check-removal and stops when it refuses" \
+  bash -c 'sed -n "/^preuninstall scriptlet/,/^[a-z]* scriptlet/p" <<< "$0" |
+    grep -qF "/usr/libexec/studio2fa/check-removal || exit 1"' "$scripts"
 check "scriptlets use only the macros (no hand-written systemctl)" \
   bash -c '! grep -v S2FA-TEST-MACRO <<< "$0" | grep -q systemctl' "$scripts"
 check "no scriptlet touches the PAM stack (pam.d, authselect, pam-auth-update, pam_studio2fa)" \

@@ -179,14 +179,29 @@ void test_confirm_without_pending(void** state)
   assert_confirm(f, "nobody", "123456", EnrollResult::no_pending);
 }
 
-void test_begin_replaces_pending(void** state)
+void test_begin_keeps_pending_in_its_window(void** state)
 {
   Fixture& f = fixture(state);
   const Bytes first = begin(f, "alice");
-  f.clock.advance(10);
+  // A later attempt within enroll_timeout (a login that timed out, then another, or the CLI)
+  // gets the same secret and the same expiry: a key already scanned still confirms.
+  f.clock.advance(590);
+  auto again = f.auth->begin_enrollment("alice", k_who);
+  assert_true(again.has_value());
+  assert_true(Bytes(again->secret.data(), again->secret.data() + again->secret.size()) == first);
+  assert_int_equal(again->expires_at, k_start_time + 600);
+  assert_int_equal(stored(f, "alice").pending_created_at, k_start_time);
+  assert_confirm(f, "alice", code_for(f, first), EnrollResult::confirmed);
+}
+
+void test_begin_after_the_window_makes_a_new_secret(void** state)
+{
+  Fixture& f = fixture(state);
+  const Bytes first = begin(f, "alice");
+  f.clock.advance(600);
   const Bytes second = begin(f, "alice");
   assert_false(first == second);
-  assert_int_equal(stored(f, "alice").pending_created_at, k_start_time + 10);
+  assert_int_equal(stored(f, "alice").pending_created_at, k_start_time + 600);
 
   assert_confirm(f, "alice", code_for(f, first), EnrollResult::bad_code);
   assert_confirm(f, "alice", code_for(f, second), EnrollResult::confirmed);
@@ -221,7 +236,8 @@ int main()
       TEST(test_confirming_code_not_reusable_for_login),
       TEST(test_confirm_expired),
       TEST(test_confirm_without_pending),
-      TEST(test_begin_replaces_pending),
+      TEST(test_begin_keeps_pending_in_its_window),
+      TEST(test_begin_after_the_window_makes_a_new_secret),
       TEST(test_begin_when_active),
   };
 #undef TEST

@@ -1,5 +1,7 @@
-// SecretBytes, constant_time_equal and random_bytes (lib/secret_bytes).
+// SecretBytes, constant_time_equal and random_bytes (lib/secret_bytes); same_text
+// (lib/secure_memory, the PAM module's compare).
 #include "secret_bytes.hpp"
+#include "secure_memory.hpp"
 
 #include <csetjmp>
 #include <cstdarg>
@@ -235,6 +237,19 @@ void test_random_bytes(void**)
   assert_true(random_bytes({}));
 }
 
+void test_same_text(void**)
+{
+  assert_true(same_text("hunter2-Pa55", "hunter2-Pa55", 512));
+  assert_true(same_text("", "", 512));
+  assert_false(same_text("hunter2-Pa55", "hunter2-Pa56", 512));
+  assert_false(same_text("hunter2", "hunter2-Pa55", 512)); // a prefix is not the same text
+  assert_false(same_text("hunter2-Pa55", "hunter2", 512));
+  assert_false(same_text("123456", "", 512));
+  // Longer than the limit: unequal even when equal, and nothing past limit + 1 is read.
+  assert_true(same_text("abcd", "abcd", 4));
+  assert_false(same_text("abcde", "abcde", 4));
+}
+
 } // namespace
 
 int main()
@@ -244,7 +259,7 @@ int main()
       cmocka_unit_test(test_copy_from_span),      cmocka_unit_test(test_writable),
       cmocka_unit_test(test_move_construct),      cmocka_unit_test(test_move_assign),
       cmocka_unit_test(test_truncate_wipes_tail), cmocka_unit_test(test_constant_time_equal),
-      cmocka_unit_test(test_random_bytes),
+      cmocka_unit_test(test_random_bytes),       cmocka_unit_test(test_same_text),
   };
   return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
