@@ -17,14 +17,7 @@ mount -t tmpfs -o mode=0755 tmpfs "$DEV"
 for node in null zero random urandom; do
   touch "$DEV/$node"; mount --bind "/dev/$node" "$DEV/$node"
 done
-python3 - "$DEV/log" "$T/syslog.txt" <<'PY' &
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-with open(sys.argv[2], "ab", buffering=0) as out:
-    while True:
-        out.write(s.recv(65536) + b"\n")
-PY
+python3 "$top_srcdir/tests/integration/syslog_listener.py" "$DEV/log" "$T/syslog.txt" &
 listener=$!
 for i in $(seq 1 100); do [ -S "$DEV/log" ] && break; sleep 0.05; done
 mount --bind "$DEV" /dev

@@ -70,14 +70,7 @@ mount -t tmpfs -o mode=0755 tmpfs "$R/run"
 # Nothing the packages install starts a service here (invoke-rc.d asks this first).
 printf '#!/bin/sh\nexit 101\n' > "$R/usr/sbin/policy-rc.d"; chmod 0755 "$R/usr/sbin/policy-rc.d"
 # syslog: every line the module, the daemon and sshd send, in $W/syslog.txt.
-python3 - "$R/dev/log" "$W/syslog.txt" <<'PY' &
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-with open(sys.argv[2], "ab", buffering=0) as out:
-    while True:
-        out.write(s.recv(65536) + b"\n")
-PY
+python3 "$top_srcdir/tests/integration/syslog_listener.py" "$R/dev/log" "$W/syslog.txt" &
 listener=$!
 daemon_pid=
 sshd_pid=
