@@ -17,6 +17,16 @@ using protocol::LockState;
 constexpr const char* k_password_unavailable =
     "password not checked: the directory holding it cannot be reached";
 
+// Whether wrong passwords of this request count like wrong codes. Root's callers are the PAM
+// stacks of sshd, login, su and sudo: there a wrong password counts for nothing, so nobody can
+// throttle or lock an account without knowing its password. Any other peer asks about its own
+// account (a screen locker, the CLI, or whatever else runs as the user): unthrottled, it could
+// test the user's password at full speed and learn the one sudo wants.
+bool counts_wrong_passwords(const Requester& who)
+{
+  return who.uid != 0;
+}
+
 } // namespace
 
 Authenticator::Authenticator(AccountLedger& ledger, const Sealer& sealer,
@@ -89,6 +99,12 @@ AuthOutcome Authenticator::authenticate(std::string_view user, AuthMode mode,
   }
   const bool enrolled = record && record->enrolled();
 
+  if (counts_wrong_passwords(who) && record) {
+    if (std::uint32_t wait = throttle_wait(*record, m_ledger.now()); wait > 0) {
+      return audited({AuthResult::throttled, wait, "throttled"});
+    }
+  }
+
   if (mode == AuthMode::password_only) {
     if (enrolled) {
       // Never a way around the second factor: the client must ask for the code.
@@ -102,6 +118,9 @@ AuthOutcome Authenticator::authenticate(std::string_view user, AuthMode mode,
       return audited({AuthResult::unavailable, 0, k_password_unavailable});
     case PasswordVerdict::mismatch:
       break;
+    }
+    if (counts_wrong_passwords(who)) {
+      return count_wrong_password(user, who);
     }
     return audited({AuthResult::denied, 0, "wrong password"});
   }
@@ -168,10 +187,14 @@ AuthOutcome Authenticator::check_code(std::string_view user, AuthMode mode,
     // same code works once the directory answers again.
     return audited({AuthResult::unavailable, 0, k_password_unavailable});
   }
-  if (password != PasswordVerdict::match) {
-    // A wrong password never counts toward the throttle or a lock: nobody can throttle or lock
-    // an account without knowing its password.
-    return audited({AuthResult::denied, 0, "wrong password"});
+  const bool wrong_password = password != PasswordVerdict::match;
+  if (wrong_password) {
+    if (!counts_wrong_passwords(who)) {
+      return audited({AuthResult::denied, 0, "wrong password"});
+    }
+    // Counted exactly as the same code after a right password would be, so that neither the
+    // answer nor the counters tell whether the password was right; a right code is not used up.
+    verdict->proved = nullptr;
   }
 
   const bool backup_code = verdict->kind() == protocol::SecondFactor::backup_code;
@@ -180,7 +203,9 @@ AuthOutcome Authenticator::check_code(std::string_view user, AuthMode mode,
   std::string detail;
   if (!verdict->right()) {
     outcome = {locked_now ? AuthResult::locked : AuthResult::denied, 0,
-               backup_code ? "wrong backup code" : "wrong or reused code"};
+               wrong_password ? "wrong password"
+               : backup_code  ? "wrong backup code"
+                              : "wrong or reused code"};
     detail = outcome.reason;
     if (locked_now) {
       detail += record.lock == LockState::account ? "; the account is now locked"
@@ -206,6 +231,31 @@ AuthOutcome Authenticator::check_code(std::string_view user, AuthMode mode,
       !saved) {
     log::error("store: %s", saved.error().message.c_str());
     return audited({AuthResult::unavailable, 0, "store error"});
+  }
+  return outcome;
+}
+
+AuthOutcome Authenticator::count_wrong_password(std::string_view user, const Requester& who)
+{
+  auto held = m_ledger.lock(user);
+  auto loaded = m_ledger.load(user);
+  if (!loaded) {
+    log::error("store: %s", loaded.error().message.c_str());
+    return record_login(who, user, {AuthResult::unavailable, 0, "store error"});
+  }
+  UserRecord record = record_or_new(std::move(*loaded), user);
+  const std::int64_t now = m_ledger.now();
+  const bool locked_now = m_factors.settle(record, CodeVerdict{}, now);
+  AuthOutcome outcome{locked_now ? AuthResult::locked : AuthResult::denied, 0, "wrong password"};
+  std::string detail = "wrong password";
+  if (locked_now) {
+    detail += "; the account is now locked";
+  }
+  if (auto saved = m_ledger.commit(
+          record, m_ledger.event(who, "login", user, protocol::name(outcome.result), detail));
+      !saved) {
+    log::error("store: %s", saved.error().message.c_str());
+    return record_login(who, user, {AuthResult::unavailable, 0, "store error"});
   }
   return outcome;
 }

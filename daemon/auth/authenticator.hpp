@@ -141,6 +141,9 @@ private:
   Demand demand(UserRecord& record, const PolicyAnswer& policy, std::int64_t now) const;
   // Records a login's outcome that changes no record, and returns it.
   AuthOutcome record_login(const Requester& who, std::string_view user, AuthOutcome outcome);
+  // A wrong password in mode 1 from a peer other than root: counted like a wrong code (toward
+  // the throttle and the account lock), with its audit row.
+  AuthOutcome count_wrong_password(std::string_view user, const Requester& who);
   // Mode 1 after a right password, and mode 3, for a user who is not enrolled.
   AuthOutcome admit_unenrolled(std::string_view user, protocol::AuthMode mode,
                                const Requester& who);

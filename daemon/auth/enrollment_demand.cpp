@@ -157,6 +157,7 @@ AuthOutcome Authenticator::admit_unenrolled(std::string_view user, AuthMode mode
   } else {
     if (mode == AuthMode::password_only) {
       updated.last_login_at = now;
+      m_factors.clear_failures(updated); // wrong passwords a screen locker counted
       outcome = {AuthResult::success, 0,
                  updated.pass_until > now ? "password (temporary pass)" : "password"};
     } else {

@@ -59,13 +59,13 @@ public:
   void remove_all(UserRecord& record) const;
   // The failure counts and any lock cleared.
   void unlock(UserRecord& record) const;
+  // The failure counts cleared (what a successful login does).
+  void clear_failures(UserRecord& record) const;
 
   const TotpFactor& totp() const { return m_totp; }
   const BackupCodeFactor& backup_codes() const { return m_backup_codes; }
 
 private:
-  void clear_failures(UserRecord& record) const;
-
   TotpFactor m_totp;
   BackupCodeFactor m_backup_codes;
   unsigned m_lockout_after;

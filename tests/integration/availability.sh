@@ -153,6 +153,13 @@ check_logins guess
 [[ $guessed =~ requests=([0-9]+)\ .*busy=([0-9]+) ]]
 check "guess: bob's requests past max_requests_per_uid=4 answered busy ($guessed)" \
   test "${BASH_REMATCH[2]:-0}" -gt 0
+# The guesses came from bob's own uid: each wrong password counted, and past throttle_after
+# they are not even checked.
+[[ $guessed =~ throttled=([0-9]+) ]]
+check "guess: bob's own password guesses are throttled ($guessed)" test "${BASH_REMATCH[1]:-0}" -gt 0
+admin root status bob
+check "guess: bob's status shows the counted guesses (got: $OUT)" \
+  bash -c '[[ $0 =~ failures:\ ([0-9]+) ]] && [ "${BASH_REMATCH[1]}" -ge 5 ]' "$OUT"
 
 # --- (c) log flood: refused requests from one uid at full speed ------------------------------
 size_before=$(log_size)

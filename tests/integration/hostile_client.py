@@ -29,6 +29,7 @@ import sys
 import time
 
 PING, STATUS, AUTHENTICATE, ERROR = 0x01, 0x02, 0x03, 0xFF
+AUTH_REPLY, AUTH_THROTTLED = 0x83, 3
 ERROR_PERMISSION_DENIED, ERROR_BUSY = 4, 7
 
 
@@ -69,8 +70,9 @@ class Peer:
         self.waiting = True
 
     def replies(self):
-        """Reads what is there; returns the complete reply frames as (type, error code) pairs,
-        or None when the daemon closed the connection."""
+        """Reads what is there; returns the complete reply frames as (type, code) pairs (the
+        error code of an ERROR, the result of an AUTH_REPLY), or None when the daemon closed
+        the connection."""
         try:
             chunk = self.sock.recv(65536)
         except BlockingIOError:
@@ -86,7 +88,12 @@ class Peer:
             if len(self.inbox) < 4 + length:
                 break
             body, self.inbox = self.inbox[4:4 + length], self.inbox[4 + length:]
-            code = struct.unpack(">H", body[2:4])[0] if body[1] == ERROR else None
+            if body[1] == ERROR:
+                code = struct.unpack(">H", body[2:4])[0]
+            elif body[1] == AUTH_REPLY:
+                code = body[2]
+            else:
+                code = None
             out.append((body[1], code))
             self.waiting = False
         return out
@@ -170,7 +177,7 @@ def connect_flood(path, seconds):
 def requests_flood(path, request, connections, seconds):
     """Sends `request` back to back on each connection; counts the replies by kind."""
     sel = selectors.DefaultSelector()
-    counts = {"requests": 0, "denied": 0, "busy": 0, "closed": 0, "other": 0}
+    counts = {"requests": 0, "denied": 0, "busy": 0, "closed": 0, "other": 0, "throttled": 0}
     end = time.monotonic() + seconds
 
     def open_one():
@@ -199,6 +206,8 @@ def requests_flood(path, request, connections, seconds):
                     counts["denied"] += 1
                 elif msg_type == ERROR and code == ERROR_BUSY:
                     counts["busy"] += 1
+                elif msg_type == AUTH_REPLY and code == AUTH_THROTTLED:
+                    counts["throttled"] += 1
                 else:
                     counts["other"] += 1
             if not peer.waiting:

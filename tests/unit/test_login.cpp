@@ -430,6 +430,73 @@ void test_code_shared_by_two_steps_is_accepted_once(void** state)
   assert_auth(login(f, code_for(f, key)), AuthResult::success);
 }
 
+// Alice's own process (a screen locker, or anything running as her), not root's PAM stack.
+const Requester k_alice_self{5001, "alice", "xscreensaver", "", ""};
+
+AuthOutcome login_as_self(Fixture& f, const std::string& code, std::string_view password)
+{
+  return f.auth->authenticate("alice", AuthMode::password_and_code, password, code, k_alice_self);
+}
+
+// From alice's own uid, a wrong password counts like a wrong code: guessing it is throttled, and
+// neither the answer nor the failure count tells a right password with a wrong code apart from a
+// wrong password.
+void test_wrong_passwords_from_the_user_are_counted(void** state)
+{
+  Fixture& f = fixture(state);
+  const Bytes secret = enroll_alice(f);
+  const std::string code = code_for(f, secret);
+
+  assert_auth(login_as_self(f, wrong_code(f, secret), "right"), AuthResult::denied);
+  assert_int_equal(status_of(f, "alice").failures, 1);
+  assert_auth(login_as_self(f, wrong_code(f, secret), "wrong"), AuthResult::denied);
+  assert_int_equal(status_of(f, "alice").failures, 2);
+  // A right code with a wrong password is counted too, and not used up.
+  assert_auth(login_as_self(f, code, "wrong"), AuthResult::denied);
+  assert_int_equal(status_of(f, "alice").failures, 3);
+
+  // throttle_after (3) reached: the next guess waits, whatever it is.
+  const unsigned calls = f.passwords.calls;
+  AuthOutcome throttled = login_as_self(f, code, "right");
+  assert_auth(throttled, AuthResult::throttled);
+  assert_true(throttled.retry_after > 0);
+  assert_int_equal(f.passwords.calls, calls); // not even checked
+
+  // Once the wait is over, the right password and the same (unused) code get in.
+  f.clock.advance(throttled.retry_after);
+  assert_auth(login_as_self(f, code_for(f, secret), "right"), AuthResult::success);
+  assert_int_equal(status_of(f, "alice").failures, 0);
+}
+
+// Mode 1 (a user who is not enrolled) answers whether the password is right: from the user's own
+// uid its wrong guesses are counted and throttled; a right password clears the count.
+void test_password_only_guesses_from_the_user_are_throttled(void** state)
+{
+  Fixture& f = fixture(state);
+  for (int i = 0; i < 3; ++i) {
+    assert_auth(f.auth->authenticate("alice", AuthMode::password_only, "wrong", "", k_alice_self),
+                AuthResult::denied);
+  }
+  assert_int_equal(status_of(f, "alice").failures, 3);
+  AuthOutcome throttled =
+      f.auth->authenticate("alice", AuthMode::password_only, "right", "", k_alice_self);
+  assert_auth(throttled, AuthResult::throttled);
+  f.clock.advance(throttled.retry_after);
+  assert_auth(f.auth->authenticate("alice", AuthMode::password_only, "right", "", k_alice_self),
+              AuthResult::success);
+  assert_int_equal(status_of(f, "alice").failures, 0);
+
+  // Root's PAM stacks are not throttled by wrong passwords: nobody can throttle an account
+  // without its password.
+  for (int i = 0; i < 5; ++i) {
+    assert_auth(f.auth->authenticate("alice", AuthMode::password_only, "wrong", "", k_who),
+                AuthResult::denied);
+  }
+  assert_int_equal(status_of(f, "alice").failures, 0);
+  assert_auth(f.auth->authenticate("alice", AuthMode::password_only, "right", "", k_who),
+              AuthResult::success);
+}
+
 } // namespace
 
 int main()
@@ -457,6 +524,8 @@ int main()
       TEST(test_throttle_across_restart),
       TEST(test_enrolled_parameters_kept),
       TEST(test_code_shared_by_two_steps_is_accepted_once),
+      TEST(test_wrong_passwords_from_the_user_are_counted),
+      TEST(test_password_only_guesses_from_the_user_are_throttled),
   };
 #undef TEST
   return cmocka_run_group_tests(tests, nullptr, nullptr);
