@@ -51,6 +51,10 @@ struct Connection {
   // Not 0: the connection waits, unarmed, for its uid's turn; the sweep re-arms it then. While
   // it waits, no thread owns it.
   std::atomic<long long> resume_at_ms{0};
+  // In the epoll set. A new connection that must wait for its turn is not: a registered
+  // descriptor reports a hang-up even with no events asked for, and a thread would then close
+  // it while the sweep arms it. The sweep adds it when its turn comes.
+  std::atomic<bool> registered{false};
   std::size_t received = 0; // bytes of the current request frame so far
   std::size_t sent = 0;     // bytes of the reply sent so far
   bool writing = false;     // a reply is waiting for the socket to drain
@@ -303,22 +307,30 @@ struct Server::Impl {
 
   void rearm(Connection* conn)
   {
-    control(EPOLL_CTL_MOD, conn->fd.get(),
+    control(conn->registered.exchange(true) ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, conn->fd.get(),
             (conn->writing ? EPOLLOUT : EPOLLIN) | EPOLLRDHUP | EPOLLONESHOT, conn);
   }
 
-  // Arms `conn` to read its next request now, or, when its uid is past its pace, leaves it
-  // waiting for its turn (the sweep arms it then). Each call books one turn: a virtual clock
-  // per uid that runs k_pace_interval_ms ahead per request and may lag now by the burst.
+  // Books one turn of `uid`'s pace and returns when it is (at or before `now`: at once). A
+  // virtual clock per uid that runs k_pace_interval_ms ahead per request and may lag now by the
+  // burst; root is never paced.
+  long long book_turn(uid_t uid, long long now)
+  {
+    if (uid == 0) {
+      return 0;
+    }
+    std::lock_guard lock(connections_mutex);
+    PeerUsage& peer = usage[uid];
+    const long long turn = std::max(peer.next_turn_ms, now - k_pace_interval_ms * k_pace_burst);
+    peer.next_turn_ms = turn + k_pace_interval_ms;
+    return turn;
+  }
+
+  // Arms `conn` (registered, and disabled by its one-shot event) to read its next request now,
+  // or, when its uid is past its pace, leaves it waiting for its turn (the sweep arms it then).
   void arm_in_turn(Connection* conn, long long now)
   {
-    long long turn = 0;
-    if (conn->peer.uid != 0) {
-      std::lock_guard lock(connections_mutex);
-      PeerUsage& peer = usage[conn->peer.uid];
-      turn = std::max(peer.next_turn_ms, now - k_pace_interval_ms * k_pace_burst);
-      peer.next_turn_ms = turn + k_pace_interval_ms;
-    }
+    const long long turn = book_turn(conn->peer.uid, now);
     if (turn <= now) {
       rearm(conn);
       return;
@@ -360,21 +372,29 @@ struct Server::Impl {
       return; // `fd` closes it
     }
     const long long now = monotonic_ms();
+    const long long turn = book_turn(peer.uid, now);
     auto conn = std::make_unique<Connection>();
     conn->fd = std::move(fd);
     conn->peer = peer;
     conn->closes_at_ms = now + settings.connection_lifetime * 1000LL;
-    conn->deadline_ms = std::min(now + settings.idle_timeout * 1000LL, conn->closes_at_ms);
+    const long long deadline = std::min(now + settings.idle_timeout * 1000LL, conn->closes_at_ms);
+    conn->deadline_ms = deadline;
     Connection* raw = conn.get();
     {
       std::lock_guard lock(connections_mutex);
       connections.emplace(raw, std::move(conn));
+      // Under the mutex, and the last use of `raw` here: a thread that gets an event for it at
+      // once (a hang-up) can close it only after the unlock, and the sweep sees it whole.
+      if (turn <= now) {
+        rearm(raw);
+      } else {
+        raw->resume_at_ms.store(turn); // not registered: the sweep adds it in its turn
+      }
     }
-    schedule(raw->deadline_ms.load(std::memory_order_relaxed));
-    // Registered disarmed (a one-shot mask without events reports nothing, not even a hang-up),
-    // then armed or left waiting for its uid's turn.
-    control(EPOLL_CTL_ADD, raw->fd.get(), EPOLLONESHOT, raw);
-    arm_in_turn(raw, now);
+    schedule(deadline);
+    if (turn > now) {
+      schedule(turn);
+    }
   }
 
   // Out of descriptors (or kernel memory): stop accepting for a moment; the sweep resumes.
