@@ -316,9 +316,10 @@ inline Bytes enroll_alice(Fixture& f)
   return secret;
 }
 
-inline AuthOutcome login(Fixture& f, const std::string& code, std::string_view password = "right")
+inline AuthOutcome login(Fixture& f, const std::string& code, std::string_view password = "right",
+                         const Requester& who = k_who)
 {
-  return f.auth->authenticate("alice", AuthMode::password_and_code, password, code, k_who);
+  return f.auth->authenticate("alice", AuthMode::password_and_code, password, code, who);
 }
 
 inline UserRecord stored(Fixture& f, std::string_view user)

@@ -433,11 +433,6 @@ void test_code_shared_by_two_steps_is_accepted_once(void** state)
 // Alice's own process (a screen locker, or anything running as her), not root's PAM stack.
 const Requester k_alice_self{5001, "alice", "xscreensaver", "", ""};
 
-AuthOutcome login_as_self(Fixture& f, const std::string& code, std::string_view password)
-{
-  return f.auth->authenticate("alice", AuthMode::password_and_code, password, code, k_alice_self);
-}
-
 // From alice's own uid, a wrong password counts like a wrong code: guessing it is throttled, and
 // neither the answer nor the failure count tells a right password with a wrong code apart from a
 // wrong password.
@@ -447,24 +442,24 @@ void test_wrong_passwords_from_the_user_are_counted(void** state)
   const Bytes secret = enroll_alice(f);
   const std::string code = code_for(f, secret);
 
-  assert_auth(login_as_self(f, wrong_code(f, secret), "right"), AuthResult::denied);
+  assert_auth(login(f, wrong_code(f, secret), "right", k_alice_self), AuthResult::denied);
   assert_int_equal(status_of(f, "alice").failures, 1);
-  assert_auth(login_as_self(f, wrong_code(f, secret), "wrong"), AuthResult::denied);
+  assert_auth(login(f, wrong_code(f, secret), "wrong", k_alice_self), AuthResult::denied);
   assert_int_equal(status_of(f, "alice").failures, 2);
   // A right code with a wrong password is counted too, and not used up.
-  assert_auth(login_as_self(f, code, "wrong"), AuthResult::denied);
+  assert_auth(login(f, code, "wrong", k_alice_self), AuthResult::denied);
   assert_int_equal(status_of(f, "alice").failures, 3);
 
   // throttle_after (3) reached: the next guess waits, whatever it is.
   const unsigned calls = f.passwords.calls;
-  AuthOutcome throttled = login_as_self(f, code, "right");
+  AuthOutcome throttled = login(f, code, "right", k_alice_self);
   assert_auth(throttled, AuthResult::throttled);
   assert_true(throttled.retry_after > 0);
   assert_int_equal(f.passwords.calls, calls); // not even checked
 
   // Once the wait is over, the right password and the same (unused) code get in.
   f.clock.advance(throttled.retry_after);
-  assert_auth(login_as_self(f, code_for(f, secret), "right"), AuthResult::success);
+  assert_auth(login(f, code_for(f, secret), "right", k_alice_self), AuthResult::success);
   assert_int_equal(status_of(f, "alice").failures, 0);
 }
 
