@@ -10,6 +10,7 @@
 #include "log.hpp"
 #include "master_key.hpp"
 #include "password_checker.hpp"
+#include "password_queue.hpp"
 #include "policy.hpp"
 #include "request_handler.hpp"
 #include "sealer.hpp"
@@ -407,7 +408,13 @@ int run_daemon(int argc, char** argv)
   auth_settings.lockout_after = config.lockout_after;
   auth_settings.backup_lockout_after = config.backup_lockout_after;
   AccountLedger ledger(*startup->store, clock, config.audit_retention);
-  Authenticator authenticator(ledger, *sealer, *backup_codes, passwords, auth_settings, &policy);
+  PasswordQueueLimits password_limits;
+  password_limits.max_waiting = config.password_queue;
+  password_limits.max_waiting_per_uid = config.password_queue_per_uid;
+  password_limits.max_wait = std::chrono::seconds(config.password_queue_wait);
+  PasswordQueue password_queue(password_limits);
+  Authenticator authenticator(ledger, *sealer, *backup_codes, passwords, auth_settings, &policy,
+                              &password_queue);
   AccountAdmin admin(ledger, authenticator);
   RequestHandler handler(authenticator, admin, HandlerSettings{config.issuer, config.admin_group});
   raise_descriptor_limit(config.max_connections);

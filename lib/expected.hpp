@@ -17,6 +17,7 @@ enum class Errc {
   locked,           // the account or its second factor is locked
   conflict,         // a conditional commit lost: the record changed since it was read
   unavailable,      // a source the answer needs (the directory, a gateway) cannot be reached
+  busy,             // too much to do now (a full queue); the client may try again in a moment
 };
 
 // The error type used throughout the daemon and the CLIs: a kind, and a message for people and

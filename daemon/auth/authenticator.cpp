@@ -27,15 +27,25 @@ bool counts_wrong_passwords(const Requester& who)
   return who.uid != 0;
 }
 
+// A login whose password check got no turn (PasswordQueue): nothing was evaluated.
+AuthOutcome busy()
+{
+  AuthOutcome outcome{AuthResult::unavailable, 0, "password check not run: too many waiting"};
+  outcome.busy = true;
+  return outcome;
+}
+
 } // namespace
 
 Authenticator::Authenticator(AccountLedger& ledger, const Sealer& sealer,
                              const BackupCodeHasher& backup_codes, PasswordChecker& passwords,
-                             AuthenticatorSettings settings, PolicyResolver* policy)
+                             AuthenticatorSettings settings, PolicyResolver* policy,
+                             PasswordQueue* password_queue)
     : m_ledger(ledger), m_factors(sealer, backup_codes,
                                   FactorRules{settings.window, settings.lockout_after,
                                               settings.backup_lockout_after}),
-      m_passwords(passwords), m_settings(settings), m_policy(policy)
+      m_passwords(passwords), m_settings(settings), m_policy(policy),
+      m_password_queue(password_queue)
 {
 }
 
@@ -99,19 +109,27 @@ AuthOutcome Authenticator::authenticate(std::string_view user, AuthMode mode,
   }
   const bool enrolled = record && record->enrolled();
 
-  if (counts_wrong_passwords(who) && record) {
+  // A throttled subject's password is not checked when a wrong one would count (a peer other
+  // than root), nor before a code.
+  const bool throttles =
+      counts_wrong_passwords(who) || (mode != AuthMode::password_only && enrolled);
+  if (throttles && record) {
     if (std::uint32_t wait = throttle_wait(*record, m_ledger.now()); wait > 0) {
       return audited({AuthResult::throttled, wait, "throttled"});
     }
   }
 
+  const std::optional<PasswordVerdict> password_verdict = check_password(user, password, who);
+  if (!password_verdict) {
+    return busy();
+  }
   if (mode == AuthMode::password_only) {
     if (enrolled) {
-      // Never a way around the second factor: the client must ask for the code.
-      m_passwords.check(user, password); // same timing as a real attempt
+      // Never a way around the second factor: the client must ask for the code. The password
+      // was checked all the same, for the timing of a real attempt.
       return audited({AuthResult::denied, 0, "password-only login refused: the account has 2FA"});
     }
-    switch (m_passwords.check(user, password)) {
+    switch (*password_verdict) {
     case PasswordVerdict::match:
       return admit_unenrolled(user, mode, who);
     case PasswordVerdict::unavailable:
@@ -126,14 +144,25 @@ AuthOutcome Authenticator::authenticate(std::string_view user, AuthMode mode,
   }
 
   if (!enrolled) {
-    m_passwords.check(user, password);
     return audited({AuthResult::denied, 0, "not enrolled, code given"});
   }
-  if (std::uint32_t wait = throttle_wait(*record, m_ledger.now()); wait > 0) {
-    return audited({AuthResult::throttled, wait, "throttled"});
-  }
+  return check_code(user, mode, *password_verdict, code, who);
+}
 
-  return check_code(user, mode, m_passwords.check(user, password), code, who);
+std::optional<PasswordVerdict> Authenticator::check_password(std::string_view user,
+                                                             std::string_view password,
+                                                             const Requester& who)
+{
+  if (m_password_queue == nullptr) {
+    return m_passwords.check(user, password);
+  }
+  auto turn = m_password_queue->wait_turn(who.uid);
+  if (!turn) {
+    log::warning("password check for %s not run: %s; answering busy",
+                 log::sanitize(user).c_str(), turn.error().message.c_str());
+    return std::nullopt;
+  }
+  return m_passwords.check(user, password);
 }
 
 AuthOutcome Authenticator::check_code(std::string_view user, AuthMode mode,

@@ -10,6 +10,7 @@
 #include "account_ledger.hpp"
 #include "factors.hpp"
 #include "password_checker.hpp"
+#include "password_queue.hpp"
 #include "policy.hpp"
 #include "protocol.hpp"
 #include "sealer.hpp"
@@ -18,6 +19,7 @@
 #include "totp.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,6 +62,9 @@ struct AuthOutcome {
   protocol::SecondFactor factor = protocol::SecondFactor::none;
   unsigned backup_codes_left = 0; // with factor backup_code
   std::int64_t grace_until = 0;   // success in mode 1 / not_enrolled in mode 3 during grace
+  // Nothing was evaluated: the password check got no turn (PasswordQueue). Answered ERROR busy;
+  // `result` is then unavailable.
+  bool busy = false;
 };
 
 struct EnrollmentOffer {
@@ -92,9 +97,10 @@ struct BackupCodesOutcome {
 class Authenticator {
 public:
   // `ledger` is shared with AccountAdmin. Without `policy`, nobody is required to use 2FA.
+  // Password checks wait for their turn in `password_queue`; without one they run at once.
   Authenticator(AccountLedger& ledger, const Sealer& sealer, const BackupCodeHasher& backup_codes,
                 PasswordChecker& passwords, AuthenticatorSettings settings,
-                PolicyResolver* policy = nullptr);
+                PolicyResolver* policy = nullptr, PasswordQueue* password_queue = nullptr);
 
   Expected<UserStatus> status(std::string_view user);
 
@@ -147,6 +153,9 @@ private:
   // Mode 1 after a right password, and mode 3, for a user who is not enrolled.
   AuthOutcome admit_unenrolled(std::string_view user, protocol::AuthMode mode,
                                const Requester& who);
+  // `password` checked in its turn; nullopt when it got none (the login is answered busy).
+  std::optional<PasswordVerdict> check_password(std::string_view user, std::string_view password,
+                                                const Requester& who);
   // Seconds until a code may be tried again; 0 when not throttled.
   std::uint32_t throttle_wait(const UserRecord& record, std::int64_t now) const;
   UserStatus describe(const UserRecord* record, std::int64_t now) const;
@@ -187,6 +196,7 @@ private:
   PasswordChecker& m_passwords;
   AuthenticatorSettings m_settings;
   PolicyResolver* m_policy;
+  PasswordQueue* m_password_queue;
 };
 
 } // namespace studio2fa

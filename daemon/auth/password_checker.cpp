@@ -15,7 +15,6 @@
 #include <cstdio>
 #include <memory>
 #include <mutex>
-#include <thread>
 #include <string>
 #include <vector>
 
@@ -112,11 +111,6 @@ PasswordVerdict ShadowPasswordChecker::check(std::string_view user, std::string_
   std::copy(password.begin(), password.end(), phrase.data());
   phrase.data()[password.size()] = '\0';
 
-  m_hash_slots.acquire();
-  struct SlotRelease {
-    std::counting_semaphore<256>& slots;
-    ~SlotRelease() { slots.release(); }
-  } release_slot{m_hash_slots};
   auto data = std::make_unique<crypt_data>();
   const char* computed =
     crypt_r(reinterpret_cast<const char*>(phrase.data()),
@@ -125,12 +119,6 @@ PasswordVerdict ShadowPasswordChecker::check(std::string_view user, std::string_
                constant_time_equal(std::string_view(computed), hash.view());
   secure_wipe(data.get(), sizeof(crypt_data));
   return match ? PasswordVerdict::match : PasswordVerdict::mismatch;
-}
-
-std::ptrdiff_t ShadowPasswordChecker::hash_slots()
-{
-  unsigned cpus = std::thread::hardware_concurrency();
-  return std::clamp<std::ptrdiff_t>(cpus == 0 ? 1 : cpus, 1, 256);
 }
 
 DirectoryPasswordChecker::DirectoryPasswordChecker(PolicyResolver& policy, Directory* directory,

@@ -4,7 +4,6 @@
 
 #include <chrono>
 #include <mutex>
-#include <semaphore>
 #include <string>
 #include <string_view>
 
@@ -23,6 +22,8 @@ public:
   virtual PasswordVerdict check(std::string_view user, std::string_view password) = 0;
 };
 
+// How many hashes run at once is not its business: the daemon's checks take turns in a
+// PasswordQueue (password_queue.hpp), one per CPU.
 class ShadowPasswordChecker final : public PasswordChecker {
 public:
   PasswordVerdict check(std::string_view user, std::string_view password) override;
@@ -36,12 +37,6 @@ private:
 
   std::once_flag m_dummy_once;
   std::string m_dummy_hash;
-
-  // Hashes at once: one per CPU. yescrypt is CPU- and memory-hard (16 MiB a hash), so more
-  // gain nothing and would let a burst of password logins take the daemon's memory up with
-  // the number of worker threads.
-  std::counting_semaphore<256> m_hash_slots{hash_slots()};
-  static std::ptrdiff_t hash_slots();
 };
 
 class Directory;

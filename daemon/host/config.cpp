@@ -312,6 +312,24 @@ const std::array k_keys = {
             "together have at most three quarters of them (at least one); the rest wait for "
             "root's requests.",
             [](Config& c, std::string_view v) { return set_number(c.worker_threads, v, 1, 64); }},
+  // Turns for password checks (password_queue.hpp).
+  ConfigKey{"password_queue", "32",
+            "Password checks of users other than root that may wait for their turn, all "
+            "together; checks run one per CPU, root's first, then each user's in turn. Further "
+            "ones are answered busy.",
+            [](Config& c, std::string_view v) { return set_number(c.password_queue, v, 1, 4096); }},
+  ConfigKey{"password_queue_per_uid", "2",
+            "Password checks of one user other than root that may wait for their turn; further "
+            "ones are answered busy.",
+            [](Config& c, std::string_view v) {
+              return set_number(c.password_queue_per_uid, v, 1, 64);
+            }},
+  ConfigKey{"password_queue_wait", "5s",
+            "A password check that has waited this long for its turn is not run but answered "
+            "busy; keep it below the PAM module's timeout (10 s by default).",
+            [](Config& c, std::string_view v) {
+              return set_duration(c.password_queue_wait, v, 1, 300);
+            }},
   ConfigKey{"admin_group", "",
             "Group whose members may use studio2fa-admin, besides root; empty: root only. Its "
             "members can turn off anyone's second factor (but root's): choose it with care.",

@@ -41,6 +41,10 @@ struct Config {
   unsigned request_timeout = 0;
   unsigned idle_timeout = 0;
   unsigned worker_threads = 0;
+  // Turns for password checks (PasswordQueueLimits).
+  unsigned password_queue = 0;         // waiting, of all uids but 0
+  unsigned password_queue_per_uid = 0; // waiting, of one uid but 0
+  unsigned password_queue_wait = 0;    // seconds
   std::string admin_group; // empty: only root administers
   unsigned audit_retention = 0; // seconds
 

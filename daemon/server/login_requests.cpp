@@ -64,6 +64,10 @@ AfterReply authenticate(RequestExchange& exchange, const AuthenticateRequest& ms
   who.tty = client_said(exchange.peer(), msg.tty);
   AuthOutcome outcome =
     exchange.authenticator().authenticate(msg.user, msg.mode, msg.password, msg.code, who);
+  if (outcome.busy) {
+    return exchange.error(ErrorCode::busy, "studio2fad is busy; try again in a moment",
+                          AfterReply::keep_open);
+  }
   auto line = outcome.result == AuthResult::success ? log::notice : log::warning;
   line("authentication %s: user=%s service=%s rhost=%s tty=%s uid=%u reason=\"%s\"",
        name(outcome.result), log::sanitize(msg.user).c_str(), log::sanitize(msg.service).c_str(),

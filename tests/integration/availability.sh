@@ -1,8 +1,9 @@
 #!/bin/bash
 # No local user can stop anyone else's login. A hostile client (hostile_client.py) floods the
-# socket as bob, a user without privileges, while root logs alice in through the real module in
-# a loop: every one of root's logins succeeds within 1 s, studio2fa-admin answers, another
-# user's self-service works, the daemon's CPU and log stay small, and an idle daemon sleeps.
+# socket as bob (or as erin and frank together), users without privileges, while root logs alice
+# in through the real module in a loop: every one of root's logins succeeds within 1 s,
+# studio2fa-admin answers, another user's self-service works, the daemon's CPU and log stay
+# small, and an idle daemon sleeps.
 #
 # Each flood lasts S2FA_FLOOD_SECONDS (default 6; `make bench` runs it with 30).
 . "$top_srcdir/tests/integration/lib.sh"
@@ -10,6 +11,19 @@
 FLOOD=${S2FA_FLOOD_SECONDS:-6}
 HOSTILE=$top_srcdir/tests/integration/hostile_client.py
 BOB=$(uid_of bob)
+# Two more users, who flood the daemon with checks of their own right passwords, with hashes as
+# costly as a real system's: yescrypt, libxcrypt's default (where Python can make one).
+add_user erin 5005 'erin-Pa55word'
+add_user frank 5006 'frank-Pa55word'
+for user in erin frank; do
+  hash=$(python3 -W ignore -c 'import crypt, secrets, string, sys
+salt = "".join(secrets.choice(string.ascii_letters + string.digits + "./") for _ in range(16))
+hash = crypt.crypt(sys.argv[1], "$y$j9T$" + salt)
+print(hash if hash and hash.startswith("$y$") else "")' "$user-Pa55word" 2> /dev/null) || hash=
+  if [ -n "$hash" ]; then
+    sed -i "s|^$user:[^:]*:|$user:$hash:|" "$T/shadow"
+  fi
+done
 write_config "max_connections = 256" "root_reserved_connections = 32" \
   "max_connections_per_uid = 16" "max_requests_per_uid = 4" "connection_lifetime = 4s"
 
@@ -160,6 +174,31 @@ check "guess: bob's own password guesses are throttled ($guessed)" test "${BASH_
 admin root status bob
 check "guess: bob's status shows the counted guesses (got: $OUT)" \
   bash -c '[[ $0 =~ failures:\ ([0-9]+) ]] && [ "${BASH_REMATCH[1]}" -ge 5 ]' "$OUT"
+
+# --- (b2) password checks: two uids send their own right passwords back to back -------------
+# Each request costs a hash and none is throttled. Root's checks go first, erin and frank take
+# turns, and what waits past its line's bound is answered busy.
+as_user erin python3 "$HOSTILE" "$SOCK" checks erin erin-Pa55word 16 "$FLOOD" > "$T/erin.out" &
+erin_flood=$!
+as_user frank python3 "$HOSTILE" "$SOCK" checks frank frank-Pa55word 16 "$FLOOD" > "$T/frank.out" &
+frank_flood=$!
+logins_while "$erin_flood" checks
+wait "$frank_flood"
+erin_got=$(cat "$T/erin.out"); frank_got=$(cat "$T/frank.out")
+diag "password flood: erin $erin_got; frank $frank_got; hash $(awk -F: '$1 == "erin" { print substr($2, 1, 3) }' "$T/shadow")"
+check_logins checks
+[[ $erin_got =~ busy=([0-9]+)\ .*succeeded=([0-9]+) ]]
+erin_busy=${BASH_REMATCH[1]:-0}; erin_checked=${BASH_REMATCH[2]:-0}
+[[ $frank_got =~ busy=([0-9]+)\ .*succeeded=([0-9]+) ]]
+frank_busy=${BASH_REMATCH[1]:-0}; frank_checked=${BASH_REMATCH[2]:-0}
+check "checks: both floods had passwords checked (erin $erin_checked, frank $frank_checked)" \
+  test "$erin_checked" -ge 2 -a "$frank_checked" -ge 2
+check "checks: erin and frank took turns (erin $erin_checked, frank $frank_checked within 2x)" \
+  test $((erin_checked * 2)) -ge "$frank_checked" -a $((frank_checked * 2)) -ge "$erin_checked"
+check "checks: past their lines' bounds they were answered busy (erin $erin_busy, frank $frank_busy)" \
+  test "$erin_busy" -gt 0 -a "$frank_busy" -gt 0
+check "checks: a full password line is logged" \
+  grep -q "password check for \(erin\|frank\) not run: too many password checks of this user waiting" "$DAEMON_LOG"
 
 # --- (c) log flood: refused requests from one uid at full speed ------------------------------
 size_before=$(log_size)

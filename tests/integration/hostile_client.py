@@ -17,6 +17,10 @@ line of `key=value` figures and exits.
     hostile_client.py SOCKET guess USER CONNECTIONS SECONDS
         Sends AUTHENTICATE for USER with wrong passwords back to back on CONNECTIONS connections.
         Figures: requests, busy, other (any other reply).
+    hostile_client.py SOCKET checks USER PASSWORD CONNECTIONS SECONDS
+        Sends AUTHENTICATE (password only) for USER with PASSWORD back to back on CONNECTIONS
+        connections: with USER's right password, each one costs the daemon a password check and
+        is never throttled. Figures: requests, busy, succeeded (logins that succeeded), other.
     hostile_client.py SOCKET forge USER SERVICE RHOST
         Sends one AUTHENTICATE for USER (a wrong password) claiming SERVICE and RHOST; prints
         the reply type.
@@ -29,7 +33,7 @@ import sys
 import time
 
 PING, STATUS, AUTHENTICATE, ERROR = 0x01, 0x02, 0x03, 0xFF
-AUTH_REPLY, AUTH_THROTTLED = 0x83, 3
+AUTH_REPLY, AUTH_SUCCESS, AUTH_THROTTLED = 0x83, 0, 3
 ERROR_PERMISSION_DENIED, ERROR_BUSY = 4, 7
 
 
@@ -177,7 +181,8 @@ def connect_flood(path, seconds):
 def requests_flood(path, request, connections, seconds):
     """Sends `request` back to back on each connection; counts the replies by kind."""
     sel = selectors.DefaultSelector()
-    counts = {"requests": 0, "denied": 0, "busy": 0, "closed": 0, "other": 0, "throttled": 0}
+    counts = {"requests": 0, "denied": 0, "busy": 0, "closed": 0, "other": 0, "throttled": 0,
+              "succeeded": 0}
     end = time.monotonic() + seconds
 
     def open_one():
@@ -208,6 +213,8 @@ def requests_flood(path, request, connections, seconds):
                     counts["busy"] += 1
                 elif msg_type == AUTH_REPLY and code == AUTH_THROTTLED:
                     counts["throttled"] += 1
+                elif msg_type == AUTH_REPLY and code == AUTH_SUCCESS:
+                    counts["succeeded"] += 1
                 else:
                     counts["other"] += 1
             if not peer.waiting:
@@ -231,6 +238,9 @@ def main():
     elif command == "guess":
         requests_flood(path, authenticate_request(args[0], "not-the-password"), int(args[1]),
                        float(args[2]))
+    elif command == "checks":
+        requests_flood(path, authenticate_request(args[0], args[1]), int(args[2]),
+                       float(args[3]))
     elif command == "forge":
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(15)

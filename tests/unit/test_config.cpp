@@ -138,6 +138,9 @@ void assert_configs_equal(const Config& a, const Config& b)
   assert_int_equal(a.request_timeout, b.request_timeout);
   assert_int_equal(a.idle_timeout, b.idle_timeout);
   assert_int_equal(a.worker_threads, b.worker_threads);
+  assert_int_equal(a.password_queue, b.password_queue);
+  assert_int_equal(a.password_queue_per_uid, b.password_queue_per_uid);
+  assert_int_equal(a.password_queue_wait, b.password_queue_wait);
   assert_string_equal(a.admin_group.c_str(), b.admin_group.c_str());
   assert_int_equal(a.audit_retention, b.audit_retention);
 }
@@ -168,6 +171,9 @@ void assert_documented_defaults(const Config& config)
   assert_int_equal(config.request_timeout, 5);
   assert_int_equal(config.idle_timeout, 30);
   assert_int_equal(config.worker_threads, 16);
+  assert_int_equal(config.password_queue, 32);
+  assert_int_equal(config.password_queue_per_uid, 2);
+  assert_int_equal(config.password_queue_wait, 5);
   assert_string_equal(config.admin_group.c_str(), "");
   assert_int_equal(config.audit_retention, 365 * 86400);
   assert_int_equal(config.grace_period, 86400);
@@ -196,7 +202,9 @@ const char* const k_key_names[] = {
     "enroll_timeout",  "throttle_after",  "throttle_base",      "throttle_max",
     "lockout_after",   "backup_lockout_after", "max_connections", "root_reserved_connections",
     "max_connections_per_uid", "max_requests_per_uid", "connection_lifetime", "request_timeout",
-    "idle_timeout",    "worker_threads",  "admin_group",        "audit_retention",
+    "idle_timeout",    "worker_threads",
+    "password_queue",  "password_queue_per_uid", "password_queue_wait",
+    "admin_group",     "audit_retention",
     "grace_period",    "require_groups",  "ldap_uri",           "ldap_base",
     "ldap_user_base",  "ldap_user_filter", "ldap_user_attribute", "ldap_group_base",
     "ldap_group_filter", "ldap_member_uid_attribute", "ldap_member_attributes", "ldap_bind_dn",
@@ -250,6 +258,9 @@ void test_every_key_parsed(void**)
                                  "request_timeout = 9\n"
                                  "idle_timeout = 2m\n"
                                  "worker_threads = 12\n"
+                                 "password_queue = 100\n"
+                                 "password_queue_per_uid = 3\n"
+                                 "password_queue_wait = 8s\n"
                                  "lockout_after = 0\n"
                                  "backup_lockout_after = 5\n"
                                  "admin_group = studio-admins\n"
@@ -275,6 +286,9 @@ void test_every_key_parsed(void**)
   assert_int_equal(config.request_timeout, 9);
   assert_int_equal(config.idle_timeout, 120);
   assert_int_equal(config.worker_threads, 12);
+  assert_int_equal(config.password_queue, 100);
+  assert_int_equal(config.password_queue_per_uid, 3);
+  assert_int_equal(config.password_queue_wait, 8);
   assert_int_equal(config.lockout_after, 0);
   assert_int_equal(config.backup_lockout_after, 5);
   assert_string_equal(config.admin_group.c_str(), "studio-admins");
@@ -397,6 +411,9 @@ void test_numbers_out_of_range(void**)
   parse_error_at("connection_lifetime = 25h\n", 1);
   parse_error_at("worker_threads = 0\n", 1);
   parse_error_at("worker_threads = 65\n", 1);
+  parse_error_at("password_queue = 0\n", 1);
+  parse_error_at("password_queue_per_uid = 65\n", 1);
+  parse_error_at("password_queue_wait = 0\n", 1);
   // Not numbers at all.
   parse_error_at("totp_digits = six\n", 1);
   parse_error_at("totp_digits = -6\n", 1);
