@@ -6,7 +6,10 @@
 #   - studio2fad alone over its socket at 1..64 connections, twice: with names no NSS source
 #     knows (every request misses in each source), then with names NSS knows and a warm name-
 #     service cache (bench/warm_nss.sh), as when sshd looked the user up just before PAM;
-#   - scale: 1,000 vs 100,000 enrolled users (db size, daemon RSS, start-up time, logins/s).
+#   - scale: 1,000 vs 100,000 enrolled users (db size, daemon RSS, start-up time, logins/s);
+#   - the speed targets side by side: the daemon's p50 per code check at 1 connection against one
+#     fdatasync of 4 KiB on the database's file system (bench/fsync_bench, measured around that
+#     daemon run), and whole logins at 32 clients against Google Authenticator's.
 # Everything runs in a private temp directory; nothing on the machine changes.
 set -euo pipefail
 : "${top_builddir:?run through make bench}" "${top_srcdir:?}"
@@ -91,12 +94,17 @@ start_daemon "$B/lib100k"
 startup_100k=$STARTUP_MS
 echo "# whole logins through libpam" >&2
 offset=0; ref_offset=0
+LOGINS_32= GA_32=
 for c in 1 8 32; do
   row "pam_permit (PAM floor)" "$(pam_run permit "$B/users-ref" 0 "$L_REF" "$c")"
-  row "studio2fa otp_only" "$(pam_run studio2fa "$B/users-100k" "$offset" "$L" "$c")"
+  line=$(pam_run studio2fa "$B/users-100k" "$offset" "$L" "$c")
+  row "studio2fa otp_only" "$line"
+  [ "$c" = 32 ] && LOGINS_32=$line
   offset=$((offset + L))
   if [ "$have_ga" = yes ]; then
-    row "google-authenticator" "$(pam_run ga "$B/users-ref" "$ref_offset" "$L_REF" "$c")"
+    line=$(pam_run ga "$B/users-ref" "$ref_offset" "$L_REF" "$c")
+    row "google-authenticator" "$line"
+    [ "$c" = 32 ] && GA_32=$line
   fi
   if [ "$have_oath" = yes ]; then
     row "pam_oath" "$(pam_run oath "$B/users-ref" "$ref_offset" "$L_REF" "$c")"
@@ -104,13 +112,23 @@ for c in 1 8 32; do
   ref_offset=$((ref_offset + L_REF))
 done
 
-# daemon_sweep LABEL FIRST: the daemon alone at 1..64 connections, D verifications each.
+# daemon_sweep LABEL FIRST: the daemon alone at 1..64 connections, D verifications each. The
+# first sweep's 1-connection run is taken between two runs of fsync_bench on the database's
+# file system (DAEMON_1, FSYNC_BEFORE, FSYNC_AFTER), so that both see the same disk.
 CONNECTIONS=(1 2 4 8 16 32 64)
+DAEMON_1= FSYNC_BEFORE= FSYNC_AFTER=
+fsync_run() { "$top_builddir/bench/fsync_bench" --dir "$B/lib100k" --count "${BENCH_FSYNCS:-1000}"; }
 daemon_sweep() {
-  local first=$2
+  local first=$2 line
   for c in "${CONNECTIONS[@]}"; do
-    row "$1" "$("$top_builddir/bench/daemon_bench" --socket "$SOCK" \
-      --users "$B/users-100k" --first "$first" --count "$D" --clients "$c")"
+    [ "$c" = 1 ] && [ -z "$DAEMON_1" ] && FSYNC_BEFORE=$(fsync_run)
+    line=$("$top_builddir/bench/daemon_bench" --socket "$SOCK" \
+      --users "$B/users-100k" --first "$first" --count "$D" --clients "$c")
+    if [ "$c" = 1 ] && [ -z "$DAEMON_1" ]; then
+      DAEMON_1=$line
+      FSYNC_AFTER=$(fsync_run)
+    fi
+    row "$1" "$line"
     first=$((first + D))
   done
 }
@@ -163,6 +181,25 @@ echo
 echo "studio2fa benchmark — $(date -u +%Y-%m-%d), $(nproc) cores, $(uname -r), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 printf '%-34s %7s %7s %7s %9s %9s %9s\n' "what" clients ok failed "per s" "p50 ms" "p99 ms"
 printf '%s\n' "${ROWS[@]}"
+echo
+# ratio A B: A / B to two decimals, or "n/a".
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'; }
+fsync_p50=$(awk -v a="$(field p50_ms " $FSYNC_BEFORE")" -v b="$(field p50_ms " $FSYNC_AFTER")" \
+  'BEGIN { printf "%.3f", (a + b) / 2 }')
+daemon_p50=$(field p50_ms " $DAEMON_1")
+echo "targets (issue 15), measured in this run on $(df -T "$B/lib100k" | awk 'NR == 2 { print $2 " " $1 }'):"
+printf '  %-62s %9s ms\n' "studio2fad alone, 1 connection: p50 per code check" "$daemon_p50"
+printf '  %-62s %9s ms\n' "one fdatasync of 4 KiB on the database's file system: p50" \
+  "$fsync_p50 (before $(field p50_ms " $FSYNC_BEFORE"), after $(field p50_ms " $FSYNC_AFTER"))"
+printf '  %-62s %9s x (target <= 2)\n' "ratio" "$(ratio "$daemon_p50" "$fsync_p50")"
+if [ -n "$GA_32" ]; then
+  printf '  %-62s %9s /s\n' "whole logins at 32 clients: studio2fa otp_only" "$(field rate " $LOGINS_32")"
+  printf '  %-62s %9s /s\n' "whole logins at 32 clients: google-authenticator" "$(field rate " $GA_32")"
+  printf '  %-62s %9s x (target >= 10)\n' "ratio" \
+    "$(ratio "$(field rate " $LOGINS_32")" "$(field rate " $GA_32")")"
+else
+  echo "  whole logins against Google Authenticator: not measured (pam_google_authenticator.so is not installed)"
+fi
 echo
 printf '%-34s %12s %12s\n' "scale" "1,000 users" "100,000 users"
 printf '%-34s %12s %12s\n' "database size (KiB)" "$db_1k" "$db_100k"
