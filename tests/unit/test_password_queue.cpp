@@ -1,7 +1,10 @@
 // PasswordQueue (daemon/auth/password_queue.hpp): root's checks first, the other uids in turns,
 // bounded lines, and a deadline. Places are taken and given up in one thread and the order of
-// the turns read off them, so no outcome depends on timing.
+// the turns read off them, so no outcome depends on timing. Last, the Authenticator's use of it:
+// a login whose password check gets no turn is answered busy, its password unchecked.
 #include "password_queue.hpp"
+
+#include "auth_fixture.hpp"
 
 #include <cstdarg>
 #include <cstddef>
@@ -185,6 +188,38 @@ void test_a_waiting_thread_is_woken(void**)
   assert_int_equal(queue.waiting(), 0);
 }
 
+// A login whose check gets no turn (the one slot held, max_wait 0) is busy, root's or the user's
+// own, and nothing is checked; a code-only login needs no turn; with the slot free, it is as
+// without a queue.
+void test_login_without_a_turn_is_busy(void** state)
+{
+  auto& f = *static_cast<Fixture*>(*state);
+  PasswordQueue queue(limits(1));
+  Authenticator auth(*f.ledger, *f.sealer, *f.hasher, f.passwords, f.settings, nullptr, &queue);
+  const Requester alice_herself{5001, "alice", "test", "", ""};
+  {
+    Place held = enter(queue, 1000);
+    const unsigned calls = f.passwords.calls;
+    for (const Requester& who : {k_who, alice_herself}) {
+      for (AuthMode mode : {AuthMode::password_only, AuthMode::password_and_code}) {
+        AuthOutcome outcome = auth.authenticate("alice", mode, "right", "123456", who);
+        assert_true(outcome.busy);
+        assert_int_equal(static_cast<int>(outcome.result),
+                         static_cast<int>(AuthResult::unavailable));
+      }
+    }
+    assert_int_equal(f.passwords.calls, calls);
+    assert_int_equal(queue.waiting(), 0);
+    AuthOutcome code_only = auth.authenticate("alice", AuthMode::code_only, "", "", k_who);
+    assert_false(code_only.busy);
+    assert_int_equal(static_cast<int>(code_only.result),
+                     static_cast<int>(AuthResult::not_enrolled));
+  }
+  AuthOutcome outcome = auth.authenticate("alice", AuthMode::password_only, "right", "", k_who);
+  assert_false(outcome.busy);
+  assert_int_equal(static_cast<int>(outcome.result), static_cast<int>(AuthResult::success));
+}
+
 } // namespace
 
 int main()
@@ -197,6 +232,7 @@ int main()
     cmocka_unit_test(test_given_up_places_are_skipped),
     cmocka_unit_test(test_a_late_turn_is_busy),
     cmocka_unit_test(test_a_waiting_thread_is_woken),
+    cmocka_unit_test_setup_teardown(test_login_without_a_turn_is_busy, setup, teardown),
   };
   return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
