@@ -11,7 +11,8 @@
 //         accepted code costs the directory.
 // shared  every client updates studio2faUser=bench0,BASE: read the revision R, then replace it
 //         with R+1 under the assertion (studio2faRevision=R); a loser (assertionFailed) counts
-//         as a conflict and tries again.
+//         as a conflict and tries again. At the end the revision must have moved by exactly the
+//         number of successes (the program fails otherwise).
 // lag     raises bench0's last step through URI, then searches it on REPLICA-URI (one open
 //         connection, no pause) until the new value shows: the replication lag.
 //
@@ -21,10 +22,9 @@
 //   ldap_lag samples=N p50_ms=X p99_ms=Y max_ms=Z
 #include "latency.hpp"
 
-#include <ldap.h>
-
 #include <atomic>
 #include <fstream>
+#include <ldap.h>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -83,8 +83,8 @@ Connection connect(const Options& options, const std::string& uri, const std::st
     fail("StartTLS " + uri, rc);
   }
   berval credentials{static_cast<ber_len_t>(password.size()), const_cast<char*>(password.data())};
-  rc = ldap_sasl_bind_s(ld.get(), options.bind_dn.c_str(), LDAP_SASL_SIMPLE, &credentials,
-                        nullptr, nullptr, nullptr);
+  rc = ldap_sasl_bind_s(ld.get(), options.bind_dn.c_str(), LDAP_SASL_SIMPLE, &credentials, nullptr,
+                        nullptr, nullptr);
   if (rc != LDAP_SUCCESS) {
     fail("bind " + options.bind_dn, rc);
   }
@@ -187,6 +187,9 @@ void run_clients(const Options& options, const std::string& password)
     }
     latencies.add(samples);
   };
+  const bool shared = options.mode == "shared";
+  const long long first_revision =
+      shared ? read_integer(connections[0].get(), record_dn(options, 0), "studio2faRevision") : 0;
   auto start = std::chrono::steady_clock::now();
   std::vector<std::thread> threads;
   for (unsigned i = 0; i < options.clients; ++i) {
@@ -200,6 +203,18 @@ void run_clients(const Options& options, const std::string& password)
   double seconds = ms_since(start) / 1000.0;
   if (broken) {
     throw std::runtime_error("a client failed");
+  }
+  // Every success must have moved the revision by exactly one: two winners of one swap would
+  // show as more successes than steps.
+  if (shared) {
+    long long steps =
+        read_integer(connections[0].get(), record_dn(options, 0), "studio2faRevision") -
+        first_revision;
+    if (steps != static_cast<long long>(ok.load())) {
+      throw std::runtime_error(std::to_string(ok.load()) +
+                               " swaps succeeded but the revision moved by " +
+                               std::to_string(steps));
+    }
   }
   std::string what = "ldap_cas mode=" + options.mode;
   print_result(what.c_str(), options.clients, ok, conflicts, seconds, latencies);
@@ -239,16 +254,26 @@ int main(int argc, char** argv)
   Options options;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string option = argv[i], value = argv[i + 1];
-    if (option == "--uri") options.uri = value;
-    else if (option == "--replica-uri") options.replica_uri = value;
-    else if (option == "--bind-dn") options.bind_dn = value;
-    else if (option == "--password-file") options.password_file = value;
-    else if (option == "--ca-file") options.ca_file = value;
-    else if (option == "--base") options.base = value;
-    else if (option == "--mode") options.mode = value;
-    else if (option == "--clients") options.clients = static_cast<unsigned>(std::stoul(value));
-    else if (option == "--seconds") options.seconds = static_cast<unsigned>(std::stoul(value));
-    else if (option == "--samples") options.samples = static_cast<unsigned>(std::stoul(value));
+    if (option == "--uri")
+      options.uri = value;
+    else if (option == "--replica-uri")
+      options.replica_uri = value;
+    else if (option == "--bind-dn")
+      options.bind_dn = value;
+    else if (option == "--password-file")
+      options.password_file = value;
+    else if (option == "--ca-file")
+      options.ca_file = value;
+    else if (option == "--base")
+      options.base = value;
+    else if (option == "--mode")
+      options.mode = value;
+    else if (option == "--clients")
+      options.clients = static_cast<unsigned>(std::stoul(value));
+    else if (option == "--seconds")
+      options.seconds = static_cast<unsigned>(std::stoul(value));
+    else if (option == "--samples")
+      options.samples = static_cast<unsigned>(std::stoul(value));
     else {
       fprintf(stderr, "ldap_cas_bench: unknown option %s\n", option.c_str());
       return 2;

@@ -49,26 +49,27 @@ CODE_TWO=$(head -c 32 /dev/urandom | base64 -w0)
 # modify LDIF together (ldapmodify ARGS...); prints how many ended with each exit status, as
 # "rc0=1 rc122=19".
 race() {
-  local n=$1 ldif=$2 go=$T/race.go binds i deadline pids=(); shift 2
-  rm -rf "$T/race" "$go"
+  local n=$1 ldif=$2 binds i deadline pids=(); shift 2
+  rm -rf "$T/race"
   mkdir "$T/race"
   binds=$(ldap_ops_count BIND)
   for ((i = 0; i < n; i++)); do
+    mkfifo "$T/race/$i.go"
     (
-      { until [ -e "$go" ]; do sleep 0.005; done; printf '%s\n' "$ldif"; } |
+      { read -r < "$T/race/$i.go"; printf '%s\n' "$ldif"; } |
         as_store_service ldapmodify "$@" > "$T/race/$i.out" 2>&1
       echo $? > "$T/race/$i.rc"
     ) &
     pids+=($!)
   done
   # ldapmodify binds before it reads its input: once slapd has seen the N binds, all of them
-  # are waiting for the same signal.
+  # wait for their signal, and the signals go out in one loop.
   deadline=$((SECONDS + 20))
   while [ "$(ldap_ops_count BIND)" -lt $((binds + n)) ] && [ "$SECONDS" -lt "$deadline" ]; do
     sleep 0.05
   done
   sleep 0.2
-  touch "$go"
+  for ((i = 0; i < n; i++)); do echo go > "$T/race/$i.go"; done
   wait "${pids[@]}"
   cat "$T/race/"*.rc | sort -n | uniq -c | awk '{ printf "%src%s=%s", sep, $2, $1; sep = " " }'
 }
