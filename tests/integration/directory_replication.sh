@@ -83,29 +83,30 @@ within_bound() {  # within_bound "MIN MEDIAN MAX"
 # read already covers it; prints "won=W refused=R skipped=S stale=N" (stale: read from the
 # second server, older than STEP, after the winner's write had returned).
 race_across_reads() {
-  local user=$1 step=$2 go=$T/race.go i uri pids=()
-  rm -rf "$T/race" "$go"
+  local user=$1 step=$2 i uri pids=()
+  rm -rf "$T/race"
   mkdir "$T/race"
   for ((i = 0; i < CLIENTS; i++)); do
     uri=$LDAP_URI
     [ $((i % 2)) = 1 ] && uri=$LDAP_REPLICA_URI
+    mkfifo "$T/race/$i.go"
     (
-      until [ -e "$go" ]; do sleep 0.005; done
+      read -r < "$T/race/$i.go"
       seen=$(service_last_step "$uri" "$user")
       read_at=$(now_ms)
       if [ -n "$seen" ] && [ "$seen" -ge "$step" ]; then
-        echo "skipped $uri $seen $read_at" > "$T/race/$i"
+        echo "skipped $uri $seen $read_at" > "$T/race/$i.result"
       else
         rc=0
         take_step "$LDAP_URI" "$user" "$step" || rc=$?
-        echo "rc$rc $uri ${seen:-none} $read_at $(now_ms)" > "$T/race/$i"
+        echo "rc$rc $uri ${seen:-none} $read_at $(now_ms)" > "$T/race/$i.result"
       fi
     ) &
     pids+=($!)
   done
-  touch "$go"
+  for ((i = 0; i < CLIENTS; i++)); do echo go > "$T/race/$i.go"; done
   wait "${pids[@]}"
-  cat "$T/race/"* | awk -v replica="$LDAP_REPLICA_URI" -v step="$step" '
+  cat "$T/race/"*.result | awk -v replica="$LDAP_REPLICA_URI" -v step="$step" '
     $1 == "rc0" { won++; won_at = $5 }
     $1 == "rc122" { refused++ }
     $1 == "skipped" { skipped++ }
@@ -193,10 +194,18 @@ ldap_start
 check "primary back: a step taken there reaches the replica again" \
   take_and_reach "$LDAP_URI" ldap_replica_search alice $((step + 1))
 
+# The replica down for a while: it resumes from its own cookie when it comes back.
+ldap_replica_stop
+check "replica stopped: the primary goes on taking steps" take_step "$LDAP_URI" alice $((step + 2))
+ldap_replica_restart
+check "replica restarted: it catches up to step $((step + 2))" \
+  reaches ldap_replica_search alice $((step + 2))
+step=$((step + 2))
+
 # --- two providers ----------------------------------------------------------------------------------
 check "ldap_replica_start multiprovider: the second slapd becomes a second provider" \
   ldap_replica_start multiprovider
-check "it holds alice's record" reaches ldap_replica_search alice $((step + 1))
+check "it holds alice's record" reaches ldap_replica_search alice "$step"
 ldap_store_record bob "studio2faLastStep: 2000"
 check "both servers accept writes: one made on the second reaches the primary" \
   take_and_reach "$LDAP_REPLICA_URI" ldap_search bob 2001

@@ -42,7 +42,7 @@
 # Variables (set when this file is sourced)
 #   LDAP_REPLICA_URI         ldap://127.0.0.1:$LDAP_REPLICA_PORT (StartTLS, the same test CA)
 #   LDAP_REPLICA_URI_LDAPI   the second server's ldapi socket for the code under test
-#   LDAP_REPLICA_LOG         its log (-d stats)
+#   LDAP_REPLICA_LOG         its log (-d stats), begun afresh by each ldap_replica_start
 
 S2FA_REPLICA=$S2FA_LDAP/replica
 read -r LDAP_REPLICA_PORT S2FA_REPLICA_DEAD_PORT < <(s2fa_ldap_free_ports)
