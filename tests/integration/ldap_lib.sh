@@ -271,7 +271,7 @@ s2fa_ldap_exited() {
 }
 
 ldap_start() {
-  local cert=${1:-good} deadline
+  local cert=${1:-good}
   case $cert in good | rogue) ;; *) s2fa_ldap_bail "ldap_start: good or rogue, not '$cert'" ;; esac
   [ -n "$S2FA_LDAP_PID" ] && ldap_stop
   [ -d "$S2FA_LDAP/slapd.d" ] || s2fa_ldap_build
@@ -284,23 +284,31 @@ ldap_start() {
     -h "$S2FA_LDAP_ADMIN_URI $LDAP_URI_LDAPI $LDAP_URI/ $LDAP_URI_LDAPS/" \
     < /dev/null >> "$LDAP_LOG" 2>&1 &
   S2FA_LDAP_PID=$!
-  deadline=$((SECONDS + 10))
-  until s2fa_ldap_root ldapwhoami > /dev/null 2>&1; do
-    if s2fa_ldap_exited "$S2FA_LDAP_PID"; then
-      wait "$S2FA_LDAP_PID" 2> /dev/null
-      S2FA_LDAP_PID=
-      s2fa_ldap_bail "ldap_start: slapd exited at start (see $LDAP_LOG)"
-    fi
-    [ "$SECONDS" -lt "$deadline" ] || s2fa_ldap_bail "ldap_start: slapd did not answer within 10 s"
-    sleep 0.05
-  done
+  s2fa_ldap_await "$S2FA_LDAP_PID" s2fa_ldap_root || {
+    S2FA_LDAP_PID=
+    s2fa_ldap_bail "ldap_start: slapd exited at start (see $LDAP_LOG)"
+  }
   [ -e "$S2FA_LDAP/loaded" ] || s2fa_ldap_load
   return 0
 }
 
-ldap_stop() {
-  local pid=$S2FA_LDAP_PID deadline
-  [ -n "$pid" ] || return 0
+# s2fa_ldap_await PID ROOT-TOOL: waits until the slapd PID answers ROOT-TOOL ldapwhoami. Fails
+# (and reaps it) if it exits first; bails out after 10 s.
+s2fa_ldap_await() {
+  local pid=$1 root=$2 deadline=$((SECONDS + 10))
+  until "$root" ldapwhoami > /dev/null 2>&1; do
+    if s2fa_ldap_exited "$pid"; then
+      wait "$pid" 2> /dev/null
+      return 1
+    fi
+    [ "$SECONDS" -lt "$deadline" ] || s2fa_ldap_bail "slapd (pid $pid) did not answer within 10 s"
+    sleep 0.05
+  done
+}
+
+# s2fa_ldap_terminate PID: stops that slapd (even paused) and waits for it to exit.
+s2fa_ldap_terminate() {
+  local pid=$1 deadline
   kill -CONT "$pid" 2> /dev/null
   kill -TERM "$pid" 2> /dev/null
   deadline=$((SECONDS + 10))
@@ -312,6 +320,11 @@ ldap_stop() {
     sleep 0.05
   done
   wait "$pid" 2> /dev/null
+}
+
+ldap_stop() {
+  [ -n "$S2FA_LDAP_PID" ] || return 0
+  s2fa_ldap_terminate "$S2FA_LDAP_PID"
   S2FA_LDAP_PID=
   return 0
 }

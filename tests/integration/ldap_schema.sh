@@ -54,7 +54,11 @@ LDIF
 check "a test slapd configuration is built" slapadd -q -n0 -F "$L/slapd.d" -l "$L/config.ldif"
 "$SLAPD" -F "$L/slapd.d" -h "$LDAPI" 2> "$L/slapd.log"
 for i in $(seq 1 100); do [ -S "$L/ldapi" ] && break; sleep 0.05; done
-stop_slapd() { [ -f "$L/slapd.pid" ] && kill "$(cat "$L/slapd.pid")" 2>/dev/null; stop_daemon; cleanup; }
+stop_slapd() {
+  local pid
+  for pid in "$L/slapd.pid" "$L/v1/slapd.pid"; do [ -f "$pid" ] && kill "$(cat "$pid")" 2>/dev/null; done
+  stop_daemon; cleanup
+}
 trap stop_slapd EXIT
 check "slapd is running on ldapi" test -S "$L/ldapi"
 
@@ -152,4 +156,97 @@ CONF
 mkdir -p "$L/db2"
 out=$(slaptest -u -f "$L/slapd.conf" 2>&1)
 check "schema/studio2fa.schema passes slaptest (slapd.conf form): $out" grep -q 'config file testing succeeded' <<< "$out"
+
+# --- upgrade of a directory that loaded version 1 (schema/README.md, "Upgrading") -----------------
+# A second slapd, configured like the first, that loaded version 1 of studio2fa.ldif (commit
+# c4850f6) and so holds it as cn={4}studio2fa: the upgrade LDIF's {N} must be found, as the
+# README says, then the definitions must be exactly those of a fresh version 2.
+mkdir -p "$L/v1/slapd.d" "$L/v1/db"
+LDAPI_V1="ldapi://$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$L/v1/ldapi")"
+sed -e "s|^olcPidFile: .*|olcPidFile: $L/v1/slapd.pid|" -e "s|^olcDbDirectory: .*|olcDbDirectory: $L/v1/db|" \
+  "$L/config.ldif" > "$L/v1/config.ldif"
+check "a second slapd configuration is built" \
+  slapadd -q -n0 -F "$L/v1/slapd.d" -l "$L/v1/config.ldif"
+"$SLAPD" -F "$L/v1/slapd.d" -h "$LDAPI_V1" 2> "$L/v1/slapd.log"
+for i in $(seq 1 100); do [ -S "$L/v1/ldapi" ] && break; sleep 0.05; done
+cat > "$L/v1/studio2fa-v1.ldif" <<'LDIF'
+dn: cn=studio2fa,cn=schema,cn=config
+objectClass: olcSchemaConfig
+cn: studio2fa
+olcObjectIdentifier: studio2fa 2.25.102637920133028547916063064081372960459
+olcObjectIdentifier: studio2faAttributeType studio2fa:1
+olcObjectIdentifier: studio2faObjectClass studio2fa:2
+olcAttributeTypes: ( studio2faAttributeType:1 NAME 'studio2faRequired'
+  DESC 'TRUE: the users this entry covers must use two-factor authentication'
+  EQUALITY booleanMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.7 SINGLE-VALUE )
+olcAttributeTypes: ( studio2faAttributeType:2 NAME 'studio2faExempt'
+  DESC 'TRUE: the users this entry covers are exempt (e.g. review or SSO accounts)'
+  EQUALITY booleanMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.7 SINGLE-VALUE )
+olcAttributeTypes: ( studio2faAttributeType:3 NAME 'studio2faGracePeriod'
+  DESC 'Seconds a newly required user has to enroll before login walks them through it'
+  EQUALITY integerMatch ORDERING integerOrderingMatch
+  SYNTAX 1.3.6.1.4.1.1466.115.121.1.27 SINGLE-VALUE )
+olcObjectClasses: ( studio2faObjectClass:1 NAME 'studio2faPolicy'
+  DESC 'studio2fa policy: on a user, a group or a container (the whole subtree below it)'
+  SUP top AUXILIARY
+  MAY ( studio2faRequired $ studio2faExempt $ studio2faGracePeriod ) )
+LDIF
+out=$(ldapadd -Q -Y EXTERNAL -H "$LDAPI_V1" -f "$L/v1/studio2fa-v1.ldif" 2>&1)
+check "version 1 of the schema loads into the second slapd" \
+  grep -q 'adding new entry "cn=studio2fa,cn=schema,cn=config"' <<< "$out"
+out=$(ldapmodify -Q -Y EXTERNAL -H "$LDAPI_V1" -f "$top_srcdir/schema/studio2fa-upgrade-v2.ldif" 2>&1)
+check "the upgrade LDIF as shipped, with {N} unreplaced, is refused (noSuchObject)" \
+  grep -q 'No such object (32)' <<< "$out"
+# The README's two commands, with this server's ldapi URI.
+dn=$(ldapsearch -Q -LLL -Y EXTERNAL -H "$LDAPI_V1" -b cn=schema,cn=config -s one \
+  '(cn={*}studio2fa)' dn | sed -n 's/^dn: //p')
+check "the README's search finds the loaded schema's entry: $dn" \
+  test "$dn" = "cn={4}studio2fa,cn=schema,cn=config"
+out=$(sed "s/^dn: cn={N}studio2fa,cn=schema,cn=config\$/dn: $dn/" \
+  "$top_srcdir/schema/studio2fa-upgrade-v2.ldif" | ldapmodify -Q -Y EXTERNAL -H "$LDAPI_V1" 2>&1)
+check "the upgrade LDIF, {N} replaced as the README says, applies" \
+  grep -q "modifying entry \"cn={4}studio2fa,cn=schema,cn=config\"" <<< "$out"
+# definitions URI: the studio2fa attribute types and object classes, without their {n} order
+# prefixes, sorted.
+definitions() {
+  ldapsearch -Q -LLL -o ldif-wrap=no -Y EXTERNAL -H "$1" -b cn=schema,cn=config '(cn={*}studio2fa)' \
+    olcObjectIdentifier olcAttributeTypes olcObjectClasses | grep -v '^dn:' | sed 's/: {[0-9]*}/: /' | sort
+}
+export -f definitions
+upgraded=$(definitions "$LDAPI_V1")
+fresh=$(definitions "$LDAPI")
+check "after the upgrade the definitions are exactly version 2's ($(grep -c . <<< "$fresh") values)" \
+  test "$upgraded" = "$fresh"
+check "(and there are 21 attribute types and 2 object classes)" \
+  test "$(grep -c '^olcAttributeTypes:' <<< "$upgraded") $(grep -c '^olcObjectClasses:' <<< "$upgraded")" = "21 2"
+out=$(ldapmodify -Q -Y EXTERNAL -H "$LDAPI_V1" 2>&1 <<LDIF
+dn: $BASE
+changetype: add
+objectClass: dcObject
+objectClass: organization
+o: Studio
+dc: studio
+
+dn: ou=studio2fa,$BASE
+changetype: add
+objectClass: organizationalUnit
+ou: studio2fa
+
+dn: studio2faUser=alice,ou=studio2fa,$BASE
+changetype: add
+objectClass: studio2faEnrollment
+studio2faUser: alice
+studio2faRevision: 1
+studio2faLastStep: 100
+LDIF
+)
+check "the upgraded directory takes a studio2faEnrollment entry" \
+  grep -q 'adding new entry "studio2faUser=alice' <<< "$out"
+out=$(ldapsearch -Q -LLL -Y EXTERNAL -H "$LDAPI_V1" -b "$BASE" '(studio2faLastStep>=99)' 1.1 2>&1)
+check "and orders studio2faLastStep (integerOrderingMatch)" grep -q '^dn: studio2faUser=alice' <<< "$out"
+rc=0
+out=$(sed "s/^dn: cn={N}studio2fa,cn=schema,cn=config\$/dn: $dn/" \
+  "$top_srcdir/schema/studio2fa-upgrade-v2.ldif" | ldapmodify -Q -Y EXTERNAL -H "$LDAPI_V1" 2>&1) || rc=$?
+check "applying the upgrade twice is refused, the schema unchanged (rc $rc)" \
+  bash -c '[ "$0" != 0 ] && [ "$(definitions "$1")" = "$2" ]' "$rc" "$LDAPI_V1" "$fresh"
 finish
