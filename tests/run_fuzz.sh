@@ -20,7 +20,8 @@ seconds=${1:-30}
 jobs=${FUZZ_JOBS:-$(nproc)}
 cxx=${FUZZ_CXX:-clang++}
 out=build-fuzz
-targets=(fuzz_protocol fuzz_request_handler fuzz_config fuzz_base32_otpauth fuzz_directory_names)
+targets=(fuzz_protocol fuzz_request_handler fuzz_config fuzz_base32_otpauth fuzz_directory_names
+         fuzz_phone_number)
 
 # What libFuzzer needs per target: the longest input worth trying, and any extra option.
 max_len() {
