@@ -42,7 +42,8 @@ void check_mask(std::string_view number)
   const std::string digits = digits_of(number);
   FUZZ_CHECK(shown.size() <= phone::k_shown_digits, "a mask shows at most four digits");
   FUZZ_CHECK(digits_of(shown) == shown, "a mask shows digits only");
-  FUZZ_CHECK(shown.empty() || digits.compare(digits.size() - shown.size(), shown.size(), shown) == 0,
+  FUZZ_CHECK(shown.empty() ||
+                 digits.compare(digits.size() - shown.size(), shown.size(), shown) == 0,
              "the digits shown are the last ones");
 }
 
