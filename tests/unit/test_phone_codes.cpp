@@ -1,13 +1,16 @@
 // Codes sent by text message or voice call (daemon/auth/phone_codes, phone_code_factor,
 // send_budget, phone_message): the NIST SP 800-63B rules for out-of-band codes, under a
 // ManualClock, and the code as a factor beside TOTP and backup codes (factors.cpp).
+#include "account_ledger.hpp"
 #include "backup_codes.hpp"
 #include "clock.hpp"
 #include "factors.hpp"
 #include "phone_codes.hpp"
+#include "phone_dispatch.hpp"
 #include "phone_message.hpp"
 #include "sealer.hpp"
 #include "send_budget.hpp"
+#include "sqlite_store.hpp"
 #include "totp.hpp"
 
 #include <algorithm>
@@ -348,6 +351,204 @@ void test_factor_beside_totp(void**)
   assert_false(record.has_phone_code());
 }
 
+// --- sending a login code (PhoneDispatch) ---------------------------------------------------
+
+// A gateway that records what it is given and answers as told.
+class FakeSender final : public CodeSender {
+public:
+  bool accept = true;
+  std::vector<std::string> messages;
+  std::vector<std::string> numbers;
+
+  SendOutcome send(const OutgoingCode& code, std::chrono::milliseconds) override
+  {
+    messages.emplace_back(code.message.view());
+    numbers.push_back(code.number);
+    SendOutcome outcome;
+    outcome.accepted = accept;
+    outcome.elapsed_ms = 412;
+    if (!accept) {
+      outcome.problem = "the command exited with status 1";
+    }
+    return outcome;
+  }
+};
+
+struct DispatchFixture {
+  std::string dir;
+  ManualClock clock{k_start};
+  Keys keys = make_keys();
+  std::unique_ptr<SqliteStore> store;
+  std::unique_ptr<AccountLedger> ledger;
+  PhoneCodes codes{*keys.phone, PhoneCodeRules{}};
+  SendBudget budget{3};
+  FakeSender sms;
+  SenderPool sms_pool{sms, 2, std::chrono::milliseconds(1000)};
+  std::unique_ptr<PhoneDispatch> dispatch;
+  Requester who{0, "root", "sshd", "192.0.2.7", "ssh"};
+
+  UserRecord load(const std::string& user)
+  {
+    auto held = ledger->lock(user);
+    auto loaded = ledger->load(user);
+    assert_true(loaded && loaded->has_value());
+    return **loaded;
+  }
+  void save(UserRecord record)
+  {
+    assert_true(
+        ledger->commit(record, ledger->event(who, "test", record.user, "ok", "")).has_value());
+  }
+  // The audit rows of `user`'s code sendings, "outcome: detail".
+  std::vector<std::string> audit(const std::string& user)
+  {
+    AuditQuery query;
+    query.subject = user;
+    auto rows = ledger->read_audit(query);
+    assert_true(rows.has_value());
+    std::vector<std::string> lines;
+    for (const AuditRecord& row : *rows) {
+      if (row.event.action == "phone-code") {
+        lines.push_back(row.event.outcome + ": " + row.event.detail);
+      }
+    }
+    return lines;
+  }
+};
+
+int dispatch_setup(void** state)
+{
+  auto f = std::make_unique<DispatchFixture>();
+  char templ[] = "/tmp/s2fa-phone-XXXXXX";
+  if (mkdtemp(templ) == nullptr) {
+    return -1;
+  }
+  f->dir = templ;
+  auto store = SqliteStore::open(f->dir + "/studio2fa.db");
+  if (!store) {
+    return -1;
+  }
+  f->store = std::move(*store);
+  f->ledger = std::make_unique<AccountLedger>(*f->store, f->clock, 86400);
+  f->dispatch = std::make_unique<PhoneDispatch>(*f->ledger, f->codes, f->budget, &f->sms_pool,
+                                                nullptr, PhoneMessageTexts{});
+  UserRecord alice = phone_user();
+  f->save(alice);
+  *state = f.release();
+  return 0;
+}
+
+int dispatch_teardown(void** state)
+{
+  auto* f = static_cast<DispatchFixture*>(*state);
+  const std::string command = "rm -rf '" + f->dir + "'";
+  delete f;
+  return std::system(command.c_str()) == 0 ? 0 : -1;
+}
+
+using Result = PhoneSendOutcome::Result;
+
+void assert_result(const PhoneSendOutcome& outcome, Result expected)
+{
+  if (outcome.result != expected) {
+    fail_msg("result %d, not %d (%s)", static_cast<int>(outcome.result), static_cast<int>(expected),
+             outcome.notice.c_str());
+  }
+}
+
+void test_dispatch_sends_and_audits(void** state)
+{
+  auto& f = *static_cast<DispatchFixture*>(*state);
+  const PhoneSendOutcome sent = f.dispatch->send_login_code("alice", f.who);
+  assert_result(sent, Result::sent);
+  assert_string_equal(
+      sent.notice.c_str(),
+      "A code was sent by text message to \u2022\u2022\u2022\u2022\u2022\u20224567.");
+  assert_int_equal(f.sms.messages.size(), 1);
+  assert_string_equal(f.sms.numbers[0].c_str(), "+447946004567");
+  const std::string code = f.sms.messages[0].substr(0, 6);
+  // The stored record holds the hash of the code that went, nothing else of it.
+  const UserRecord record = f.load("alice");
+  assert_int_equal(
+      static_cast<int>(f.codes.check(record, PhoneCodePurpose::login, code, f.clock.now())),
+      static_cast<int>(PhoneCodeCheck::match));
+  const std::vector<std::string> audit = f.audit("alice");
+  assert_int_equal(audit.size(), 2);
+  assert_string_equal(audit[0].c_str(),
+                      "issued: code made for sms, \u2022\u2022\u2022\u2022\u2022\u20224567");
+  assert_string_equal(audit[1].c_str(),
+                      "sent: code sent (sms, \u2022\u2022\u2022\u2022\u2022\u20224567, gateway "
+                      "accepted in 412 ms)");
+  for (const std::string& line : audit) {
+    assert_null(strstr(line.c_str(), code.c_str()));
+  }
+}
+
+void test_dispatch_rations(void** state)
+{
+  auto& f = *static_cast<DispatchFixture*>(*state);
+  assert_result(f.dispatch->send_login_code("alice", f.who), Result::sent);
+  f.clock.advance(20);
+  const PhoneSendOutcome early = f.dispatch->send_login_code("alice", f.who);
+  assert_result(early, Result::refused);
+  assert_int_equal(early.retry_after, 40);
+  assert_non_null(strstr(early.notice.c_str(), "Try again in 40 seconds"));
+  assert_int_equal(f.sms.messages.size(), 1);
+
+  // The host's cap (3 an hour here) holds across users.
+  for (const char* user : {"bob", "carol", "dave"}) {
+    UserRecord other = phone_user();
+    other.user = user;
+    f.save(other);
+  }
+  assert_result(f.dispatch->send_login_code("bob", f.who), Result::sent);
+  assert_result(f.dispatch->send_login_code("carol", f.who), Result::sent);
+  const PhoneSendOutcome capped = f.dispatch->send_login_code("dave", f.who);
+  assert_result(capped, Result::refused);
+  assert_int_equal(capped.retry_after, 3600 - 20);
+  assert_non_null(strstr(capped.notice.c_str(), "this hour"));
+  assert_int_equal(f.sms.messages.size(), 3);
+  // And the refused one left dave's record as it was: no code, nothing counted.
+  const UserRecord dave = f.load("dave");
+  assert_false(dave.has_phone_code());
+  assert_int_equal(dave.phone_sends, 0);
+}
+
+void test_dispatch_fails_closed(void** state)
+{
+  auto& f = *static_cast<DispatchFixture*>(*state);
+  f.sms.accept = false;
+  const PhoneSendOutcome failed = f.dispatch->send_login_code("alice", f.who);
+  assert_result(failed, Result::failed);
+  assert_string_equal(failed.notice.c_str(),
+                      "could not send a code; use your app or a backup code");
+  // The code that may have gone is void.
+  const std::string code = f.sms.messages[0].substr(0, 6);
+  const UserRecord record = f.load("alice");
+  assert_false(record.has_phone_code());
+  assert_int_equal(
+      static_cast<int>(f.codes.check(record, PhoneCodePurpose::login, code, f.clock.now())),
+      static_cast<int>(PhoneCodeCheck::no_code));
+  const std::vector<std::string> audit = f.audit("alice");
+  assert_string_equal(
+      audit.back().c_str(),
+      "failed: not sent (sms, \u2022\u2022\u2022\u2022\u2022\u20224567, the command "
+      "exited with status 1)");
+
+  // A user without a number, and one whose only method has no sender: nothing is sent.
+  UserRecord bob;
+  bob.user = "bob";
+  f.save(bob);
+  assert_result(f.dispatch->send_login_code("bob", f.who), Result::no_phone);
+  assert_result(f.dispatch->send_login_code("nobody-at-all", f.who), Result::no_phone);
+  UserRecord carol = phone_user();
+  carol.user = "carol";
+  carol.phone_methods = k_phone_voice;
+  f.save(carol);
+  assert_result(f.dispatch->send_login_code("carol", f.who), Result::no_phone);
+  assert_int_equal(f.sms.messages.size(), 1);
+}
+
 } // namespace
 
 int main()
@@ -361,6 +562,11 @@ int main()
       cmocka_unit_test(test_host_budget),
       cmocka_unit_test(test_messages),
       cmocka_unit_test(test_factor_beside_totp),
+      cmocka_unit_test_setup_teardown(test_dispatch_sends_and_audits, dispatch_setup,
+                                      dispatch_teardown),
+      cmocka_unit_test_setup_teardown(test_dispatch_rations, dispatch_setup, dispatch_teardown),
+      cmocka_unit_test_setup_teardown(test_dispatch_fails_closed, dispatch_setup,
+                                      dispatch_teardown),
   };
   return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
