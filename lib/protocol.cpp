@@ -43,7 +43,7 @@ bool valid(LockState lock)
 
 bool valid(SecondFactor factor)
 {
-  return static_cast<std::uint8_t>(factor) <= static_cast<std::uint8_t>(SecondFactor::backup_code);
+  return static_cast<std::uint8_t>(factor) <= static_cast<std::uint8_t>(SecondFactor::phone_code);
 }
 
 bool valid(CodeResult result)

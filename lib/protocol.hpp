@@ -66,7 +66,7 @@ inline constexpr std::uint32_t k_max_grace_period = 365 * 24 * 3600;
 
 enum class EnrollmentState : std::uint8_t { none = 0, pending = 1, active = 2 };
 enum class LockState : std::uint8_t { none = 0, second_factor = 1, account = 2 };
-enum class SecondFactor : std::uint8_t { none = 0, totp = 1, backup_code = 2 };
+enum class SecondFactor : std::uint8_t { none = 0, totp = 1, backup_code = 2, phone_code = 3 };
 enum class AuthMode : std::uint8_t { password_only = 1, password_and_code = 2, code_only = 3 };
 enum class AuthResult : std::uint8_t {
   success = 0,

@@ -20,7 +20,8 @@ seconds=${1:-30}
 jobs=${FUZZ_JOBS:-$(nproc)}
 cxx=${FUZZ_CXX:-clang++}
 out=build-fuzz
-targets=(fuzz_protocol fuzz_request_handler fuzz_config fuzz_base32_otpauth fuzz_directory_names)
+targets=(fuzz_protocol fuzz_request_handler fuzz_config fuzz_base32_otpauth fuzz_directory_names
+         fuzz_phone_number)
 
 # What libFuzzer needs per target: the longest input worth trying, and any extra option.
 max_len() {
@@ -50,7 +51,7 @@ diag_file() { sed 's/^/# /' "$1"; }
 common_flags=(-std=c++20 -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined
               -fno-sanitize-recover=all -Wall -Wextra -Wshadow -Wformat=2 -Wno-format-nonliteral
               -I lib -I daemon -I daemon/server -I daemon/auth -I daemon/store -I daemon/directory
-              -I daemon/keys -I daemon/host -DSYSCONFDIR='"/etc"')
+              -I daemon/keys -I daemon/host -I daemon/sender -DSYSCONFDIR='"/etc"')
 libs=(-lcrypto -lsqlite3 -lcrypt -lldap -llber -lqrencode -lpthread)
 mkdir -p "$out/obj" "$out/logs"
 

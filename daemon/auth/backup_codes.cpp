@@ -1,5 +1,7 @@
 #include "backup_codes.hpp"
 
+#include "keyed_hash.hpp"
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -34,16 +36,6 @@ char normalise_symbol(char c)
     return c;
   }
   return '\0';
-}
-
-bool hmac_sha256(std::span<const std::uint8_t> key, std::span<const std::uint8_t> message,
-                 std::uint8_t* out)
-{
-  unsigned int length = 0;
-  return key.size() <= static_cast<std::size_t>(INT_MAX) &&
-         HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), message.data(),
-              message.size(), out, &length) != nullptr &&
-         length == k_key_size;
 }
 
 } // namespace

@@ -19,10 +19,15 @@ protocol::SecondFactor CodeVerdict::kind() const
   return factor != nullptr ? factor->kind() : protocol::SecondFactor::none;
 }
 
-Factors::Factors(const Sealer& sealer, const BackupCodeHasher& hasher, FactorRules rules)
+Factors::Factors(const Sealer& sealer, const BackupCodeHasher& hasher, FactorRules rules,
+                 const PhoneCodes* phone_codes)
     : m_totp(sealer, rules.window), m_backup_codes(hasher, rules.backup_lockout_after),
       m_lockout_after(rules.lockout_after), m_order{&m_totp, &m_backup_codes}
 {
+  if (phone_codes != nullptr) {
+    m_phone_code.emplace(*phone_codes);
+    m_order[2] = &*m_phone_code;
+  }
 }
 
 Expected<CodeVerdict> Factors::verify(const UserRecord& record, std::string_view code,
@@ -30,8 +35,9 @@ Expected<CodeVerdict> Factors::verify(const UserRecord& record, std::string_view
 {
   CodeVerdict verdict;
   CodeVerdict fallback; // a match of a factor that only `also` claims the code
+  std::size_t owners = 0;
   for (const FactorVerifier* factor : m_order) {
-    if (accept == Accept::not_backup_codes && factor == &m_backup_codes) {
+    if (factor == nullptr || (accept == Accept::not_backup_codes && factor == &m_backup_codes)) {
       continue;
     }
     auto match = factor->check(record, code, now);
@@ -43,6 +49,7 @@ Expected<CodeVerdict> Factors::verify(const UserRecord& record, std::string_view
       if (verdict.owner == nullptr) {
         verdict.owner = factor;
       }
+      verdict.owners[owners++] = factor;
       if (match->matched && verdict.proved == nullptr) {
         verdict.proved = factor;
         verdict.match = *match;
@@ -74,7 +81,10 @@ bool Factors::settle(UserRecord& record, const CodeVerdict& verdict, std::int64_
   }
   record.failures = saturating_increment(record.failures);
   record.last_failure_at = now;
-  bool locked_now = verdict.owner != nullptr && verdict.owner->count_failure(record, now);
+  bool locked_now = false;
+  for (const FactorVerifier* owner : verdict.owners) {
+    locked_now = (owner != nullptr && owner->count_failure(record, now)) || locked_now;
+  }
   if (m_lockout_after > 0 && record.failures >= m_lockout_after &&
       record.lock != protocol::LockState::account) {
     record.lock = protocol::LockState::account;
@@ -105,7 +115,9 @@ Expected<void> Factors::activate(UserRecord& record, std::span<const std::uint8_
 void Factors::remove_all(UserRecord& record) const
 {
   for (const FactorVerifier* factor : m_order) {
-    factor->remove(record);
+    if (factor != nullptr) {
+      factor->remove(record);
+    }
   }
 }
 
@@ -121,7 +133,9 @@ void Factors::clear_failures(UserRecord& record) const
   record.failures = 0;
   record.last_failure_at = 0;
   for (const FactorVerifier* factor : m_order) {
-    factor->clear_failures(record);
+    if (factor != nullptr) {
+      factor->clear_failures(record);
+    }
   }
 }
 

@@ -6,10 +6,12 @@
 
 #include "backup_code_factor.hpp"
 #include "factor.hpp"
+#include "phone_code_factor.hpp"
 #include "totp_factor.hpp"
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string_view>
 
@@ -26,6 +28,9 @@ struct CodeVerdict {
   const FactorVerifier* proved = nullptr; // the factor the code proved; null: a wrong code
   FactorMatch match;                      // with `proved`
   const FactorVerifier* owner = nullptr; // whose shape the code had (a wrong code is charged to it)
+  // Every factor that claimed the code as its own, owner first: a wrong code is charged to each
+  // (a six-digit code may be a TOTP code and the code sent by text at once).
+  std::array<const FactorVerifier*, 3> owners{};
 
   bool right() const { return proved != nullptr; }
   // The kind of the factor proved, or (for a wrong code) of its owner; none for neither.
@@ -34,7 +39,9 @@ struct CodeVerdict {
 
 class Factors {
 public:
-  Factors(const Sealer& sealer, const BackupCodeHasher& hasher, FactorRules rules);
+  // Without `phone_codes`, no code sent by text or voice is ever accepted.
+  Factors(const Sealer& sealer, const BackupCodeHasher& hasher, FactorRules rules,
+          const PhoneCodes* phone_codes = nullptr);
   Factors(const Factors&) = delete;
   Factors& operator=(const Factors&) = delete;
 
@@ -68,9 +75,10 @@ public:
 private:
   TotpFactor m_totp;
   BackupCodeFactor m_backup_codes;
+  std::optional<PhoneCodeFactor> m_phone_code;
   unsigned m_lockout_after;
-  // In the order they are asked: TOTP first, whatever the code looks like.
-  std::array<const FactorVerifier*, 2> m_order;
+  // In the order they are asked: TOTP first, whatever the code looks like; null past the last.
+  std::array<const FactorVerifier*, 3> m_order{};
 };
 
 } // namespace studio2fa

@@ -87,6 +87,30 @@ CREATE TABLE enforcement (
     R"sql(
 ALTER TABLE users ADD COLUMN revision INTEGER NOT NULL DEFAULT 1 CHECK (revision >= 1);
 )sql",
+    // 4 → 5: the phone factor: the number and its methods, a number being confirmed, the code
+    // last sent (its keyed hash) and the per-user send count. Numbers are E.164: '+' and at
+    // most 15 digits.
+    R"sql(
+ALTER TABLE users ADD COLUMN phone TEXT NOT NULL DEFAULT '' CHECK (length(phone) <= 16);
+ALTER TABLE users ADD COLUMN phone_methods INTEGER NOT NULL DEFAULT 0
+  CHECK (phone_methods BETWEEN 0 AND 3);
+ALTER TABLE users ADD COLUMN phone_enrolled_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN pending_phone TEXT NOT NULL DEFAULT ''
+  CHECK (length(pending_phone) <= 16);
+ALTER TABLE users ADD COLUMN pending_phone_methods INTEGER NOT NULL DEFAULT 0
+  CHECK (pending_phone_methods BETWEEN 0 AND 3);
+ALTER TABLE users ADD COLUMN phone_code BLOB CHECK (phone_code IS NULL OR
+  (typeof(phone_code) = 'blob' AND length(phone_code) = 32));
+ALTER TABLE users ADD COLUMN phone_code_purpose INTEGER NOT NULL DEFAULT 0
+  CHECK (phone_code_purpose BETWEEN 0 AND 2);
+ALTER TABLE users ADD COLUMN phone_code_sent_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN phone_code_expires_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN phone_code_tries INTEGER NOT NULL DEFAULT 0
+  CHECK (phone_code_tries BETWEEN 0 AND 4294967295);
+ALTER TABLE users ADD COLUMN phone_sends_since INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN phone_sends INTEGER NOT NULL DEFAULT 0
+  CHECK (phone_sends BETWEEN 0 AND 4294967295);
+)sql",
 };
 static_assert(std::size(k_migrations) == k_schema_version, "one migration step per schema version");
 static_assert(k_application_id == 1395803713, "the migration above spells the same id");

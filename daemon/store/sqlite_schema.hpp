@@ -3,7 +3,7 @@
 //
 // Versions: 1 the users' records; 2 backup codes, locks, passes and the audit trail; 3 the
 // directory policy (grace periods, the policy cache, the enforcement switch); 4 a revision per
-// record, for conditional commits.
+// record, for conditional commits; 5 the phone factor (codes by text message or voice call).
 #pragma once
 
 #include "expected.hpp"
@@ -16,7 +16,7 @@ struct sqlite3;
 namespace studio2fa {
 
 // The schema version this build writes.
-constexpr int k_schema_version = 4;
+constexpr int k_schema_version = 5;
 
 // The migration steps, as released: step i takes the schema from version i to i + 1 (without
 // setting PRAGMA user_version, which migrate() does in the same transaction).

@@ -71,22 +71,32 @@ std::optional<protocol::LockState> lock_from_code(std::int64_t code)
   "secret, algorithm, digits, period, enrolled_at, last_step, failures, last_failure_at, "         \
   "pending_secret, pending_algorithm, pending_digits, pending_period, pending_created_at, "        \
   "backup_codes, backup_failures, lock_state, locked_at, pass_until, last_login_at, grace_until, " \
-  "revision"
+  "revision, phone, phone_methods, phone_enrolled_at, pending_phone, pending_phone_methods, "       \
+  "phone_code, phone_code_purpose, phone_code_sent_at, phone_code_expires_at, phone_code_tries, "  \
+  "phone_sends_since, phone_sends"
 
 constexpr const char* k_load_sql = "SELECT " STUDIO2FA_RECORD_COLUMNS " FROM users WHERE name = ?1";
 
-constexpr int k_list_name_column = 21;
+constexpr int k_list_name_column = 33;
 constexpr const char* k_list_sql =
     "SELECT " STUDIO2FA_RECORD_COLUMNS ", name FROM users WHERE name > ?1 ORDER BY name LIMIT ?2";
 
-// ?22 is the revision the record was read at; a row written gets ?22 + 1.
+// ?22 is the revision the record was read at; a row written gets ?22 + 1. The phone factor's
+// columns (schema version 5) come after it, ?23 to ?34.
 constexpr const char* k_insert_sql =
     "INSERT INTO users (name, " STUDIO2FA_RECORD_COLUMNS ") "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, "
-    "?20, ?21, ?22 + 1) "
+    "?20, ?21, ?22 + 1, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34) "
     "ON CONFLICT (name) DO NOTHING";
 
 #undef STUDIO2FA_RECORD_COLUMNS
+
+// The phone factor's columns in both updates: no IN-list checks among them.
+#define STUDIO2FA_PHONE_SET                                                                        \
+  "phone = ?23, phone_methods = ?24, phone_enrolled_at = ?25, pending_phone = ?26, "               \
+  "pending_phone_methods = ?27, phone_code = ?28, phone_code_purpose = ?29, "                      \
+  "phone_code_sent_at = ?30, phone_code_expires_at = ?31, phone_code_tries = ?32, "                \
+  "phone_sends_since = ?33, phone_sends = ?34 "
 
 constexpr const char* k_update_sql =
     "UPDATE users SET secret = ?2, algorithm = ?3, digits = ?4, period = ?5, enrolled_at = ?6, "
@@ -94,7 +104,7 @@ constexpr const char* k_update_sql =
     "pending_algorithm = ?11, pending_digits = ?12, pending_period = ?13, "
     "pending_created_at = ?14, backup_codes = ?15, backup_failures = ?16, lock_state = ?17, "
     "locked_at = ?18, pass_until = ?19, last_login_at = ?20, grace_until = ?21, "
-    "revision = ?22 + 1 "
+    "revision = ?22 + 1, " STUDIO2FA_PHONE_SET
     "WHERE name = ?1 AND revision = ?22";
 
 // k_update_sql for the usual case where the columns that have CHECK (x IN (...)) constraints
@@ -106,9 +116,11 @@ constexpr const char* k_update_same_checks_sql =
     "failures = ?8, last_failure_at = ?9, pending_secret = ?10, pending_digits = ?12, "
     "pending_period = ?13, pending_created_at = ?14, backup_codes = ?15, backup_failures = ?16, "
     "locked_at = ?18, pass_until = ?19, last_login_at = ?20, grace_until = ?21, "
-    "revision = ?22 + 1 "
+    "revision = ?22 + 1, " STUDIO2FA_PHONE_SET
     "WHERE name = ?1 AND revision = ?22 AND algorithm = ?3 AND pending_algorithm = ?11 AND "
     "lock_state = ?17";
+
+#undef STUDIO2FA_PHONE_SET
 
 constexpr const char* k_remove_sql = "DELETE FROM users WHERE name = ?1";
 
@@ -143,6 +155,39 @@ std::optional<totp::Parameters> column_parameters(sqlite3_stmt* stmt, int column
   return params;
 }
 
+// Reads the phone factor's columns, from `column` on, into `record`; false if they hold
+// impossible values.
+bool read_phone(sqlite3_stmt* stmt, int column, UserRecord& record)
+{
+  record.phone = column_string(stmt, column);
+  const std::int64_t methods = sqlite3_column_int64(stmt, column + 1);
+  record.phone_enrolled_at = sqlite3_column_int64(stmt, column + 2);
+  record.pending_phone = column_string(stmt, column + 3);
+  const std::int64_t pending_methods = sqlite3_column_int64(stmt, column + 4);
+  const std::vector<std::uint8_t> code = column_blob(stmt, column + 5);
+  const std::int64_t purpose = sqlite3_column_int64(stmt, column + 6);
+  record.phone_code_sent_at = sqlite3_column_int64(stmt, column + 7);
+  record.phone_code_expires_at = sqlite3_column_int64(stmt, column + 8);
+  const std::int64_t tries = sqlite3_column_int64(stmt, column + 9);
+  record.phone_sends_since = sqlite3_column_int64(stmt, column + 10);
+  const std::int64_t sends = sqlite3_column_int64(stmt, column + 11);
+  const bool code_sent = purpose != 0;
+  if (methods < 0 || methods > k_phone_methods_all || pending_methods < 0 ||
+      pending_methods > k_phone_methods_all || purpose < 0 || purpose > 2 ||
+      code.size() != (code_sent ? record.phone_code.size() : 0) || !fits_u32(tries) ||
+      !fits_u32(sends)) {
+    return false;
+  }
+  record.phone_methods = static_cast<std::uint8_t>(methods);
+  record.pending_phone_methods = static_cast<std::uint8_t>(pending_methods);
+  record.phone_code_purpose = static_cast<PhoneCodePurpose>(purpose);
+  record.phone_code = {};
+  std::copy(code.begin(), code.end(), record.phone_code.begin());
+  record.phone_code_tries = static_cast<std::uint32_t>(tries);
+  record.phone_sends = static_cast<std::uint32_t>(sends);
+  return true;
+}
+
 // Reads the record columns (STUDIO2FA_RECORD_COLUMNS) of the current row into `record`; false if
 // the row holds impossible values.
 bool read_record(sqlite3_stmt* stmt, UserRecord& record)
@@ -164,6 +209,9 @@ bool read_record(sqlite3_stmt* stmt, UserRecord& record)
   record.last_login_at = sqlite3_column_int64(stmt, 18);
   record.grace_until = sqlite3_column_int64(stmt, 19);
   const std::int64_t revision = sqlite3_column_int64(stmt, 20);
+  if (!read_phone(stmt, 21, record)) {
+    return false;
+  }
   if (!params || !pending_params || !lock || last_step < 0 || !fits_u32(failures) ||
       !fits_u32(backup_failures) || codes.size() % sizeof(BackupCodeHash) != 0 ||
       codes.size() > protocol::k_backup_codes_per_set * sizeof(BackupCodeHash) || revision < 1) {
@@ -184,7 +232,7 @@ bool read_record(sqlite3_stmt* stmt, UserRecord& record)
   return true;
 }
 
-// Binds ?1..?22 of the insert and update statements; `codes` holds the record's backup codes
+// Binds ?1..?34 of the insert and update statements; `codes` holds the record's backup codes
 // packed.
 bool bind_record(sqlite3_stmt* stmt, const UserRecord& record,
                  const std::vector<std::uint8_t>& codes)
@@ -212,6 +260,20 @@ bool bind_record(sqlite3_stmt* stmt, const UserRecord& record,
   bind.integer(record.last_login_at);
   bind.integer(record.grace_until);
   bind.integer(static_cast<std::int64_t>(record.revision));
+  bind.text(record.phone);
+  bind.integer(record.phone_methods);
+  bind.integer(record.phone_enrolled_at);
+  bind.text(record.pending_phone);
+  bind.integer(record.pending_phone_methods);
+  // No code: NULL, as in a row written before schema version 5.
+  bind.blob(record.has_phone_code() ? std::span<const std::uint8_t>(record.phone_code)
+                                     : std::span<const std::uint8_t>{});
+  bind.integer(static_cast<std::int64_t>(record.phone_code_purpose));
+  bind.integer(record.phone_code_sent_at);
+  bind.integer(record.phone_code_expires_at);
+  bind.integer(record.phone_code_tries);
+  bind.integer(record.phone_sends_since);
+  bind.integer(record.phone_sends);
   return bind.ok();
 }
 

@@ -314,12 +314,26 @@ def directory_names():
     }
 
 
+def phone_numbers():
+    return {
+        "plain": "+447946000958",
+        "spaced": "+44 7946 000958",
+        "parenthesised": "+1 (415) 555-0100",
+        "dotted": "+33.1.23.45.67.89",
+        "shortest": "+6831234",
+        "longest": "+123456789012345",
+        "trunk-prefix": "+44 (0)20 7946 0958",
+        "no-plus": "00447946000958",
+    }
+
+
 def main():
     write("fuzz_protocol", protocol_frames())
     write("fuzz_request_handler", handler_inputs())
     write("fuzz_config", config_texts())
     write("fuzz_base32_otpauth", base32_texts())
     write("fuzz_directory_names", directory_names())
+    write("fuzz_phone_number", phone_numbers())
 
 
 if __name__ == "__main__":

@@ -134,12 +134,19 @@ std::int64_t raw_query(const std::string& path, const char* sql)
   return value;
 }
 
-void raw_exec(const std::string& path, const char* sql)
+// Runs `sql` on a database outside SqliteStore; whether it succeeded.
+bool raw_try(const std::string& path, const char* sql)
 {
   sqlite3* db = nullptr;
   assert_int_equal(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  assert_int_equal(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK);
+  const int rc = sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
   sqlite3_close(db);
+  return rc == SQLITE_OK;
+}
+
+void raw_exec(const std::string& path, const char* sql)
+{
+  assert_true(raw_try(path, sql));
 }
 
 // A closed database with enough rows to span many pages.
@@ -170,7 +177,7 @@ void test_create_and_schema_version(void** state)
   const std::string path = temp_dir(state).file("store.db");
   open_store(path);
   assert_int_equal(raw_query(path, "PRAGMA user_version"), SqliteStore::k_schema_version);
-  assert_int_equal(raw_query(path, "PRAGMA user_version"), 4);
+  assert_int_equal(raw_query(path, "PRAGMA user_version"), 5);
   assert_int_equal(raw_query(path, "SELECT count(*) FROM sqlite_master WHERE name = 'users'"), 1);
   assert_int_equal(raw_query(path, "SELECT count(*) FROM sqlite_master WHERE name = 'audit'"), 1);
 }
@@ -247,7 +254,7 @@ void test_reopen_persists(void** state)
     assert_records_equal(load_existing(*store, "alice"), sample_record("alice"));
   }
   // The store holds the database exclusively while open: look at it after closing.
-  assert_int_equal(raw_query(path, "PRAGMA user_version"), 4);
+  assert_int_equal(raw_query(path, "PRAGMA user_version"), 5);
 }
 
 void test_second_opener_is_refused(void** state)
@@ -326,12 +333,12 @@ void test_migrates_version_1(void** state)
     assert_true(events.has_value());
     assert_int_equal(events->size(), 1);
   }
-  assert_int_equal(raw_query(path, "PRAGMA user_version"), 4);
+  assert_int_equal(raw_query(path, "PRAGMA user_version"), 5);
   assert_int_equal(raw_query(path, "SELECT count(*) FROM users"), 2);
   assert_int_equal(raw_query(path, "PRAGMA application_id"), 1395803713);
   // Opening again leaves it as it is.
   open_store(path);
-  assert_int_equal(raw_query(path, "PRAGMA user_version"), 4);
+  assert_int_equal(raw_query(path, "PRAGMA user_version"), 5);
 }
 
 // A database as the build of schema version 3 left it: version 1 and the released steps to 2 and
@@ -373,11 +380,115 @@ void test_migrates_version_3(void** state)
     assert_true(store->save(alice).has_value());
     assert_int_equal(load_existing(*store, "alice").revision, 2);
   }
-  assert_int_equal(raw_query(path, "PRAGMA user_version"), 4);
+  assert_int_equal(raw_query(path, "PRAGMA user_version"), 5);
   assert_int_equal(raw_query(path, "SELECT count(*) FROM users WHERE revision = 1"), 1);
   // Opening again leaves it as it is.
   open_store(path);
+  assert_int_equal(raw_query(path, "PRAGMA user_version"), 5);
+}
+
+// A database as the build of schema version 4 left it: version 3 and the released step to 4.
+void make_version_4_db(const std::string& path)
+{
+  make_version_3_db(path);
+  raw_exec(path, schema_migrations()[3]);
+  raw_exec(path, "PRAGMA user_version = 4; UPDATE users SET revision = 7 WHERE name = 'alice';");
+}
+
+// The phone factor's fields, every one set.
+void set_phone_fields(UserRecord& record)
+{
+  record.phone = "+447946004567";
+  record.phone_methods = k_phone_sms | k_phone_voice;
+  record.phone_enrolled_at = 1'700'000'100;
+  record.pending_phone = "+14155550100";
+  record.pending_phone_methods = k_phone_voice;
+  record.phone_code.fill(0xA5);
+  record.phone_code_purpose = PhoneCodePurpose::confirm;
+  record.phone_code_sent_at = 1'700'000'200;
+  record.phone_code_expires_at = 1'700'000'500;
+  record.phone_code_tries = 2;
+  record.phone_sends_since = 1'700'000'000;
+  record.phone_sends = 3;
+}
+
+void assert_phone_fields_equal(const UserRecord& a, const UserRecord& b)
+{
+  assert_string_equal(a.phone.c_str(), b.phone.c_str());
+  assert_int_equal(a.phone_methods, b.phone_methods);
+  assert_int_equal(a.phone_enrolled_at, b.phone_enrolled_at);
+  assert_string_equal(a.pending_phone.c_str(), b.pending_phone.c_str());
+  assert_int_equal(a.pending_phone_methods, b.pending_phone_methods);
+  assert_true(a.phone_code == b.phone_code);
+  assert_int_equal(static_cast<int>(a.phone_code_purpose), static_cast<int>(b.phone_code_purpose));
+  assert_int_equal(a.phone_code_sent_at, b.phone_code_sent_at);
+  assert_int_equal(a.phone_code_expires_at, b.phone_code_expires_at);
+  assert_int_equal(a.phone_code_tries, b.phone_code_tries);
+  assert_int_equal(a.phone_sends_since, b.phone_sends_since);
+  assert_int_equal(a.phone_sends, b.phone_sends);
+}
+
+void test_migrates_version_4(void** state)
+{
+  const std::string path = temp_dir(state).file("store.db");
+  make_version_4_db(path);
   assert_int_equal(raw_query(path, "PRAGMA user_version"), 4);
+  {
+    auto store = open_store(path);
+    // What was there is kept, revision included; nobody has a phone yet.
+    UserRecord alice = load_existing(*store, "alice");
+    assert_int_equal(alice.revision, 7);
+    assert_true(alice.sealed_secret == Bytes({0x01, 0x02}));
+    assert_int_equal(alice.backup_codes.size(), 2);
+    assert_int_equal(alice.grace_until, 1'700'001'000);
+    assert_phone_fields_equal(alice, UserRecord{});
+    assert_false(alice.has_phone());
+    assert_false(alice.has_phone_code());
+
+    // A migrated record takes the phone factor, and a later save clears it again.
+    set_phone_fields(alice);
+    save_next(*store, alice);
+    UserRecord loaded = load_existing(*store, "alice");
+    assert_phone_fields_equal(loaded, alice);
+    assert_int_equal(loaded.revision, 8);
+    assert_true(loaded.has_phone());
+    assert_true(loaded.has_phone_code());
+    UserRecord cleared = loaded;
+    assert_phone_fields_equal(cleared, alice);
+    cleared.phone.clear();
+    cleared.phone_methods = 0;
+    cleared.phone_code_purpose = PhoneCodePurpose::none;
+    cleared.phone_code = {};
+    save_next(*store, cleared);
+    loaded = load_existing(*store, "alice");
+    assert_false(loaded.has_phone());
+    assert_false(loaded.has_phone_code());
+    assert_phone_fields_equal(loaded, cleared);
+  }
+  assert_int_equal(raw_query(path, "PRAGMA user_version"), 5);
+  // No code: no hash stored at all.
+  assert_int_equal(raw_query(path, "SELECT count(*) FROM users WHERE phone_code IS NULL"), 2);
+  // The database refuses what no build writes.
+  assert_false(raw_try(path, "UPDATE users SET phone_methods = 4 WHERE name = 'bob'"));
+  assert_false(raw_try(path, "UPDATE users SET phone_code = zeroblob(31) WHERE name = 'bob'"));
+  assert_false(raw_try(path, "UPDATE users SET phone = '+1234567890123456' WHERE name = 'bob'"));
+}
+
+void test_phone_fields_of_new_record(void** state)
+{
+  // Insert and both updates carry the phone factor's fields.
+  auto store = open_store(temp_dir(state).file("store.db"));
+  UserRecord record = sample_record("carol");
+  set_phone_fields(record);
+  save_next(*store, record);
+  assert_phone_fields_equal(load_existing(*store, "carol"), record);
+  record.lock = protocol::LockState::account; // the wider update
+  record.phone_code_tries = 3;
+  save_next(*store, record);
+  assert_phone_fields_equal(load_existing(*store, "carol"), record);
+  record.phone_sends = 4; // the narrower one
+  save_next(*store, record);
+  assert_phone_fields_equal(load_existing(*store, "carol"), record);
 }
 
 void test_refuses_garbage_file(void** state)
@@ -763,6 +874,8 @@ int main()
       TMP_TEST(test_second_opener_is_refused),
       TMP_TEST(test_migrates_version_1),
       TMP_TEST(test_migrates_version_3),
+      TMP_TEST(test_migrates_version_4),
+      TMP_TEST(test_phone_fields_of_new_record),
       TMP_TEST(test_refuses_garbage_file),
       TMP_TEST(test_refuses_newer_schema),
       TMP_TEST(test_refuses_foreign_database),

@@ -772,13 +772,16 @@ void test_bad_enums(void**)
   assert_true(decode(frame.payload(), auth_reply));
   assert_int_equal(static_cast<int>(auth_reply.result),
                    static_cast<int>(AuthResult::enroll_required));
-  auth_frame(0, 3, 0);
+  auth_frame(0, 3, 0); // a code sent by text or voice
+  assert_true(decode(frame.payload(), auth_reply));
+  assert_int_equal(static_cast<int>(auth_reply.factor), static_cast<int>(SecondFactor::phone_code));
+  auth_frame(0, 4, 0);
   assert_false(decode(frame.payload(), auth_reply));
   auth_frame(0, 2, 11);
   assert_false(decode(frame.payload(), auth_reply));
   {
     AuthenticateReply to_send;
-    to_send.factor = static_cast<SecondFactor>(3);
+    to_send.factor = static_cast<SecondFactor>(4);
     assert_false(encode(to_send, frame));
     to_send.factor = SecondFactor::backup_code;
     to_send.backup_codes = 11;
