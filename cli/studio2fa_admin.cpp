@@ -57,6 +57,8 @@ void usage(FILE* out)
           "                              require 2FA of everyone not exempt; those not\n"
           "                              enrolled get DURATION (90s, 15m, 24h, 7d) to enroll\n"
           "  enforce off                 back to what the directory and require_groups say\n"
+          "  rekey                       re-seal every secret not under the current studio key\n"
+          "                              (after a key rotation; see studio2fa-admin(8))\n"
           "  ping                        check that studio2fad answers\n"
           "\n"
           "Options:\n"
@@ -612,6 +614,43 @@ int enforce(DaemonConnection& daemon, protocol::EnforceAction action, std::uint3
 
 } // namespace
 
+// --- key rotation -----------------------------------------------------------------------------
+
+int rekey(DaemonConnection& daemon)
+{
+  protocol::AdminRekeyReply total;
+  std::string after;
+  std::string key_id;
+  for (;;) {
+    auto answer = call(daemon, protocol::AdminRekeyRequest{after});
+    if (!answer) {
+      return call_failed(answer.error());
+    }
+    const protocol::AdminRekeyReply& page = *answer;
+    total.resealed += page.resealed;
+    total.current += page.current;
+    total.failed += page.failed;
+    total.old_backup_codes += page.old_backup_codes;
+    key_id = std::string(page.key_id);
+    if (!page.more || page.last.empty()) {
+      break;
+    }
+    after = std::string(page.last);
+  }
+  printf("Studio key %s: %u records re-sealed, %u already under it, %u failed.\n",
+         printable(key_id).c_str(), total.resealed, total.current, total.failed);
+  if (total.failed > 0) {
+    printf("The daemon's log names each record that failed and the key it needs; run rekey "
+           "again once that key is in key_path or previous_key_paths.\n");
+  }
+  if (total.old_backup_codes > 0) {
+    printf("%u users have backup codes made under an older key: they stop working when that key "
+           "leaves previous_key_paths, and those users need a new set.\n",
+           total.old_backup_codes);
+  }
+  return total.failed > 0 ? 1 : 0;
+}
+
 int main(int argc, char** argv)
 {
   static const option k_options[] = {
@@ -783,7 +822,7 @@ int main(int argc, char** argv)
     return operands.size() >= min && operands.size() <= max;
   };
   bool counts_ok = false;
-  if (command == "list" || command == "ping") {
+  if (command == "list" || command == "ping" || command == "rekey") {
     counts_ok = operand_count(0, 0);
   } else if (command == "status" || command == "disable" || command == "unlock" ||
              command == "pass" || command == "policy") {
@@ -896,6 +935,9 @@ int main(int argc, char** argv)
   }
   if (command == "enforce") {
     return enforce(daemon, enforce_action, grace.value_or(0), force);
+  }
+  if (command == "rekey") {
+    return rekey(daemon);
   }
   if (auto pong = call(daemon, protocol::PingRequest{}); !pong) {
     return fail(pong.error().message);

@@ -8,7 +8,7 @@
 #include "directory.hpp"
 #include "file_safety.hpp"
 #include "log.hpp"
-#include "master_key.hpp"
+#include "keyring.hpp"
 #include "password_checker.hpp"
 #include "policy.hpp"
 #include "request_handler.hpp"
@@ -30,6 +30,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 
 namespace {
 
@@ -118,7 +119,7 @@ Expected<void> ensure_directory(const std::string& path, mode_t mode)
 
 struct Startup {
   Config config;
-  SecretBytes key;
+  std::optional<Keyring> keys;
   std::unique_ptr<Store> store;
   std::string ldap_bind_password;
 };
@@ -150,11 +151,11 @@ Expected<Startup> prepare(const std::string& config_path, bool config_given)
     return Unexpected<Error>{made.error()};
   }
 
-  auto key = load_or_create_master_key(c.key_path);
-  if (!key) {
-    return Unexpected<Error>{key.error()};
+  auto keys = load_keyring(c.key_path, c.previous_key_paths);
+  if (!keys) {
+    return Unexpected<Error>{keys.error()};
   }
-  s.key = std::move(*key);
+  s.keys = std::move(*keys);
 
   if (access(c.db_path.c_str(), F_OK) == 0) {
     if (auto safe = check_private_path(c.db_path, PathKind::file); !safe) {
@@ -174,6 +175,17 @@ Expected<Startup> prepare(const std::string& config_path, bool config_given)
     s.ldap_bind_password = std::move(*password);
   }
   return s;
+}
+
+// Which studio keys this daemon holds, by key id: what an operator compares across hosts.
+void log_keyring(const Keyring& keys)
+{
+  std::string previous;
+  for (const Keyring::Key& key : keys.keys().subspan(1)) {
+    previous += (previous.empty() ? "" : " ") + key_id_text(key.id);
+  }
+  log::info("studio key %s seals; older keys accepted for opening: %s",
+            key_id_text(keys.current().id).c_str(), previous.empty() ? "none" : previous.c_str());
 }
 
 // The directory named by the config, or null when it names none.
@@ -367,12 +379,13 @@ int run_daemon(int argc, char** argv)
   }
   Config& config = startup->config;
 
-  auto backup_codes = BackupCodeHasher::create(startup->key.span());
+  log_keyring(*startup->keys);
+  auto backup_codes = BackupCodeHasher::create(*startup->keys);
   if (!backup_codes) {
     log::error("cannot start: %s", backup_codes.error().message.c_str());
     return 1;
   }
-  auto sealer = Sealer::create(std::move(startup->key));
+  auto sealer = Sealer::create(std::move(*startup->keys));
   if (!sealer) {
     log::error("cannot start: %s", sealer.error().message.c_str());
     return 1;

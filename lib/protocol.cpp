@@ -649,14 +649,17 @@ bool decode(std::span<const std::uint8_t> payload, EnrollPromptReply& msg)
 
 // --- ADMIN_LIST ----------------------------------------------------------------------------------
 
-bool encode(const AdminListRequest& msg, FrameBuffer& out)
+// A request that is one page of a walk through the accounts: only the user to start after
+// (ADMIN_LIST, ADMIN_REKEY).
+template <typename Request> bool encode_page_request(const Request& msg, FrameBuffer& out)
 {
-  Writer writer(out, type_byte(MessageType::admin_list));
+  Writer writer(out, type_byte(Request::k_type));
   writer.str(msg.after, limits::user);
   return writer.finish();
 }
 
-bool decode(std::span<const std::uint8_t> payload, AdminListRequest& msg)
+template <typename Request>
+bool decode_page_request(std::span<const std::uint8_t> payload, Request& msg)
 {
   Reader reader(payload);
   std::string_view after;
@@ -665,6 +668,16 @@ bool decode(std::span<const std::uint8_t> payload, AdminListRequest& msg)
   }
   msg.after = after;
   return true;
+}
+
+bool encode(const AdminListRequest& msg, FrameBuffer& out)
+{
+  return encode_page_request(msg, out);
+}
+
+bool decode(std::span<const std::uint8_t> payload, AdminListRequest& msg)
+{
+  return decode_page_request(payload, msg);
 }
 
 std::size_t encoded_size(const AccountEntry& entry)
@@ -1093,6 +1106,45 @@ bool decode(std::span<const std::uint8_t> payload, AdminEnforceReply& msg)
   return true;
 }
 
+// --- ADMIN_REKEY ---------------------------------------------------------------------------------
+
+bool encode(const AdminRekeyRequest& msg, FrameBuffer& out)
+{
+  return encode_page_request(msg, out);
+}
+
+bool decode(std::span<const std::uint8_t> payload, AdminRekeyRequest& msg)
+{
+  return decode_page_request(payload, msg);
+}
+
+bool encode(const AdminRekeyReply& msg, FrameBuffer& out)
+{
+  Writer writer(out, reply_type(MessageType::admin_rekey));
+  writer.u32(msg.resealed);
+  writer.u32(msg.current);
+  writer.u32(msg.failed);
+  writer.u32(msg.old_backup_codes);
+  writer.str(msg.last, limits::user);
+  writer.u8(msg.more ? 1 : 0);
+  writer.str(msg.key_id, k_key_id_text);
+  return writer.finish();
+}
+
+bool decode(std::span<const std::uint8_t> payload, AdminRekeyReply& msg)
+{
+  Reader reader(payload);
+  AdminRekeyReply decoded;
+  if (!reader.u32(decoded.resealed) || !reader.u32(decoded.current) ||
+      !reader.u32(decoded.failed) || !reader.u32(decoded.old_backup_codes) ||
+      !reader.str(decoded.last, limits::user) || !read_flag(reader, decoded.more) ||
+      !reader.str(decoded.key_id, k_key_id_text) || !reader.at_end()) {
+    return false;
+  }
+  msg = decoded;
+  return true;
+}
+
 // --- ERROR ---------------------------------------------------------------------------------------
 
 bool encode(const ErrorReply& msg, FrameBuffer& out)
@@ -1158,6 +1210,8 @@ const char* name(MessageType type)
     return "ADMIN_POLICY";
   case MessageType::admin_enforce:
     return "ADMIN_ENFORCE";
+  case MessageType::admin_rekey:
+    return "ADMIN_REKEY";
   case MessageType::error:
     return "ERROR";
   }

@@ -196,4 +196,22 @@ AfterReply admin_enforce(RequestExchange& exchange, const AdminEnforceRequest& m
   return AfterReply::keep_open;
 }
 
+AfterReply admin_rekey(RequestExchange& exchange, const AdminRekeyRequest& msg)
+{
+  auto page = exchange.admin().rekey(msg.after, k_max_rekey_records, exchange.administrator());
+  if (!page) {
+    return exchange.internal(page.error());
+  }
+  encode(AdminRekeyReply{page->resealed, page->current, page->failed, page->old_backup_codes,
+                         page->last, page->more, page->key_id},
+         exchange.reply());
+  if (msg.after.empty()) {
+    exchange.log_admin("rekey", "-", "started");
+  }
+  if (!page->more) {
+    exchange.log_admin("rekey", "-", "finished");
+  }
+  return AfterReply::keep_open;
+}
+
 } // namespace studio2fa::requests

@@ -187,6 +187,7 @@ bool is_admin_request(MessageType type)
   case MessageType::admin_import:
   case MessageType::admin_policy:
   case MessageType::admin_enforce:
+  case MessageType::admin_rekey:
     return true;
   default:
     return false;
@@ -213,7 +214,7 @@ std::vector<std::string> subjects_of(const FrameBuffer& request)
     return users;
   }
   if (type == MessageType::ping || type == MessageType::admin_list ||
-      type == MessageType::admin_enforce) {
+      type == MessageType::admin_enforce || type == MessageType::admin_rekey) {
     return {};
   }
   // Every other request starts with its subject.
@@ -325,6 +326,8 @@ bool reply_decodes(const FrameBuffer& reply, MessageType request_type)
     return decodes_as<AdminPolicyReply>(reply);
   case MessageType::admin_enforce:
     return decodes_as<AdminEnforceReply>(reply);
+  case MessageType::admin_rekey:
+    return decodes_as<AdminRekeyReply>(reply);
   case MessageType::error:
     break;
   }
