@@ -7,8 +7,8 @@
 #include "config.hpp"
 #include "directory.hpp"
 #include "file_safety.hpp"
-#include "log.hpp"
 #include "keyring.hpp"
+#include "log.hpp"
 #include "password_checker.hpp"
 #include "policy.hpp"
 #include "request_handler.hpp"
@@ -16,6 +16,7 @@
 #include "secret_bytes.hpp"
 #include "server.hpp"
 #include "store_factory.hpp"
+#include "store_migration.hpp"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -422,7 +423,9 @@ int run_daemon(int argc, char** argv)
   AccountLedger ledger(*startup->store, clock, config.audit_retention);
   Authenticator authenticator(ledger, *sealer, *backup_codes, passwords, auth_settings, &policy);
   AccountAdmin admin(ledger, authenticator);
-  RequestHandler handler(authenticator, admin, HandlerSettings{config.issuer, config.admin_group});
+  const StoreMigration migration(config, *startup->store, StoreKind::local);
+  RequestHandler handler(authenticator, admin,
+                         HandlerSettings{config.issuer, config.admin_group, &migration});
   raise_descriptor_limit(config.max_connections);
   Server server(ServerSettings{.socket_path = config.socket_path,
                                .max_connections = config.max_connections,

@@ -87,6 +87,12 @@ bool valid(EnforceAction action)
   return static_cast<std::uint8_t>(action) <= static_cast<std::uint8_t>(EnforceAction::off);
 }
 
+bool valid(MigrateDirection direction)
+{
+  return static_cast<std::uint8_t>(direction) <=
+         static_cast<std::uint8_t>(MigrateDirection::to_local);
+}
+
 bool valid(EnforceResult result)
 {
   return static_cast<std::uint8_t>(result) <=
@@ -1145,6 +1151,56 @@ bool decode(std::span<const std::uint8_t> payload, AdminRekeyReply& msg)
   return true;
 }
 
+// --- ADMIN_MIGRATE -------------------------------------------------------------------------------
+
+bool encode(const AdminMigrateRequest& msg, FrameBuffer& out)
+{
+  Writer writer(out, type_byte(MessageType::admin_migrate));
+  writer.u8(static_cast<std::uint8_t>(msg.direction));
+  writer.str(msg.after, limits::user);
+  return valid(msg.direction) && writer.finish();
+}
+
+bool decode(std::span<const std::uint8_t> payload, AdminMigrateRequest& msg)
+{
+  Reader reader(payload);
+  AdminMigrateRequest decoded;
+  std::uint8_t direction;
+  if (!reader.u8(direction) || !reader.str(decoded.after, limits::user) || !reader.at_end()) {
+    return false;
+  }
+  decoded.direction = static_cast<MigrateDirection>(direction);
+  if (!valid(decoded.direction)) {
+    return false;
+  }
+  msg = decoded;
+  return true;
+}
+
+bool encode(const AdminMigrateReply& msg, FrameBuffer& out)
+{
+  Writer writer(out, reply_type(MessageType::admin_migrate));
+  writer.u32(msg.copied);
+  writer.u32(msg.already_there);
+  writer.u32(msg.failed);
+  writer.str(msg.last, limits::user);
+  writer.u8(msg.more ? 1 : 0);
+  return writer.finish();
+}
+
+bool decode(std::span<const std::uint8_t> payload, AdminMigrateReply& msg)
+{
+  Reader reader(payload);
+  AdminMigrateReply decoded;
+  if (!reader.u32(decoded.copied) || !reader.u32(decoded.already_there) ||
+      !reader.u32(decoded.failed) || !reader.str(decoded.last, limits::user) ||
+      !read_flag(reader, decoded.more) || !reader.at_end()) {
+    return false;
+  }
+  msg = decoded;
+  return true;
+}
+
 // --- ERROR ---------------------------------------------------------------------------------------
 
 bool encode(const ErrorReply& msg, FrameBuffer& out)
@@ -1212,6 +1268,8 @@ const char* name(MessageType type)
     return "ADMIN_ENFORCE";
   case MessageType::admin_rekey:
     return "ADMIN_REKEY";
+  case MessageType::admin_migrate:
+    return "ADMIN_MIGRATE";
   case MessageType::error:
     return "ERROR";
   }

@@ -103,6 +103,15 @@ bool same(const AdminRekeyReply& a, const AdminRekeyReply& b)
          a.old_backup_codes == b.old_backup_codes && a.last == b.last && a.more == b.more &&
          a.key_id == b.key_id;
 }
+bool same(const AdminMigrateRequest& a, const AdminMigrateRequest& b)
+{
+  return a.direction == b.direction && a.after == b.after;
+}
+bool same(const AdminMigrateReply& a, const AdminMigrateReply& b)
+{
+  return a.copied == b.copied && a.already_there == b.already_there && a.failed == b.failed &&
+         a.last == b.last && a.more == b.more;
+}
 bool same(const EnrollBeginRequest& a, const EnrollBeginRequest& b)
 {
   return a.user == b.user;
@@ -370,6 +379,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   round_trip<AdminEnforceReply>(payload, reply_type(MessageType::admin_enforce));
   round_trip<AdminRekeyRequest>(payload, type_byte(MessageType::admin_rekey));
   round_trip<AdminRekeyReply>(payload, reply_type(MessageType::admin_rekey));
+  round_trip<AdminMigrateRequest>(payload, type_byte(MessageType::admin_migrate));
+  round_trip<AdminMigrateReply>(payload, reply_type(MessageType::admin_migrate));
   round_trip<ErrorReply>(payload, type_byte(MessageType::error));
   return 0;
 }

@@ -2,6 +2,7 @@
 // the destination, run here SQLite to SQLite with two temporary databases.
 #include "record_migration.hpp"
 #include "sqlite_store.hpp"
+#include "store_migration.hpp"
 #include "store_contract.hpp"
 
 #include <csetjmp>
@@ -215,6 +216,25 @@ void test_empty_source(void** state)
   assert_false(report->more);
 }
 
+void test_store_migration_in_the_daemon(void** state)
+{
+  // The daemon serves the local store: a page to the directory opens the directory store, which
+  // this build does not have; nothing is copied and the error says so. A store to itself is
+  // refused.
+  Stores& s = stores_of(state);
+  fill(*s.from, 0, 3);
+  Config config = default_config();
+  config.db_path = s.dir + "/from.db";
+  const StoreMigration migration(config, *s.from, StoreKind::local);
+  auto page = migration.copy_page(StoreKind::local, StoreKind::directory, "", 512);
+  assert_false(page.has_value());
+  assert_int_equal(static_cast<int>(page.error().code), static_cast<int>(Errc::unavailable));
+  auto itself = migration.copy_page(StoreKind::local, StoreKind::local, "", 512);
+  assert_false(itself.has_value());
+  assert_int_equal(static_cast<int>(itself.error().code), static_cast<int>(Errc::invalid));
+  assert_int_equal(count_records(*s.from), 3);
+}
+
 } // namespace
 
 int main()
@@ -225,6 +245,8 @@ int main()
       cmocka_unit_test_setup_teardown(test_resumes_where_it_stopped, open_stores, close_stores),
       cmocka_unit_test_setup_teardown(test_page_with_existing_records, open_stores, close_stores),
       cmocka_unit_test_setup_teardown(test_empty_source, open_stores, close_stores),
+      cmocka_unit_test_setup_teardown(test_store_migration_in_the_daemon, open_stores,
+                                      close_stores),
   };
   return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

@@ -1450,6 +1450,41 @@ void test_admin_rekey(void**)
   assert_false(decode(frame.payload(), decoded));
 }
 
+void test_admin_migrate(void**)
+{
+  FrameBuffer frame;
+  for (const MigrateDirection direction :
+       {MigrateDirection::to_directory, MigrateDirection::to_local}) {
+    AdminMigrateRequest request{direction, "carol"};
+    AdminMigrateRequest decoded;
+    round_trip(request, 0x19, frame, decoded);
+    assert_int_equal(static_cast<int>(decoded.direction), static_cast<int>(direction));
+    assert_true(decoded.after == "carol");
+  }
+  assert_false(encode(AdminMigrateRequest{static_cast<MigrateDirection>(2), ""}, frame));
+  raw_frame(frame, 0x19, [&](wire::Writer& writer) {
+    writer.u8(2);
+    writer.str("", 1000);
+  });
+  AdminMigrateRequest kept{MigrateDirection::to_local, "kept"};
+  assert_false(decode(frame.payload(), kept));
+  assert_true(kept.after == "kept");
+
+  AdminMigrateReply reply{9999, 1, 0, "zoe", true};
+  AdminMigrateReply decoded;
+  round_trip(reply, 0x99, frame, decoded);
+  assert_int_equal(decoded.copied, 9999);
+  assert_int_equal(decoded.already_there, 1);
+  assert_int_equal(decoded.failed, 0);
+  assert_true(decoded.last == "zoe");
+  assert_true(decoded.more);
+  // Field order as in PROTOCOL.md: copied, already there, failed, last, more.
+  const std::uint8_t expected[] = {0, 0, 0x27, 0x0F, 0, 0,   0,   1,   0, 0, 0,
+                                   0, 0, 3,    'z',  'o', 'e', 1};
+  assert_int_equal(frame.payload().size(), sizeof(expected));
+  assert_memory_equal(frame.payload().data(), expected, sizeof(expected));
+}
+
 void test_admin_enforce(void**)
 {
   FrameBuffer frame;
@@ -1638,6 +1673,7 @@ int main()
       cmocka_unit_test(test_admin_policy),
       cmocka_unit_test(test_admin_enforce),
       cmocka_unit_test(test_admin_rekey),
+      cmocka_unit_test(test_admin_migrate),
       cmocka_unit_test(test_new_message_types),
       cmocka_unit_test(test_trailing_data_in_empty_messages),
       cmocka_unit_test(test_frame_buffer_wipe),
