@@ -1,7 +1,6 @@
 // AccountAdmin::rekey: moving every record's secrets to the current studio key, a page at a time
 // (studio2fa-admin rekey; README, "Rotating the studio key").
 #include "account_admin.hpp"
-
 #include "log.hpp"
 
 namespace studio2fa {
@@ -57,9 +56,8 @@ Expected<AccountAdmin::RekeyPage> AccountAdmin::rekey(std::string_view after, st
         outcome = Resealed::already_current;
         break;
       }
-      auto saved =
-          m_ledger.commit(record, m_ledger.event(who, "admin-rekey", user, "resealed",
-                                                 "sealed under the current studio key"));
+      auto saved = m_ledger.commit(record, m_ledger.event(who, "admin-rekey", user, "resealed",
+                                                          "sealed under the current studio key"));
       if (saved) {
         outcome = Resealed::done;
         break;

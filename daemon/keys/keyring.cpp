@@ -2,11 +2,10 @@
 
 #include "master_key.hpp"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include <algorithm>
 #include <climits>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 namespace studio2fa {
 
@@ -50,9 +49,8 @@ Expected<Keyring> Keyring::create(SecretBytes current, std::vector<SecretBytes> 
   keys.reserve(1 + previous.size());
   auto add = [&keys](SecretBytes bytes) -> Expected<void> {
     if (bytes.size() != k_master_key_size) {
-      return make_error(Errc::invalid, "a studio key must be " +
-                                         std::to_string(k_master_key_size) + " bytes, not " +
-                                         std::to_string(bytes.size()));
+      return make_error(Errc::invalid, "a studio key must be " + std::to_string(k_master_key_size) +
+                                           " bytes, not " + std::to_string(bytes.size()));
     }
     auto id = key_id_of(bytes.span());
     if (!id) {
@@ -60,8 +58,8 @@ Expected<Keyring> Keyring::create(SecretBytes current, std::vector<SecretBytes> 
     }
     // Two different keys with one id would need a collision of 64 bits of HMAC output; the same
     // key listed twice is the case met in practice.
-    const bool known = std::any_of(keys.begin(), keys.end(),
-                                   [&](const Key& key) { return key.id == *id; });
+    const bool known =
+        std::any_of(keys.begin(), keys.end(), [&](const Key& key) { return key.id == *id; });
     if (!known) {
       keys.push_back(Key{*id, std::move(bytes)});
     }

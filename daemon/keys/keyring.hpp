@@ -27,7 +27,7 @@ std::string key_id_text(const KeyId& id);
 
 // Where keys come from, for messages about a key this host does not hold.
 inline constexpr const char* k_key_sources_hint =
-  "copy the studio key to key_path or list the old one in previous_key_paths";
+    "copy the studio key to key_path or list the old one in previous_key_paths";
 
 class Keyring {
 public:

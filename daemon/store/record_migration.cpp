@@ -20,8 +20,8 @@ void copy_one(EnrollmentStore& to, UserRecord record, MigrationReport& report)
     ++report.already_there; // created there meanwhile: theirs is the newer
   } else {
     ++report.failed;
-    log::warning("migrate: the record of %s was not copied: %s",
-                 log::sanitize(record.user).c_str(), saved.error().message.c_str());
+    log::warning("migrate: the record of %s was not copied: %s", log::sanitize(record.user).c_str(),
+                 saved.error().message.c_str());
   }
 }
 

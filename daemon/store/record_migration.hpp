@@ -13,8 +13,8 @@
 namespace studio2fa {
 
 struct MigrationRange {
-  std::string after;          // start with the users whose names sort after this one
-  std::size_t limit = 0;      // at most this many source records; 0: all of them
+  std::string after;           // start with the users whose names sort after this one
+  std::size_t limit = 0;       // at most this many source records; 0: all of them
   std::size_t page_size = 256; // records read (and written in one commit) at a time
 };
 

@@ -5,8 +5,7 @@
 namespace studio2fa {
 
 Expected<MigrationReport> StoreMigration::copy_page(StoreKind from, StoreKind to,
-                                                    std::string_view after,
-                                                    std::size_t limit) const
+                                                    std::string_view after, std::size_t limit) const
 {
   if (from == to) {
     return make_error(Errc::invalid, "a store cannot be migrated to itself");

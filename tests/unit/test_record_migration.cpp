@@ -2,14 +2,14 @@
 // the destination, run here SQLite to SQLite with two temporary databases.
 #include "record_migration.hpp"
 #include "sqlite_store.hpp"
-#include "store_migration.hpp"
 #include "store_contract.hpp"
+#include "store_migration.hpp"
 
+#include <chrono>
 #include <csetjmp>
 #include <cstdarg>
 #include <cstddef>
 #include <cstdint>
-#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -107,7 +107,7 @@ std::size_t count_records(EnrollmentStore& store)
   }
 }
 
-void test_copies_ten_thousand_then_nothing(void**state)
+void test_copies_ten_thousand_then_nothing(void** state)
 {
   Stores& s = stores_of(state);
   fill(*s.from, 0, k_records);
@@ -125,7 +125,7 @@ void test_copies_ten_thousand_then_nothing(void**state)
   assert_true(report.has_value());
   std::printf("# migrate_records: %zu records SQLite to SQLite in %lld ms\n", k_records,
               static_cast<long long>(
-                std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count()));
+                  std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count()));
   assert_int_equal(report->copied, k_records - 1);
   assert_int_equal(report->already_there, 1);
   assert_int_equal(report->failed, 0);
@@ -135,8 +135,7 @@ void test_copies_ten_thousand_then_nothing(void**state)
 
   // Every copied record is the source's, field for field; the newer one is untouched.
   for (std::size_t n : {std::size_t{0}, std::size_t{4999}, k_records - 1}) {
-    assert_records_equal(load_existing(*s.to, user_name(n)),
-                         load_existing(*s.from, user_name(n)));
+    assert_records_equal(load_existing(*s.to, user_name(n)), load_existing(*s.from, user_name(n)));
   }
   const UserRecord kept = load_existing(*s.to, user_name(1234));
   assert_int_equal(kept.last_step, 99999999);
