@@ -57,6 +57,11 @@ void usage(FILE* out)
           "                              require 2FA of everyone not exempt; those not\n"
           "                              enrolled get DURATION (90s, 15m, 24h, 7d) to enroll\n"
           "  enforce off                 back to what the directory and require_groups say\n"
+          "  rekey                       re-seal every secret not under the current studio key\n"
+          "                              (after a key rotation; see studio2fa-admin(8))\n"
+          "  migrate --to-directory | --to-local\n"
+          "                              copy users' records between this host's database and\n"
+          "                              the directory; records already there are kept\n"
           "  ping                        check that studio2fad answers\n"
           "\n"
           "Options:\n"
@@ -612,6 +617,73 @@ int enforce(DaemonConnection& daemon, protocol::EnforceAction action, std::uint3
 
 } // namespace
 
+// --- key rotation -----------------------------------------------------------------------------
+
+int rekey(DaemonConnection& daemon)
+{
+  protocol::AdminRekeyReply total;
+  std::string after;
+  std::string key_id;
+  for (;;) {
+    auto answer = call(daemon, protocol::AdminRekeyRequest{after});
+    if (!answer) {
+      return call_failed(answer.error());
+    }
+    const protocol::AdminRekeyReply& page = *answer;
+    total.resealed += page.resealed;
+    total.current += page.current;
+    total.failed += page.failed;
+    total.old_backup_codes += page.old_backup_codes;
+    key_id = std::string(page.key_id);
+    if (!page.more || page.last.empty()) {
+      break;
+    }
+    after = std::string(page.last);
+  }
+  printf("Studio key %s: %u records re-sealed, %u already under it, %u failed.\n",
+         printable(key_id).c_str(), total.resealed, total.current, total.failed);
+  if (total.failed > 0) {
+    printf("The daemon's log names each record that failed and the key it needs; run rekey "
+           "again once that key is in key_path or previous_key_paths.\n");
+  }
+  if (total.old_backup_codes > 0) {
+    printf("%u users have backup codes made under an older key: they stop working when that key "
+           "leaves previous_key_paths, and those users need a new set.\n",
+           total.old_backup_codes);
+  }
+  return total.failed > 0 ? 1 : 0;
+}
+
+// --- migration between stores -------------------------------------------------------------
+
+int migrate(DaemonConnection& daemon, protocol::MigrateDirection direction)
+{
+  protocol::AdminMigrateReply total;
+  std::string after;
+  for (;;) {
+    auto answer = call(daemon, protocol::AdminMigrateRequest{direction, after});
+    if (!answer) {
+      return call_failed(answer.error());
+    }
+    const protocol::AdminMigrateReply& page = *answer;
+    total.copied += page.copied;
+    total.already_there += page.already_there;
+    total.failed += page.failed;
+    if (!page.more || page.last.empty()) {
+      break;
+    }
+    after = std::string(page.last);
+  }
+  printf("%u records copied to the %s store, %u already there (left as they were), %u failed.\n",
+         total.copied,
+         direction == protocol::MigrateDirection::to_directory ? "directory" : "local",
+         total.already_there, total.failed);
+  if (total.failed > 0) {
+    printf("The daemon's log says why each failed; run migrate again to retry them.\n");
+  }
+  return total.failed > 0 ? 1 : 0;
+}
+
 int main(int argc, char** argv)
 {
   static const option k_options[] = {
@@ -647,7 +719,7 @@ int main(int argc, char** argv)
   // The command's own options, anywhere after it.
   enum {
     k_json = 1000, k_hours, k_revoke, k_since, k_google, k_oath, k_replace, k_digits, k_period,
-    k_algorithm, k_grace, k_force,
+    k_algorithm, k_grace, k_force, k_to_directory, k_to_local,
   };
   static const option k_command_options[] = {
     {"json", no_argument, nullptr, k_json},
@@ -662,12 +734,15 @@ int main(int argc, char** argv)
     {"algorithm", required_argument, nullptr, k_algorithm},
     {"grace", required_argument, nullptr, k_grace},
     {"force", no_argument, nullptr, k_force},
+    {"to-directory", no_argument, nullptr, k_to_directory},
+    {"to-local", no_argument, nullptr, k_to_local},
     {nullptr, 0, nullptr, 0},
   };
   bool json = false;
   bool revoke = false;
   bool replace = false;
   bool force = false;
+  std::optional<protocol::MigrateDirection> direction;
   std::optional<std::uint32_t> grace;
   std::optional<unsigned long> hours;
   std::optional<std::string> since_text;
@@ -767,6 +842,17 @@ int main(int argc, char** argv)
       force = true;
       allowed = {"enforce"};
       break;
+    case k_to_directory:
+    case k_to_local: {
+      const auto chosen = opt == k_to_directory ? protocol::MigrateDirection::to_directory
+                                                : protocol::MigrateDirection::to_local;
+      if (direction && *direction != chosen) {
+        return usage_error("--to-directory and --to-local do not go together");
+      }
+      direction = chosen;
+      allowed = {"migrate"};
+      break;
+    }
     default:
       return usage_error(std::string("unknown option '") + sub_argv[optind - 1] + "' for '" +
                          command + "'");
@@ -783,7 +869,12 @@ int main(int argc, char** argv)
     return operands.size() >= min && operands.size() <= max;
   };
   bool counts_ok = false;
-  if (command == "list" || command == "ping") {
+  if (command == "list" || command == "ping" || command == "rekey") {
+    counts_ok = operand_count(0, 0);
+  } else if (command == "migrate") {
+    if (!direction) {
+      return usage_error("'migrate' needs --to-directory or --to-local");
+    }
     counts_ok = operand_count(0, 0);
   } else if (command == "status" || command == "disable" || command == "unlock" ||
              command == "pass" || command == "policy") {
@@ -896,6 +987,12 @@ int main(int argc, char** argv)
   }
   if (command == "enforce") {
     return enforce(daemon, enforce_action, grace.value_or(0), force);
+  }
+  if (command == "rekey") {
+    return rekey(daemon);
+  }
+  if (command == "migrate") {
+    return migrate(daemon, *direction);
   }
   if (auto pong = call(daemon, protocol::PingRequest{}); !pong) {
     return fail(pong.error().message);

@@ -7,8 +7,8 @@
 #include "config.hpp"
 #include "directory.hpp"
 #include "file_safety.hpp"
+#include "keyring.hpp"
 #include "log.hpp"
-#include "master_key.hpp"
 #include "password_checker.hpp"
 #include "password_queue.hpp"
 #include "policy.hpp"
@@ -17,6 +17,7 @@
 #include "secret_bytes.hpp"
 #include "server.hpp"
 #include "store_factory.hpp"
+#include "store_migration.hpp"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +32,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 
 namespace {
 
@@ -119,7 +121,7 @@ Expected<void> ensure_directory(const std::string& path, mode_t mode)
 
 struct Startup {
   Config config;
-  SecretBytes key;
+  std::optional<Keyring> keys;
   std::unique_ptr<Store> store;
   std::string ldap_bind_password;
 };
@@ -151,11 +153,11 @@ Expected<Startup> prepare(const std::string& config_path, bool config_given)
     return Unexpected<Error>{made.error()};
   }
 
-  auto key = load_or_create_master_key(c.key_path);
-  if (!key) {
-    return Unexpected<Error>{key.error()};
+  auto keys = load_keyring(c.key_path, c.previous_key_paths);
+  if (!keys) {
+    return Unexpected<Error>{keys.error()};
   }
-  s.key = std::move(*key);
+  s.keys = std::move(*keys);
 
   if (access(c.db_path.c_str(), F_OK) == 0) {
     if (auto safe = check_private_path(c.db_path, PathKind::file); !safe) {
@@ -175,6 +177,17 @@ Expected<Startup> prepare(const std::string& config_path, bool config_given)
     s.ldap_bind_password = std::move(*password);
   }
   return s;
+}
+
+// Which studio keys this daemon holds, by key id: what an operator compares across hosts.
+void log_keyring(const Keyring& keys)
+{
+  std::string previous;
+  for (const Keyring::Key& key : keys.keys().subspan(1)) {
+    previous += (previous.empty() ? "" : " ") + key_id_text(key.id);
+  }
+  log::info("studio key %s seals; older keys accepted for opening: %s",
+            key_id_text(keys.current().id).c_str(), previous.empty() ? "none" : previous.c_str());
 }
 
 // The directory named by the config, or null when it names none.
@@ -368,12 +381,13 @@ int run_daemon(int argc, char** argv)
   }
   Config& config = startup->config;
 
-  auto backup_codes = BackupCodeHasher::create(startup->key.span());
+  log_keyring(*startup->keys);
+  auto backup_codes = BackupCodeHasher::create(*startup->keys);
   if (!backup_codes) {
     log::error("cannot start: %s", backup_codes.error().message.c_str());
     return 1;
   }
-  auto sealer = Sealer::create(std::move(startup->key));
+  auto sealer = Sealer::create(std::move(*startup->keys));
   if (!sealer) {
     log::error("cannot start: %s", sealer.error().message.c_str());
     return 1;
@@ -416,7 +430,9 @@ int run_daemon(int argc, char** argv)
   Authenticator authenticator(ledger, *sealer, *backup_codes, passwords, auth_settings, &policy,
                               &password_queue);
   AccountAdmin admin(ledger, authenticator);
-  RequestHandler handler(authenticator, admin, HandlerSettings{config.issuer, config.admin_group});
+  const StoreMigration migration(config, *startup->store, StoreKind::local);
+  RequestHandler handler(authenticator, admin,
+                         HandlerSettings{config.issuer, config.admin_group, &migration});
   raise_descriptor_limit(config.max_connections);
   Server server(ServerSettings{.socket_path = config.socket_path,
                                .max_connections = config.max_connections,

@@ -18,6 +18,8 @@ enum class Errc {
   conflict,         // a conditional commit lost: the record changed since it was read
   unavailable,      // a source the answer needs (the directory, a gateway) cannot be reached
   busy,             // too much to do now (a full queue); the client may try again in a moment
+  unknown_key,      // sealed or hashed under a studio key this host does not hold (key_path,
+                    // previous_key_paths)
 };
 
 // The error type used throughout the daemon and the CLIs: a kind, and a message for people and

@@ -87,6 +87,12 @@ bool valid(EnforceAction action)
   return static_cast<std::uint8_t>(action) <= static_cast<std::uint8_t>(EnforceAction::off);
 }
 
+bool valid(MigrateDirection direction)
+{
+  return static_cast<std::uint8_t>(direction) <=
+         static_cast<std::uint8_t>(MigrateDirection::to_local);
+}
+
 bool valid(EnforceResult result)
 {
   return static_cast<std::uint8_t>(result) <=
@@ -649,14 +655,17 @@ bool decode(std::span<const std::uint8_t> payload, EnrollPromptReply& msg)
 
 // --- ADMIN_LIST ----------------------------------------------------------------------------------
 
-bool encode(const AdminListRequest& msg, FrameBuffer& out)
+// A request that is one page of a walk through the accounts: only the user to start after
+// (ADMIN_LIST, ADMIN_REKEY).
+template <typename Request> bool encode_page_request(const Request& msg, FrameBuffer& out)
 {
-  Writer writer(out, type_byte(MessageType::admin_list));
+  Writer writer(out, type_byte(Request::k_type));
   writer.str(msg.after, limits::user);
   return writer.finish();
 }
 
-bool decode(std::span<const std::uint8_t> payload, AdminListRequest& msg)
+template <typename Request>
+bool decode_page_request(std::span<const std::uint8_t> payload, Request& msg)
 {
   Reader reader(payload);
   std::string_view after;
@@ -665,6 +674,16 @@ bool decode(std::span<const std::uint8_t> payload, AdminListRequest& msg)
   }
   msg.after = after;
   return true;
+}
+
+bool encode(const AdminListRequest& msg, FrameBuffer& out)
+{
+  return encode_page_request(msg, out);
+}
+
+bool decode(std::span<const std::uint8_t> payload, AdminListRequest& msg)
+{
+  return decode_page_request(payload, msg);
 }
 
 std::size_t encoded_size(const AccountEntry& entry)
@@ -1093,6 +1112,95 @@ bool decode(std::span<const std::uint8_t> payload, AdminEnforceReply& msg)
   return true;
 }
 
+// --- ADMIN_REKEY ---------------------------------------------------------------------------------
+
+bool encode(const AdminRekeyRequest& msg, FrameBuffer& out)
+{
+  return encode_page_request(msg, out);
+}
+
+bool decode(std::span<const std::uint8_t> payload, AdminRekeyRequest& msg)
+{
+  return decode_page_request(payload, msg);
+}
+
+bool encode(const AdminRekeyReply& msg, FrameBuffer& out)
+{
+  Writer writer(out, reply_type(MessageType::admin_rekey));
+  writer.u32(msg.resealed);
+  writer.u32(msg.current);
+  writer.u32(msg.failed);
+  writer.u32(msg.old_backup_codes);
+  writer.str(msg.last, limits::user);
+  writer.u8(msg.more ? 1 : 0);
+  writer.str(msg.key_id, k_key_id_text);
+  return writer.finish();
+}
+
+bool decode(std::span<const std::uint8_t> payload, AdminRekeyReply& msg)
+{
+  Reader reader(payload);
+  AdminRekeyReply decoded;
+  if (!reader.u32(decoded.resealed) || !reader.u32(decoded.current) ||
+      !reader.u32(decoded.failed) || !reader.u32(decoded.old_backup_codes) ||
+      !reader.str(decoded.last, limits::user) || !read_flag(reader, decoded.more) ||
+      !reader.str(decoded.key_id, k_key_id_text) || !reader.at_end()) {
+    return false;
+  }
+  msg = decoded;
+  return true;
+}
+
+// --- ADMIN_MIGRATE -------------------------------------------------------------------------------
+
+bool encode(const AdminMigrateRequest& msg, FrameBuffer& out)
+{
+  Writer writer(out, type_byte(MessageType::admin_migrate));
+  writer.u8(static_cast<std::uint8_t>(msg.direction));
+  writer.str(msg.after, limits::user);
+  return valid(msg.direction) && writer.finish();
+}
+
+bool decode(std::span<const std::uint8_t> payload, AdminMigrateRequest& msg)
+{
+  Reader reader(payload);
+  AdminMigrateRequest decoded;
+  std::uint8_t direction;
+  if (!reader.u8(direction) || !reader.str(decoded.after, limits::user) || !reader.at_end()) {
+    return false;
+  }
+  decoded.direction = static_cast<MigrateDirection>(direction);
+  if (!valid(decoded.direction)) {
+    return false;
+  }
+  msg = decoded;
+  return true;
+}
+
+bool encode(const AdminMigrateReply& msg, FrameBuffer& out)
+{
+  Writer writer(out, reply_type(MessageType::admin_migrate));
+  writer.u32(msg.copied);
+  writer.u32(msg.already_there);
+  writer.u32(msg.failed);
+  writer.str(msg.last, limits::user);
+  writer.u8(msg.more ? 1 : 0);
+  return writer.finish();
+}
+
+bool decode(std::span<const std::uint8_t> payload, AdminMigrateReply& msg)
+{
+  Reader reader(payload);
+  AdminMigrateReply decoded;
+  if (!reader.u32(decoded.copied) || !reader.u32(decoded.already_there) ||
+      !reader.u32(decoded.failed) || !reader.str(decoded.last, limits::user) ||
+      !read_flag(reader, decoded.more) || !reader.at_end()) {
+    return false;
+  }
+  msg = decoded;
+  return true;
+}
+
 // --- ERROR ---------------------------------------------------------------------------------------
 
 bool encode(const ErrorReply& msg, FrameBuffer& out)
@@ -1158,6 +1266,10 @@ const char* name(MessageType type)
     return "ADMIN_POLICY";
   case MessageType::admin_enforce:
     return "ADMIN_ENFORCE";
+  case MessageType::admin_rekey:
+    return "ADMIN_REKEY";
+  case MessageType::admin_migrate:
+    return "ADMIN_MIGRATE";
   case MessageType::error:
     return "ERROR";
   }

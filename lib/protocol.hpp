@@ -31,6 +31,8 @@ enum class MessageType : std::uint8_t {
   admin_import = 0x15,
   admin_policy = 0x16,
   admin_enforce = 0x17,
+  admin_rekey = 0x18,
+  admin_migrate = 0x19,
   error = 0xFF,
 };
 
@@ -60,6 +62,9 @@ inline constexpr std::size_t k_backup_codes_per_set = 10; // also the most a use
 inline constexpr std::size_t k_max_list_entries = 64;
 inline constexpr std::size_t k_max_log_entries = 64;
 inline constexpr std::size_t k_max_import_entries = 64;
+inline constexpr std::size_t k_max_rekey_records = 64; // records one ADMIN_REKEY goes through
+inline constexpr std::size_t k_key_id_text = 16;       // a key id in hex
+inline constexpr std::size_t k_max_migrate_records = 512; // records one ADMIN_MIGRATE copies
 inline constexpr std::uint32_t k_max_pass_duration = 30 * 24 * 3600;
 inline constexpr std::size_t k_max_display_lines = 48;
 inline constexpr std::uint32_t k_max_grace_period = 365 * 24 * 3600;
@@ -108,6 +113,8 @@ enum class PolicySource : std::uint8_t {
 };
 enum class EnforceAction : std::uint8_t { query = 0, on = 1, off = 2 };
 enum class EnforceResult : std::uint8_t { done = 0, refused_not_enrolled = 1 };
+// Which way ADMIN_MIGRATE copies users' records.
+enum class MigrateDirection : std::uint8_t { to_directory = 0, to_local = 1 };
 enum class ErrorCode : std::uint16_t {
   malformed = 1,
   unsupported_version = 2,
@@ -137,6 +144,8 @@ struct AdminLogReply;
 struct AdminImportReply;
 struct AdminPolicyReply;
 struct AdminEnforceReply;
+struct AdminRekeyReply;
+struct AdminMigrateReply;
 
 struct PingRequest {
   static constexpr MessageType k_type = MessageType::ping;
@@ -374,6 +383,38 @@ struct AdminEnforceReply {
   std::string_view by;      // who switched it
 };
 
+// One page of studio2fa-admin rekey: the records after `after`, at most k_max_rekey_records.
+struct AdminRekeyRequest {
+  static constexpr MessageType k_type = MessageType::admin_rekey;
+  using Reply = AdminRekeyReply;
+  std::string_view after; // empty: from the start
+};
+struct AdminRekeyReply {
+  std::uint32_t resealed = 0;         // records re-sealed under the current key
+  std::uint32_t current = 0;          // records with nothing to re-seal
+  std::uint32_t failed = 0;           // records whose secret did not open (see the daemon's log)
+  std::uint32_t old_backup_codes = 0; // records with backup codes under an older key
+  std::string_view last;              // the last user gone through: the next page's `after`
+  bool more = false;                  // there are records after `last`
+  std::string_view key_id;            // the current key's id, in hex
+};
+
+// One page of studio2fa-admin migrate: the source's records after `after`, at most
+// k_max_migrate_records, copied where the destination has none.
+struct AdminMigrateRequest {
+  static constexpr MessageType k_type = MessageType::admin_migrate;
+  using Reply = AdminMigrateReply;
+  MigrateDirection direction = MigrateDirection::to_directory;
+  std::string_view after; // empty: from the start
+};
+struct AdminMigrateReply {
+  std::uint32_t copied = 0;        // records written to the destination
+  std::uint32_t already_there = 0; // users the destination had already: left as they were
+  std::uint32_t failed = 0;        // records that could not be written (see the daemon's log)
+  std::string_view last;           // the last user gone through: the next page's `after`
+  bool more = false;               // there are records after `last`
+};
+
 struct ErrorReply {
   ErrorCode code = ErrorCode::internal;
   std::string_view message;
@@ -489,6 +530,16 @@ bool encode(const AdminEnforceRequest& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, AdminEnforceRequest& msg);
 bool encode(const AdminEnforceReply& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, AdminEnforceReply& msg);
+
+bool encode(const AdminRekeyRequest& msg, wire::FrameBuffer& out);
+bool decode(std::span<const std::uint8_t> payload, AdminRekeyRequest& msg);
+bool encode(const AdminRekeyReply& msg, wire::FrameBuffer& out);
+bool decode(std::span<const std::uint8_t> payload, AdminRekeyReply& msg);
+
+bool encode(const AdminMigrateRequest& msg, wire::FrameBuffer& out);
+bool decode(std::span<const std::uint8_t> payload, AdminMigrateRequest& msg);
+bool encode(const AdminMigrateReply& msg, wire::FrameBuffer& out);
+bool decode(std::span<const std::uint8_t> payload, AdminMigrateReply& msg);
 
 bool encode(const ErrorReply& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, ErrorReply& msg);

@@ -2,7 +2,7 @@
 // the account list, turning a second factor off, unlocking, temporary passes, the audit trail
 // and imports of existing TOTP secrets. It shares the Authenticator's AccountLedger (the same
 // per-user locks, so an admin action never races a login) and writes every action to the audit
-// trail with what it changed. Who may call it is the request handler's business.
+// trail with what it changed. Re-sealing under a new studio key (rekey) is here too. Who may call it is the request handler's business.
 #pragma once
 
 #include "account_ledger.hpp"
@@ -83,6 +83,22 @@ public:
   // person behind the request) has an active second factor, or `force` (logged).
   Expected<EnforceOutcome> enforce(protocol::EnforceAction action, std::uint32_t grace, bool force,
                                    std::string_view acting_admin, const Requester& who);
+
+  struct RekeyPage {
+    std::uint32_t resealed = 0;         // records re-sealed under the current studio key
+    std::uint32_t current = 0;          // records with nothing to re-seal
+    std::uint32_t failed = 0;           // records whose secret did not open (logged)
+    std::uint32_t old_backup_codes = 0; // records with backup codes under an older key
+    std::string last;                   // the last user gone through
+    bool more = false;                  // there are records after `last`
+    std::string key_id;                 // the current studio key's id, in hex
+  };
+  // Re-seals, under the current studio key, the secret and pending secret of each of the up to
+  // `limit` records after `after` that is not already under it (admin_rekey.cpp). Each record
+  // is committed on its own, conditionally; one that changed meanwhile (on another host) is read
+  // again and tried again. Running it again re-seals nothing more: it may stop and resume at
+  // any page.
+  Expected<RekeyPage> rekey(std::string_view after, std::size_t limit, const Requester& who);
 
 private:
   AccountLedger& m_ledger;

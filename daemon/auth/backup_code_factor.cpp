@@ -1,5 +1,6 @@
 #include "backup_code_factor.hpp"
 
+#include <algorithm>
 #include <limits>
 
 namespace studio2fa {
@@ -64,6 +65,12 @@ Expected<void> BackupCodeFactor::replace(UserRecord& record,
     record.backup_codes.push_back(*hash);
   }
   return {};
+}
+
+bool BackupCodeFactor::has_codes_under_old_key(const UserRecord& record) const
+{
+  return std::any_of(record.backup_codes.begin(), record.backup_codes.end(),
+                     [this](const BackupCodeHash& hash) { return !m_hasher.under_current_key(hash); });
 }
 
 } // namespace studio2fa

@@ -35,6 +35,11 @@ public:
   // Makes `codes` the record's set, hashed, voiding the old one.
   Expected<void> replace(UserRecord& record, std::span<const std::string_view> codes) const;
 
+  // Whether any of the record's codes was hashed under a studio key other than the current one
+  // (or before key ids): it stops matching once that key leaves the keyring, and only a new set
+  // replaces it (a hash cannot be moved to another key without the code).
+  bool has_codes_under_old_key(const UserRecord& record) const;
+
 private:
   const BackupCodeHasher& m_hasher;
   unsigned m_lockout_after;

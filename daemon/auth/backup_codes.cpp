@@ -6,7 +6,9 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <algorithm>
 #include <climits>
+#include <vector>
 
 namespace studio2fa {
 
@@ -37,6 +39,29 @@ char normalise_symbol(char c)
   }
   return '\0';
 }
+
+// HMAC-SHA256(key, user || 0x00 || normalised code) in full; nullopt when `code` is not shaped
+// like a backup code.
+std::optional<BackupCodeHash> full_hmac(const SecretBytes& key, std::string_view user,
+                                        std::string_view code)
+{
+  const SecretBytes normalised = normalise_backup_code(code);
+  if (normalised.empty()) {
+    return std::nullopt;
+  }
+  // user NUL code: unambiguous, since a user name never holds a NUL.
+  SecretBytes message(user.size() + 1 + normalised.size());
+  std::copy(user.begin(), user.end(), message.data());
+  message.data()[user.size()] = 0;
+  std::copy(normalised.data(), normalised.data() + normalised.size(),
+            message.data() + user.size() + 1);
+  BackupCodeHash out{};
+  if (!hmac_sha256(key.span(), message.span(), out.data())) {
+    return std::nullopt;
+  }
+  return out;
+}
+
 
 } // namespace
 
@@ -113,54 +138,83 @@ Expected<std::vector<SecretBytes>> generate_backup_codes(std::size_t count)
   return codes;
 }
 
+Expected<BackupCodeHasher> BackupCodeHasher::create(const Keyring& keyring)
+{
+  std::vector<Key> keys;
+  const std::span<const std::uint8_t> label(reinterpret_cast<const std::uint8_t*>(k_key_label.data()),
+                                            k_key_label.size());
+  for (const Keyring::Key& studio_key : keyring.keys()) {
+    SecretBytes hmac_key(k_key_size);
+    if (!hmac_sha256(studio_key.bytes.span(), label, hmac_key.data())) {
+      return make_error("cannot derive the backup-code key");
+    }
+    keys.push_back(Key{studio_key.id, std::move(hmac_key)});
+  }
+  return BackupCodeHasher(std::move(keys));
+}
+
 Expected<BackupCodeHasher> BackupCodeHasher::create(std::span<const std::uint8_t> master_key)
 {
   if (master_key.empty()) {
     return make_error("no master key to derive the backup-code key from");
   }
-  SecretBytes key(k_key_size);
-  const std::span<const std::uint8_t> label(reinterpret_cast<const std::uint8_t*>(k_key_label.data()),
-                                            k_key_label.size());
-  if (!hmac_sha256(master_key, label, key.data())) {
-    return make_error("cannot derive the backup-code key");
+  auto keyring = Keyring::create(SecretBytes(master_key));
+  if (!keyring) {
+    return Unexpected<Error>{keyring.error()};
   }
-  return BackupCodeHasher(std::move(key));
+  return create(*keyring);
 }
 
 std::optional<BackupCodeHash> BackupCodeHasher::hash(std::string_view user,
                                                      std::string_view code) const
 {
-  const SecretBytes normalised = normalise_backup_code(code);
-  if (normalised.empty()) {
+  const Key& current = m_keys.front();
+  auto full = full_hmac(current.hmac_key, user, code);
+  if (!full) {
     return std::nullopt;
   }
-  // user NUL code: unambiguous, since a user name never holds a NUL.
-  SecretBytes message(user.size() + 1 + normalised.size());
-  std::copy(user.begin(), user.end(), message.data());
-  message.data()[user.size()] = 0;
-  std::copy(normalised.data(), normalised.data() + normalised.size(),
-            message.data() + user.size() + 1);
   BackupCodeHash out{};
-  if (!hmac_sha256(m_key.span(), message.span(), out.data())) {
-    return std::nullopt;
-  }
+  std::copy(current.id.begin(), current.id.end(), out.begin());
+  std::copy_n(full->begin(), out.size() - k_key_id_size, out.begin() + k_key_id_size);
   return out;
 }
 
 std::optional<std::size_t> BackupCodeHasher::find(std::string_view user, std::string_view code,
                                                   std::span<const BackupCodeHash> stored) const
 {
-  const auto candidate = hash(user, code);
-  if (!candidate) {
-    return std::nullopt;
+  // One HMAC per held key: a format 2 hash is its key's id and the first 24 bytes of it, a
+  // format 1 hash all of it.
+  std::vector<BackupCodeHash> candidates;
+  candidates.reserve(m_keys.size());
+  for (const Key& key : m_keys) {
+    auto full = full_hmac(key.hmac_key, user, code);
+    if (!full) {
+      return std::nullopt; // not shaped like a backup code: the same for every key
+    }
+    candidates.push_back(*full);
   }
   std::optional<std::size_t> found;
   for (std::size_t i = 0; i < stored.size(); ++i) {
-    if (CRYPTO_memcmp(candidate->data(), stored[i].data(), candidate->size()) == 0 && !found) {
+    const std::uint8_t* value = stored[i].data();
+    int matches = 0;
+    for (std::size_t k = 0; k < m_keys.size(); ++k) {
+      const std::uint8_t* candidate = candidates[k].data();
+      const bool v2 = (CRYPTO_memcmp(value, m_keys[k].id.data(), k_key_id_size) |
+                       CRYPTO_memcmp(value + k_key_id_size, candidate,
+                                     stored[i].size() - k_key_id_size)) == 0;
+      const bool v1 = CRYPTO_memcmp(value, candidate, stored[i].size()) == 0;
+      matches |= static_cast<int>(v2) | static_cast<int>(v1);
+    }
+    if (matches != 0 && !found) {
       found = i;
     }
   }
   return found;
+}
+
+bool BackupCodeHasher::under_current_key(const BackupCodeHash& stored) const
+{
+  return std::equal(m_keys.front().id.begin(), m_keys.front().id.end(), stored.begin());
 }
 
 } // namespace studio2fa

@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace studio2fa {
 
@@ -13,6 +15,18 @@ namespace {
 constexpr std::string_view k_purpose_active = "totp";
 constexpr std::string_view k_purpose_pending = "pending";
 constexpr std::size_t k_secret_bytes = 20; // 160 bits, RFC 4226's recommendation
+
+// Why `user`'s secret did not open, for the log: a key this host lacks is named (and keeps its
+// Errc), anything else is a wrong key or an altered record.
+Unexpected<Error> opening_failed(std::string_view user, const Error& why)
+{
+  if (why.code == Errc::unknown_key) {
+    return make_error(Errc::unknown_key, "the secret of " + log::sanitize(user) + " is " +
+                                           why.message);
+  }
+  return make_error("the secret of " + log::sanitize(user) +
+                    " cannot be opened (wrong studio key, or the record was altered)");
+}
 
 } // namespace
 
@@ -71,7 +85,11 @@ Expected<std::uint64_t> TotpFactor::match_pending(const UserRecord& record, std:
 
 Expected<SecretBytes> TotpFactor::open_pending(const UserRecord& record) const
 {
-  return m_sealer.open(record.pending_secret, record.user, k_purpose_pending);
+  auto secret = m_sealer.open(record.pending_secret, record.user, k_purpose_pending);
+  if (!secret) {
+    return opening_failed(record.user, secret.error());
+  }
+  return secret;
 }
 
 void TotpFactor::clear_pending(UserRecord& record)
@@ -79,6 +97,31 @@ void TotpFactor::clear_pending(UserRecord& record)
   record.pending_secret.clear();
   record.pending_created_at = 0;
   record.pending_params = {};
+}
+
+Expected<bool> TotpFactor::reseal(UserRecord& record) const
+{
+  std::vector<std::uint8_t> active = record.sealed_secret;
+  std::vector<std::uint8_t> pending = record.pending_secret;
+  for (auto [sealed, purpose] : {std::pair{&active, k_purpose_active},
+                                 std::pair{&pending, k_purpose_pending}}) {
+    if (sealed->empty() || m_sealer.sealed_under_current_key(*sealed)) {
+      continue;
+    }
+    auto secret = m_sealer.open(*sealed, record.user, purpose);
+    if (!secret) {
+      return opening_failed(record.user, secret.error());
+    }
+    auto resealed = m_sealer.seal(secret->span(), record.user, purpose);
+    if (!resealed) {
+      return Unexpected<Error>{resealed.error()};
+    }
+    *sealed = std::move(*resealed);
+  }
+  const bool changed = active != record.sealed_secret || pending != record.pending_secret;
+  record.sealed_secret = std::move(active);
+  record.pending_secret = std::move(pending);
+  return changed;
 }
 
 Expected<std::vector<std::uint8_t>>
@@ -94,8 +137,7 @@ Expected<std::uint64_t> TotpFactor::match(std::string_view user, std::string_vie
 {
   auto secret = m_sealer.open(sealed, user, purpose);
   if (!secret) {
-    return make_error("the secret of " + log::sanitize(user) +
-                      " cannot be opened (wrong master key, or the database was altered)");
+    return opening_failed(user, secret.error());
   }
   // A malformed code is still run through the comparison (against a value no code has), so
   // that its timing matches a wrong code's.

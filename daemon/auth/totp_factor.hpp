@@ -43,6 +43,13 @@ public:
   static void clear_pending(UserRecord& record);
 
   // Seals `secret` as the active secret of `user`.
+  // Seals the record's secret and pending secret again under the current studio key, each that
+  // is not already (studio2fa-admin rekey). True when the record changed. An error, with the
+  // record unchanged, when one of them does not open (Errc::unknown_key for a key this host
+  // lacks).
+  Expected<bool> reseal(UserRecord& record) const;
+  // The id of the studio key that seals.
+  const KeyId& current_key_id() const { return m_sealer.keyring().current().id; }
   Expected<std::vector<std::uint8_t>> seal_active(std::string_view user,
                                                   std::span<const std::uint8_t> secret) const;
 

@@ -151,6 +151,27 @@ std::vector<std::string_view> words(std::string_view value)
   return out;
 }
 
+// The space-separated words of `value`, each set through `set_one`; from `min` to `max` of them.
+Expected<void> set_word_list(std::vector<std::string>& field, std::string_view value,
+                             Expected<void> (*set_one)(std::string&, std::string_view),
+                             std::size_t min, std::size_t max, const char* what)
+{
+  std::vector<std::string> items;
+  for (std::string_view word : words(value)) {
+    std::string item;
+    if (auto set = set_one(item, word); !set) {
+      return set;
+    }
+    items.push_back(std::move(item));
+  }
+  if (items.size() < min || items.size() > max) {
+    return make_error("must name " + std::to_string(min) + " to " + std::to_string(max) + " " +
+                      what);
+  }
+  field = std::move(items);
+  return {};
+}
+
 Expected<void> set_uris(std::vector<std::string>& field, std::string_view value)
 {
   std::vector<std::string> uris;
@@ -219,6 +240,14 @@ const std::array k_keys = {
             "The 256-bit master key that seals every TOTP secret; created (mode 0600) on first "
             "start. Back it up apart from the database: without it no secret can be read.",
             [](Config& c, std::string_view v) { return set_absolute_path(c.key_path, v); }},
+  ConfigKey{"previous_key_paths", "",
+            "Other studio keys, accepted only to open secrets and match backup codes made under "
+            "them, never to seal: the old key after a rotation, until studio2fa-admin rekey has "
+            "run (or the next key, before it becomes key_path). Each is checked like key_path "
+            "(root's, mode 0600, 32 bytes) and must exist. Separated by spaces; empty: none.",
+            [](Config& c, std::string_view v) {
+              return set_word_list(c.previous_key_paths, v, set_absolute_path, 0, 8, "keys");
+            }},
   ConfigKey{"issuer", "studio2fa",
             "Name the authenticator app shows next to the account (your studio's name).",
             [](Config& c, std::string_view v) -> Expected<void> {
@@ -384,20 +413,9 @@ const std::array k_keys = {
             }},
   ConfigKey{"ldap_member_attributes", "member uniqueMember",
             "The group attributes that name members (users or nested groups) by DN.",
-            [](Config& c, std::string_view v) -> Expected<void> {
-              std::vector<std::string> names;
-              for (std::string_view word : words(v)) {
-                std::string name;
-                if (auto set = set_attribute(name, word); !set) {
-                  return set;
-                }
-                names.push_back(std::move(name));
-              }
-              if (names.empty() || names.size() > 8) {
-                return make_error("must name 1 to 8 attributes");
-              }
-              c.ldap_member_attributes = std::move(names);
-              return {};
+            [](Config& c, std::string_view v) {
+              return set_word_list(c.ldap_member_attributes, v, set_attribute, 1, 8,
+                                   "attributes");
             }},
   ConfigKey{"ldap_bind_dn", "",
             "The daemon's own identity in the directory (with ldap_bind_password_file); empty: "

@@ -24,6 +24,7 @@ struct Config {
   std::string socket_path;
   std::string db_path;
   std::string key_path;
+  std::vector<std::string> previous_key_paths; // older studio keys: open only, never seal
   std::string issuer;
   totp::Parameters totp;     // for new enrollments; each user keeps the ones they enrolled with
   unsigned totp_window = 0;  // steps accepted on each side of now

@@ -145,4 +145,12 @@ Expected<SecretBytes> load_or_create_master_key(const std::string& path)
   return read_key_file(path);
 }
 
+Expected<SecretBytes> load_master_key(const std::string& path)
+{
+  if (auto dir_ok = check_private_path(parent_directory(path), PathKind::directory); !dir_ok) {
+    return make_error(dir_ok.error().message);
+  }
+  return read_key_file(path);
+}
+
 } // namespace studio2fa

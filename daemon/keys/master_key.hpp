@@ -16,4 +16,8 @@ inline constexpr std::size_t k_master_key_size = 32;
 // that is not exactly 32 bytes.
 Expected<SecretBytes> load_or_create_master_key(const std::string& path);
 
+// Loads an existing key from `path` with the same checks; never creates one (an older studio
+// key listed in previous_key_paths must be there).
+Expected<SecretBytes> load_master_key(const std::string& path);
+
 } // namespace studio2fa

@@ -196,4 +196,57 @@ AfterReply admin_enforce(RequestExchange& exchange, const AdminEnforceRequest& m
   return AfterReply::keep_open;
 }
 
+AfterReply admin_rekey(RequestExchange& exchange, const AdminRekeyRequest& msg)
+{
+  auto page = exchange.admin().rekey(msg.after, k_max_rekey_records, exchange.administrator());
+  if (!page) {
+    return exchange.internal(page.error());
+  }
+  encode(AdminRekeyReply{page->resealed, page->current, page->failed, page->old_backup_codes,
+                         page->last, page->more, page->key_id},
+         exchange.reply());
+  if (msg.after.empty()) {
+    exchange.log_admin("rekey", "-", "started");
+  }
+  if (!page->more) {
+    exchange.log_admin("rekey", "-", "finished");
+  }
+  return AfterReply::keep_open;
+}
+
+AfterReply admin_migrate(RequestExchange& exchange, const AdminMigrateRequest& msg)
+{
+  const bool to_directory = msg.direction == MigrateDirection::to_directory;
+  const char* action = to_directory ? "migrate to-directory" : "migrate to-local";
+  const StoreMigration* migration = exchange.settings().migration;
+  if (migration == nullptr) {
+    return exchange.internal(Error{Errc::internal, "ADMIN_MIGRATE: no store migration here"});
+  }
+  auto page = to_directory ? migration->copy_page(StoreKind::local, StoreKind::directory,
+                                                  msg.after, k_max_migrate_records)
+                           : migration->copy_page(StoreKind::directory, StoreKind::local,
+                                                  msg.after, k_max_migrate_records);
+  if (!page) {
+    if (page.error().code == Errc::unavailable) {
+      // Not a fault of the daemon: say why, so that the administrator need not read the log.
+      exchange.log_admin(action, "-", "unavailable");
+      return exchange.error(ErrorCode::internal, page.error().message, AfterReply::keep_open);
+    }
+    return exchange.internal(page.error());
+  }
+  auto count = [](std::uint64_t n) {
+    return static_cast<std::uint32_t>(std::min<std::uint64_t>(n, UINT32_MAX));
+  };
+  encode(AdminMigrateReply{count(page->copied), count(page->already_there), count(page->failed),
+                           page->last, page->more},
+         exchange.reply());
+  if (msg.after.empty()) {
+    exchange.log_admin(action, "-", "started");
+  }
+  if (!page->more) {
+    exchange.log_admin(action, "-", "finished");
+  }
+  return AfterReply::keep_open;
+}
+
 } // namespace studio2fa::requests

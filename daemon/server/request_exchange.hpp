@@ -7,6 +7,7 @@
 #include "authenticator.hpp"
 #include "peer_rights.hpp"
 #include "protocol.hpp"
+#include "store_migration.hpp"
 #include "wire.hpp"
 
 #include <span>
@@ -18,6 +19,8 @@ namespace studio2fa {
 struct HandlerSettings {
   std::string issuer;
   std::string admin_group; // empty: only root may send ADMIN_* requests
+  // What carries out ADMIN_MIGRATE; null: the request fails (no stores to open).
+  const StoreMigration* migration = nullptr;
 };
 
 // What the server does with the connection once the reply is sent.

@@ -43,6 +43,14 @@ bool take_subjects(AdminEnforceRequest&, Subjects&)
 {
   return true;
 }
+bool take_subjects(AdminRekeyRequest&, Subjects&)
+{
+  return true;
+}
+bool take_subjects(AdminMigrateRequest&, Subjects&)
+{
+  return true;
+}
 
 // ADMIN_LOG: one account, or everyone when `user` is empty.
 bool take_subjects(AdminLogRequest& msg, Subjects& subjects)
@@ -112,6 +120,8 @@ constexpr RequestRow k_requests[] = {
   row<AdminImportRequest, requests::admin_import>(Senders::admin_but_root_only, "import"),
   row<AdminPolicyRequest, requests::admin_policy>(Senders::admin, "query the policy"),
   row<AdminEnforceRequest, requests::admin_enforce>(Senders::admin, "switch enforcement"),
+  row<AdminRekeyRequest, requests::admin_rekey>(Senders::admin, "re-seal under the studio key"),
+  row<AdminMigrateRequest, requests::admin_migrate>(Senders::admin, "migrate records"),
 };
 
 } // namespace

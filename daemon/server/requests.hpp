@@ -35,6 +35,8 @@ AfterReply admin_log(RequestExchange& exchange, const protocol::AdminLogRequest&
 AfterReply admin_import(RequestExchange& exchange, const protocol::AdminImportRequest& msg);
 AfterReply admin_policy(RequestExchange& exchange, const protocol::AdminPolicyRequest& msg);
 AfterReply admin_enforce(RequestExchange& exchange, const protocol::AdminEnforceRequest& msg);
+AfterReply admin_rekey(RequestExchange& exchange, const protocol::AdminRekeyRequest& msg);
+AfterReply admin_migrate(RequestExchange& exchange, const protocol::AdminMigrateRequest& msg);
 
 // The wire form of a time: never negative.
 inline std::uint64_t wire_time(std::int64_t time)

@@ -93,6 +93,25 @@ bool same(const AdminEnforceReply& a, const AdminEnforceReply& b)
   return a.result == b.result && a.enforced == b.enforced && a.grace == b.grace &&
          a.since == b.since && a.by == b.by;
 }
+bool same(const AdminRekeyRequest& a, const AdminRekeyRequest& b)
+{
+  return a.after == b.after;
+}
+bool same(const AdminRekeyReply& a, const AdminRekeyReply& b)
+{
+  return a.resealed == b.resealed && a.current == b.current && a.failed == b.failed &&
+         a.old_backup_codes == b.old_backup_codes && a.last == b.last && a.more == b.more &&
+         a.key_id == b.key_id;
+}
+bool same(const AdminMigrateRequest& a, const AdminMigrateRequest& b)
+{
+  return a.direction == b.direction && a.after == b.after;
+}
+bool same(const AdminMigrateReply& a, const AdminMigrateReply& b)
+{
+  return a.copied == b.copied && a.already_there == b.already_there && a.failed == b.failed &&
+         a.last == b.last && a.more == b.more;
+}
 bool same(const EnrollBeginRequest& a, const EnrollBeginRequest& b)
 {
   return a.user == b.user;
@@ -358,6 +377,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   round_trip<AdminPolicyReply>(payload, reply_type(MessageType::admin_policy));
   round_trip<AdminEnforceRequest>(payload, type_byte(MessageType::admin_enforce));
   round_trip<AdminEnforceReply>(payload, reply_type(MessageType::admin_enforce));
+  round_trip<AdminRekeyRequest>(payload, type_byte(MessageType::admin_rekey));
+  round_trip<AdminRekeyReply>(payload, reply_type(MessageType::admin_rekey));
+  round_trip<AdminMigrateRequest>(payload, type_byte(MessageType::admin_migrate));
+  round_trip<AdminMigrateReply>(payload, reply_type(MessageType::admin_migrate));
   round_trip<ErrorReply>(payload, type_byte(MessageType::error));
   return 0;
 }

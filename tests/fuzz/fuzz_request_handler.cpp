@@ -187,6 +187,8 @@ bool is_admin_request(MessageType type)
   case MessageType::admin_import:
   case MessageType::admin_policy:
   case MessageType::admin_enforce:
+  case MessageType::admin_rekey:
+  case MessageType::admin_migrate:
     return true;
   default:
     return false;
@@ -213,7 +215,8 @@ std::vector<std::string> subjects_of(const FrameBuffer& request)
     return users;
   }
   if (type == MessageType::ping || type == MessageType::admin_list ||
-      type == MessageType::admin_enforce) {
+      type == MessageType::admin_enforce || type == MessageType::admin_rekey ||
+      type == MessageType::admin_migrate) {
     return {};
   }
   // Every other request starts with its subject.
@@ -325,6 +328,10 @@ bool reply_decodes(const FrameBuffer& reply, MessageType request_type)
     return decodes_as<AdminPolicyReply>(reply);
   case MessageType::admin_enforce:
     return decodes_as<AdminEnforceReply>(reply);
+  case MessageType::admin_rekey:
+    return decodes_as<AdminRekeyReply>(reply);
+  case MessageType::admin_migrate:
+    return decodes_as<AdminMigrateReply>(reply);
   case MessageType::error:
     break;
   }
@@ -433,7 +440,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***)
   g_world->admin = std::make_unique<AccountAdmin>(*g_world->ledger, *g_world->authenticator);
   // No admin_group: only root may send ADMIN_* (checked below).
   g_world->handler = std::make_unique<RequestHandler>(*g_world->authenticator, *g_world->admin,
-                                                      HandlerSettings{"Fuzz Studio", ""});
+                                                      HandlerSettings{"Fuzz Studio", "", nullptr});
   return 0;
 }
 

@@ -1,17 +1,12 @@
 // Backup codes (daemon/backup_codes): the shape that tells them from TOTP codes, normalisation,
 // generation, and the keyed hash, checked against HMAC-SHA256 computed here with OpenSSL
-// directly.
+// directly; hashes under the current and previous studio keys, and format 1 hashes.
 #include "backup_codes.hpp"
 
 #include <csetjmp>
 #include <cstdarg>
 #include <cstddef>
 #include <cstdint>
-// cmocka.h before 1.1.6 has no extern "C" of its own.
-extern "C" {
-#include <cmocka.h>
-}
-
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -19,6 +14,11 @@ extern "C" {
 #include <set>
 #include <string>
 #include <vector>
+
+// cmocka.h before 1.1.6 has no extern "C" of its own.
+extern "C" {
+#include <cmocka.h>
+}
 
 using namespace studio2fa;
 
@@ -35,6 +35,21 @@ Bytes hmac_sha256(const Bytes& key, const Bytes& message)
     fail_msg("HMAC failed");
   }
   return Bytes(out, out + length);
+}
+
+Bytes bytes_of(std::string_view text);
+
+// A format 1 hash: HMAC(HMAC(master, label), user NUL normalised code), all 32 bytes.
+Bytes v1_hash(const Bytes& master, std::string_view user, std::string_view normalised)
+{
+  const Bytes key = hmac_sha256(master, bytes_of("studio2fa backup-code key v1"));
+  Bytes message = bytes_of(user);
+  message.push_back(0);
+  const Bytes code = bytes_of(normalised);
+  message.insert(message.end(), code.begin(), code.end());
+  const Bytes hash = hmac_sha256(key, message);
+  assert_int_equal(hash.size(), 32);
+  return hash;
 }
 
 Bytes bytes_of(std::string_view text)
@@ -130,15 +145,13 @@ void test_hash_is_keyed_hmac(void**)
   const auto hash = hasher->hash("alice", "abcd-efgh-jkmn");
   assert_true(hash.has_value());
 
-  // K = HMAC(master, label); hash = HMAC(K, user NUL normalised code).
-  const Bytes key = hmac_sha256(master, bytes_of("studio2fa backup-code key v1"));
-  Bytes message = bytes_of("alice");
-  message.push_back(0);
-  const Bytes code = bytes_of("ABCDEFGHJKMN");
-  message.insert(message.end(), code.begin(), code.end());
-  const Bytes expected = hmac_sha256(key, message);
-  assert_int_equal(expected.size(), 32);
-  assert_memory_equal(hash->data(), expected.data(), 32);
+  // K = HMAC(master, label); hash = key id || the first 24 bytes of HMAC(K, user NUL
+  // normalised code), the key id being the first 8 bytes of HMAC(master, "studio2fa key id v1").
+  const Bytes expected = v1_hash(master, "alice", "ABCDEFGHJKMN");
+  const Bytes key_id = hmac_sha256(master, bytes_of("studio2fa key id v1"));
+  assert_memory_equal(hash->data(), key_id.data(), 8);
+  assert_memory_equal(hash->data() + 8, expected.data(), 24);
+  assert_true(hasher->under_current_key(*hash));
 
   // Spelling does not matter; the user and the master key do.
   assert_true(*hasher->hash("alice", "ABCD EFGH JKMN") == *hash);
@@ -148,6 +161,70 @@ void test_hash_is_keyed_hmac(void**)
   assert_false(*other->hash("alice", "ABCDEFGHJKMN") == *hash);
   assert_false(hasher->hash("alice", "123456").has_value());
   assert_false(BackupCodeHasher::create({}).has_value());
+}
+
+BackupCodeHasher rotated_hasher(std::uint8_t current, std::uint8_t previous)
+{
+  std::vector<SecretBytes> older;
+  older.push_back(SecretBytes(Bytes(32, previous)));
+  auto keyring = Keyring::create(SecretBytes(Bytes(32, current)), std::move(older));
+  assert_true(keyring.has_value());
+  auto hasher = BackupCodeHasher::create(*keyring);
+  assert_true(hasher.has_value());
+  return std::move(hasher).value();
+}
+
+BackupCodeHash as_hash(const Bytes& bytes)
+{
+  BackupCodeHash hash{};
+  assert_int_equal(bytes.size(), hash.size());
+  std::copy(bytes.begin(), bytes.end(), hash.begin());
+  return hash;
+}
+
+void test_v1_hashes_match(void**)
+{
+  // Hashes stored before key ids (the whole HMAC) are found, under the key that made them.
+  std::vector<BackupCodeHash> stored;
+  stored.push_back(as_hash(v1_hash(Bytes(32, 1), "alice", "AAAAAAAAAAAA")));
+  stored.push_back(as_hash(v1_hash(Bytes(32, 1), "alice", "BBBBBBBBBBBB")));
+  auto hasher = BackupCodeHasher::create(Bytes(32, 1));
+  assert_int_equal(*hasher->find("alice", "bbbb-bbbb-bbbb", stored), 1);
+  assert_false(hasher->find("bob", "BBBB-BBBB-BBBB", stored).has_value());
+  assert_false(hasher->under_current_key(stored[0]));
+  // After a rotation, while key 1 is listed as previous, and not once it is gone.
+  assert_int_equal(*rotated_hasher(2, 1).find("alice", "AAAA-AAAA-AAAA", stored), 0);
+  assert_false(
+    BackupCodeHasher::create(Bytes(32, 2))->find("alice", "AAAA-AAAA-AAAA", stored).has_value());
+}
+
+void test_rotation(void**)
+{
+  auto before = BackupCodeHasher::create(Bytes(32, 1));
+  std::vector<BackupCodeHash> stored;
+  for (const char* code : {"AAAA-AAAA-AAAA", "BBBB-BBBB-BBBB"}) {
+    stored.push_back(*before->hash("alice", code));
+  }
+  const BackupCodeHasher during = rotated_hasher(2, 1);
+  stored.push_back(*during.hash("alice", "CCCC-CCCC-CCCC"));
+  // Old and new hashes both match while the old key is listed; only the new one is current.
+  assert_int_equal(*during.find("alice", "AAAA-AAAA-AAAA", stored), 0);
+  assert_int_equal(*during.find("alice", "CCCC-CCCC-CCCC", stored), 2);
+  assert_false(during.under_current_key(stored[0]));
+  assert_true(during.under_current_key(stored[2]));
+  assert_false(during.find("bob", "CCCC-CCCC-CCCC", stored).has_value());
+
+  // A hash relabelled with the other key's id matches nothing.
+  std::vector<BackupCodeHash> relabelled = stored;
+  std::copy(stored[2].begin(), stored[2].begin() + 8, relabelled[0].begin());
+  std::copy(stored[0].begin(), stored[0].begin() + 8, relabelled[2].begin());
+  assert_false(during.find("alice", "AAAA-AAAA-AAAA", relabelled).has_value());
+  assert_false(during.find("alice", "CCCC-CCCC-CCCC", relabelled).has_value());
+
+  // The old key removed: what it hashed matches nothing (the user needs a new set).
+  auto after = BackupCodeHasher::create(Bytes(32, 2));
+  assert_false(after->find("alice", "AAAA-AAAA-AAAA", stored).has_value());
+  assert_int_equal(*after->find("alice", "CCCC-CCCC-CCCC", stored), 2);
 }
 
 void test_find(void**)
@@ -172,7 +249,8 @@ int main()
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_shapes),        cmocka_unit_test(test_normalise),
       cmocka_unit_test(test_generate),      cmocka_unit_test(test_hash_is_keyed_hmac),
-      cmocka_unit_test(test_find),
+      cmocka_unit_test(test_find),          cmocka_unit_test(test_v1_hashes_match),
+      cmocka_unit_test(test_rotation),
   };
   return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

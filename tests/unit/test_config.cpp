@@ -151,6 +151,7 @@ void assert_documented_defaults(const Config& config)
   assert_string_equal(config.socket_path.c_str(), "/run/studio2fa/studio2fad.sock");
   assert_string_equal(config.db_path.c_str(), "/var/lib/studio2fa/studio2fa.db");
   assert_string_equal(config.key_path.c_str(), "/etc/studio2fa/master.key");
+  assert_true(config.previous_key_paths.empty());
   assert_string_equal(config.issuer.c_str(), "studio2fa");
   assert_int_equal(static_cast<int>(config.totp.algorithm),
                    static_cast<int>(totp::Algorithm::sha1));
@@ -197,7 +198,7 @@ void assert_documented_defaults(const Config& config)
 // Every key this test knows about; a key added to the table must be added here (and to
 // test_every_key_parsed).
 const char* const k_key_names[] = {
-    "socket_path",     "db_path",         "key_path",           "issuer",
+    "socket_path",     "db_path",         "key_path",           "previous_key_paths", "issuer",
     "totp_algorithm",  "totp_digits",     "totp_period",        "totp_window",
     "enroll_timeout",  "throttle_after",  "throttle_base",      "throttle_max",
     "lockout_after",   "backup_lockout_after", "max_connections", "root_reserved_connections",
@@ -241,6 +242,7 @@ void test_every_key_parsed(void**)
   const Config config = parse_ok("socket_path = /run/other/s.sock\n"
                                  "db_path = /srv/2fa/db.sqlite\n"
                                  "key_path = /srv/2fa/keys/master.key\n"
+                                 "previous_key_paths = /srv/2fa/keys/old.key /srv/k2\n"
                                  "issuer = Studio Nord\n"
                                  "totp_algorithm = SHA512\n"
                                  "totp_digits = 8\n"
@@ -268,6 +270,9 @@ void test_every_key_parsed(void**)
   assert_string_equal(config.socket_path.c_str(), "/run/other/s.sock");
   assert_string_equal(config.db_path.c_str(), "/srv/2fa/db.sqlite");
   assert_string_equal(config.key_path.c_str(), "/srv/2fa/keys/master.key");
+  assert_int_equal(config.previous_key_paths.size(), 2);
+  assert_string_equal(config.previous_key_paths[0].c_str(), "/srv/2fa/keys/old.key");
+  assert_string_equal(config.previous_key_paths[1].c_str(), "/srv/k2");
   assert_string_equal(config.issuer.c_str(), "Studio Nord");
   assert_int_equal(static_cast<int>(config.totp.algorithm),
                    static_cast<int>(totp::Algorithm::sha512));
@@ -441,7 +446,7 @@ void test_bad_algorithm(void**)
 
 void test_relative_path(void**)
 {
-  for (const char* key : {"socket_path", "db_path", "key_path"}) {
+  for (const char* key : {"socket_path", "db_path", "key_path", "previous_key_paths"}) {
     const std::string message =
         parse_error_at("# c\n" + std::string(key) + " = var/lib/studio2fa/x\n", 2);
     assert_error_contains(message, "absolute");

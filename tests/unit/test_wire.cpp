@@ -1412,6 +1412,82 @@ void test_admin_policy(void**)
   assert_true(std::string_view(name(static_cast<PolicyDecision>(9))) == "?");
 }
 
+void test_admin_rekey(void**)
+{
+  FrameBuffer frame;
+  AdminRekeyRequest request{"bob"};
+  AdminRekeyRequest decoded_request;
+  round_trip(request, 0x18, frame, decoded_request);
+  assert_true(decoded_request.after == "bob");
+
+  AdminRekeyReply reply{3, 60, 1, 2, "zoe", true, "0123456789abcdef"};
+  AdminRekeyReply decoded;
+  round_trip(reply, 0x98, frame, decoded);
+  assert_int_equal(decoded.resealed, 3);
+  assert_int_equal(decoded.current, 60);
+  assert_int_equal(decoded.failed, 1);
+  assert_int_equal(decoded.old_backup_codes, 2);
+  assert_true(decoded.last == "zoe");
+  assert_true(decoded.more);
+  assert_true(decoded.key_id == "0123456789abcdef");
+  // Field order as in PROTOCOL.md: four counts, last, more, key id.
+  const std::uint8_t expected[] = {0,   0,   0,   3,   0,   0,   0,   60,  0,   0,   0,
+                                   1,   0,   0,   0,   2,   0,   3,   'z', 'o', 'e', 1,
+                                   0,   16,  '0', '1', '2', '3', '4', '5', '6', '7', '8',
+                                   '9', 'a', 'b', 'c', 'd', 'e', 'f'};
+  assert_int_equal(frame.payload().size(), sizeof(expected));
+  assert_memory_equal(frame.payload().data(), expected, sizeof(expected));
+
+  // A key id longer than 16 characters, a user over the limit, a bad flag: refused.
+  assert_false(encode(AdminRekeyReply{0, 0, 0, 0, "", false, "0123456789abcdef0"}, frame));
+  const std::string over_user(limits::user + 1, 'u');
+  assert_false(encode(AdminRekeyRequest{over_user}, frame));
+  raw_frame(frame, 0x98, [&](wire::Writer& writer) {
+    for (int n = 0; n < 4; ++n) {
+      writer.u32(0);
+    }
+    writer.str("", 1000);
+    writer.u8(2);
+    writer.str("", 1000);
+  });
+  assert_false(decode(frame.payload(), decoded));
+}
+
+void test_admin_migrate(void**)
+{
+  FrameBuffer frame;
+  for (const MigrateDirection direction :
+       {MigrateDirection::to_directory, MigrateDirection::to_local}) {
+    AdminMigrateRequest request{direction, "carol"};
+    AdminMigrateRequest decoded;
+    round_trip(request, 0x19, frame, decoded);
+    assert_int_equal(static_cast<int>(decoded.direction), static_cast<int>(direction));
+    assert_true(decoded.after == "carol");
+  }
+  assert_false(encode(AdminMigrateRequest{static_cast<MigrateDirection>(2), ""}, frame));
+  raw_frame(frame, 0x19, [&](wire::Writer& writer) {
+    writer.u8(2);
+    writer.str("", 1000);
+  });
+  AdminMigrateRequest kept{MigrateDirection::to_local, "kept"};
+  assert_false(decode(frame.payload(), kept));
+  assert_true(kept.after == "kept");
+
+  AdminMigrateReply reply{9999, 1, 0, "zoe", true};
+  AdminMigrateReply decoded;
+  round_trip(reply, 0x99, frame, decoded);
+  assert_int_equal(decoded.copied, 9999);
+  assert_int_equal(decoded.already_there, 1);
+  assert_int_equal(decoded.failed, 0);
+  assert_true(decoded.last == "zoe");
+  assert_true(decoded.more);
+  // Field order as in PROTOCOL.md: copied, already there, failed, last, more.
+  const std::uint8_t expected[] = {0, 0, 0x27, 0x0F, 0, 0,   0,   1,   0, 0, 0,
+                                   0, 0, 3,    'z',  'o', 'e', 1};
+  assert_int_equal(frame.payload().size(), sizeof(expected));
+  assert_memory_equal(frame.payload().data(), expected, sizeof(expected));
+}
+
 void test_admin_enforce(void**)
 {
   FrameBuffer frame;
@@ -1599,6 +1675,8 @@ int main()
       cmocka_unit_test(test_admin_import),
       cmocka_unit_test(test_admin_policy),
       cmocka_unit_test(test_admin_enforce),
+      cmocka_unit_test(test_admin_rekey),
+      cmocka_unit_test(test_admin_migrate),
       cmocka_unit_test(test_new_message_types),
       cmocka_unit_test(test_trailing_data_in_empty_messages),
       cmocka_unit_test(test_frame_buffer_wipe),
