@@ -9,8 +9,10 @@
 
 namespace studio2fa {
 
-// Opens the store the config names: the SQLite database at db_path (the only kind so far),
-// created and migrated as SqliteStore::open does. The caller checks the file's permissions first.
+// Opens the store the config names: with store = local the SQLite database at db_path, created
+// and migrated as SqliteStore::open does; with store = directory a DirectoryStore over the
+// directory and that database. Logs which one (and for the directory, which form of conditional
+// write the write server takes). The caller checks the file's permissions first.
 Expected<std::unique_ptr<Store>> open_store(const Config& config);
 
 } // namespace studio2fa
