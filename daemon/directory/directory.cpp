@@ -228,7 +228,8 @@ private:
                                            nullptr, nullptr, left, size_limit, &raw);
       LdapMessagePtr message(raw);
       if (result == LDAP_SUCCESS || (result == LDAP_SIZELIMIT_EXCEEDED && size_limit > 0)) {
-        for (LDAPMessage* entry = ldap_first_entry(ld, message.get()); entry != nullptr;
+        for (LDAPMessage* entry = message ? ldap_first_entry(ld, message.get()) : nullptr;
+             entry != nullptr;
              entry = ldap_next_entry(ld, entry)) {
           out.push_back(read_entry(ld, entry));
         }

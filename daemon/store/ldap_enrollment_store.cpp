@@ -42,7 +42,7 @@ using ControlPtr = std::unique_ptr<LDAPControl, ControlFreer>;
 // into.
 class ModList {
 public:
-  void add(int op, const char* name, const std::vector<std::string>& values)
+  void add(int op, std::string_view name, const std::vector<std::string>& values)
   {
     std::vector<berval*>& pointers = m_pointers.emplace_back();
     for (const std::string& value : values) {
@@ -55,7 +55,7 @@ public:
     pointers.push_back(nullptr);
     LDAPMod& mod = m_mods.emplace_back();
     mod.mod_op = op | LDAP_MOD_BVALUES;
-    mod.mod_type = const_cast<char*>(name);
+    mod.mod_type = m_names.emplace_back(name).data();
     mod.mod_bvalues = pointers.data();
   }
 
@@ -70,6 +70,7 @@ public:
   }
 
 private:
+  std::deque<std::string> m_names;
   std::deque<std::string> m_values;
   std::deque<berval> m_bervals;
   std::deque<std::vector<berval*>> m_pointers;
@@ -222,7 +223,8 @@ Expected<CasForm> LdapEnrollmentStore::detect_cas_form()
     const int result = ldap_search_ext_s(ld, "", LDAP_SCOPE_BASE, "(objectClass=*)", attributes,
                                          0, nullptr, nullptr, left, 1, &raw);
     LdapMessagePtr message(raw);
-    if (LDAPMessage* entry = ldap_first_entry(ld, message.get()); entry != nullptr) {
+    if (LDAPMessage* entry = message ? ldap_first_entry(ld, message.get()) : nullptr;
+        entry != nullptr) {
       LdapValues values(ldap_get_values_len(ld, entry, supported));
       for (berval** value = values.get(); value && *value; ++value) {
         listed = listed || std::string_view((*value)->bv_val, (*value)->bv_len) == k_assertion_oid;
@@ -261,7 +263,8 @@ Expected<std::optional<UserRecord>> LdapEnrollmentStore::load(std::string_view u
         ldap_search_ext_s(ld, dn.c_str(), LDAP_SCOPE_BASE, k_entry_filter, attributes.data(), 0,
                           nullptr, nullptr, left, 1, &raw);
     LdapMessagePtr message(raw);
-    if (LDAPMessage* entry = ldap_first_entry(ld, message.get()); entry != nullptr) {
+    if (LDAPMessage* entry = message ? ldap_first_entry(ld, message.get()) : nullptr;
+        entry != nullptr) {
       found = read_attributes(ld, entry);
     }
     return result;
@@ -304,7 +307,8 @@ Expected<std::vector<UserRecord>> LdapEnrollmentStore::list(std::string_view aft
         ldap_search_ext_s(ld, m_impl->base.c_str(), LDAP_SCOPE_ONELEVEL, k_entry_filter,
                           attributes.data(), 0, nullptr, nullptr, left, 0, &raw);
     LdapMessagePtr message(raw);
-    for (LDAPMessage* entry = ldap_first_entry(ld, message.get()); entry != nullptr;
+    for (LDAPMessage* entry = message ? ldap_first_entry(ld, message.get()) : nullptr;
+         entry != nullptr;
          entry = ldap_next_entry(ld, entry)) {
       entries.push_back(read_attributes(ld, entry));
     }
@@ -343,7 +347,7 @@ Expected<void> LdapEnrollmentStore::Impl::add(const UserRecord& record)
   attributes.add(LDAP_MOD_ADD, "objectClass", {k_enrollment_class});
   for (const LdapAttribute& attribute : encoded) {
     if (!attribute.values.empty()) {
-      attributes.add(LDAP_MOD_ADD, attribute.name.c_str(), attribute.values);
+      attributes.add(LDAP_MOD_ADD, attribute.name, attribute.values);
     }
   }
   const std::string dn = dn_of(record.user);
@@ -406,7 +410,7 @@ Expected<void> LdapEnrollmentStore::Impl::modify(const UserRecord& record)
       }
       continue;
     }
-    mods.add(LDAP_MOD_REPLACE, attribute.name.c_str(), attribute.values);
+    mods.add(LDAP_MOD_REPLACE, attribute.name, attribute.values);
   }
 
   const std::string dn = dn_of(record.user);
