@@ -109,8 +109,8 @@ Expected<LdapHandle> LdapConnector::connect_to(const std::string& uri, Deadline 
       ldap_set_option(ld.get(), LDAP_OPT_TIMEOUT, &*left) == LDAP_OPT_SUCCESS &&
       ldap_set_option(ld.get(), LDAP_OPT_X_TLS_REQUIRE_CERT, &require_cert) == LDAP_OPT_SUCCESS;
   if (options_ok && !m_settings.ca_file.empty()) {
-    options_ok = ldap_set_option(ld.get(), LDAP_OPT_X_TLS_CACERTFILE,
-                                 m_settings.ca_file.c_str()) == LDAP_OPT_SUCCESS;
+    options_ok = ldap_set_option(ld.get(), LDAP_OPT_X_TLS_CACERTFILE, m_settings.ca_file.c_str()) ==
+                 LDAP_OPT_SUCCESS;
   }
   // A TLS context of this handle's own, built from the options above.
   if (options_ok) {

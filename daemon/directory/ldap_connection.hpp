@@ -8,11 +8,10 @@
 
 #include "expected.hpp"
 
-#include <ldap.h>
-
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <ldap.h>
 #include <memory>
 #include <mutex>
 #include <optional>

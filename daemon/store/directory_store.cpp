@@ -89,14 +89,14 @@ Expected<std::optional<UserRecord>> DirectoryStore::load(std::string_view user)
     }
   }
   if (fresh == 0 || wall_now() - fresh > m_impl->offline.max_age.count()) {
-    return make_error(Errc::unavailable,
-                      loaded.error().message + "; no copy of the record of " +
-                          log::sanitize(user) + " read within offline_cache_age");
+    return make_error(Errc::unavailable, loaded.error().message + "; no copy of the record of " +
+                                             log::sanitize(user) +
+                                             " read within offline_cache_age");
   }
   auto cached = m_local->load(user);
   if (!cached || !cached->has_value()) {
-    return make_error(Errc::unavailable, loaded.error().message + "; no cached record of " +
-                                             log::sanitize(user));
+    return make_error(Errc::unavailable,
+                      loaded.error().message + "; no cached record of " + log::sanitize(user));
   }
   log::notice("directory store: the directory cannot be reached; %s is checked against this "
               "host's copy of the record",

@@ -29,8 +29,8 @@
 namespace studio2fa {
 
 struct OfflineSettings {
-  bool cached = false;               // offline_logins = cached
-  std::chrono::seconds max_age{0};   // offline_cache_age
+  bool cached = false;             // offline_logins = cached
+  std::chrono::seconds max_age{0}; // offline_cache_age
 };
 
 class DirectoryStore final : public Store {

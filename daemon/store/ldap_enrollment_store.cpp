@@ -220,8 +220,8 @@ Expected<CasForm> LdapEnrollmentStore::detect_cas_form()
   bool listed = false;
   auto rc = m_impl->writer.run(m_impl->deadline(), [&](LDAP* ld, timeval* left) {
     LDAPMessage* raw = nullptr;
-    const int result = ldap_search_ext_s(ld, "", LDAP_SCOPE_BASE, "(objectClass=*)", attributes,
-                                         0, nullptr, nullptr, left, 1, &raw);
+    const int result = ldap_search_ext_s(ld, "", LDAP_SCOPE_BASE, "(objectClass=*)", attributes, 0,
+                                         nullptr, nullptr, left, 1, &raw);
     LdapMessagePtr message(raw);
     if (LDAPMessage* entry = message ? ldap_first_entry(ld, message.get()) : nullptr;
         entry != nullptr) {
@@ -259,9 +259,8 @@ Expected<std::optional<UserRecord>> LdapEnrollmentStore::load(std::string_view u
   LdapConnector& connector = from_writer ? m_impl->writer : m_impl->reader;
   auto rc = connector.run(m_impl->deadline(), [&](LDAP* ld, timeval* left) {
     LDAPMessage* raw = nullptr;
-    const int result =
-        ldap_search_ext_s(ld, dn.c_str(), LDAP_SCOPE_BASE, k_entry_filter, attributes.data(), 0,
-                          nullptr, nullptr, left, 1, &raw);
+    const int result = ldap_search_ext_s(ld, dn.c_str(), LDAP_SCOPE_BASE, k_entry_filter,
+                                         attributes.data(), 0, nullptr, nullptr, left, 1, &raw);
     LdapMessagePtr message(raw);
     if (LDAPMessage* entry = message ? ldap_first_entry(ld, message.get()) : nullptr;
         entry != nullptr) {
@@ -285,8 +284,8 @@ Expected<std::optional<UserRecord>> LdapEnrollmentStore::load(std::string_view u
     return make_error(Errc::internal, record.error().message + " (" + log::sanitize(dn) + ")");
   }
   if (record->user != user) {
-    return make_error(Errc::internal, "directory store: the entry " + log::sanitize(dn) +
-                                          " names another user");
+    return make_error(Errc::internal,
+                      "directory store: the entry " + log::sanitize(dn) + " names another user");
   }
   m_impl->remember(*record, record->revision);
   {
@@ -308,8 +307,7 @@ Expected<std::vector<UserRecord>> LdapEnrollmentStore::list(std::string_view aft
                           attributes.data(), 0, nullptr, nullptr, left, 0, &raw);
     LdapMessagePtr message(raw);
     for (LDAPMessage* entry = message ? ldap_first_entry(ld, message.get()) : nullptr;
-         entry != nullptr;
-         entry = ldap_next_entry(ld, entry)) {
+         entry != nullptr; entry = ldap_next_entry(ld, entry)) {
       entries.push_back(read_attributes(ld, entry));
     }
     return result;
@@ -378,8 +376,8 @@ Expected<void> LdapEnrollmentStore::Impl::modify(const UserRecord& record)
   const bool exact_codes = old.has_value();
 
   ModList mods;
-  std::string assertion = "(" + std::string(k_attr_revision) + "=" +
-                          std::to_string(record.revision) + ")";
+  std::string assertion =
+      "(" + std::string(k_attr_revision) + "=" + std::to_string(record.revision) + ")";
   if (cas == CasForm::assertion) {
     mods.add(LDAP_MOD_REPLACE, k_attr_revision, {std::to_string(next)});
     if (step_raised) {

@@ -71,8 +71,8 @@ template <auto Member> FieldCodec blob_field(const char* name)
 
 std::string format_parameters(const totp::Parameters& params)
 {
-  return std::string(totp::algorithm_name(params.algorithm)) + " " +
-         std::to_string(params.digits) + " " + std::to_string(params.period);
+  return std::string(totp::algorithm_name(params.algorithm)) + " " + std::to_string(params.digits) +
+         " " + std::to_string(params.period);
 }
 
 std::optional<totp::Parameters> parse_parameters(std::string_view text)
@@ -197,7 +197,8 @@ const auto k_names = [] {
 bool same_name(std::string_view a, std::string_view b)
 {
   return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+    return std::tolower(static_cast<unsigned char>(x)) ==
+           std::tolower(static_cast<unsigned char>(y));
   });
 }
 
@@ -228,7 +229,8 @@ Expected<UserRecord> decode_record(std::span<const LdapAttribute> attributes)
   bool has_user = false;
   bool has_revision = false;
   auto malformed = [](std::string_view name) {
-    return make_error(Errc::internal, "malformed " + std::string(name) + " in a studio2faEnrollment entry");
+    return make_error(Errc::internal,
+                      "malformed " + std::string(name) + " in a studio2faEnrollment entry");
   };
   for (const LdapAttribute& attribute : attributes) {
     if (attribute.values.empty()) {
@@ -244,7 +246,8 @@ Expected<UserRecord> decode_record(std::span<const LdapAttribute> attributes)
       continue;
     }
     if (same_name(attribute.name, k_attr_revision)) {
-      auto revision = single ? parse_integer<std::uint64_t>(attribute.values.front()) : std::nullopt;
+      auto revision =
+          single ? parse_integer<std::uint64_t>(attribute.values.front()) : std::nullopt;
       if (!revision || *revision == 0) {
         return malformed(k_attr_revision);
       }
@@ -284,7 +287,8 @@ std::string escape_dn_value(std::string_view value)
       out += k_hex[c >> 4];
       out += k_hex[c & 0xf];
     } else if (edge_space || (i == 0 && c == '#') ||
-               std::string_view(",+\"\\<>;=").find(static_cast<char>(c)) != std::string_view::npos) {
+               std::string_view(",+\"\\<>;=").find(static_cast<char>(c)) !=
+                   std::string_view::npos) {
       out += '\\';
       out += static_cast<char>(c);
     } else {

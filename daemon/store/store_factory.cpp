@@ -36,9 +36,8 @@ Expected<std::unique_ptr<Store>> open_directory_store(const Config& config,
   const bool cached = config.offline_logins == Config::OfflineLogins::cached;
   log::notice("store: directory (records under %s, written to %s, conditional writes by %s); "
               "offline_logins = %s; this host's state in %s",
-              config.enrollment_base.c_str(), write_uri.c_str(),
-              cas_form_name(records->cas_form()), cached ? "cached" : "deny",
-              config.db_path.c_str());
+              config.enrollment_base.c_str(), write_uri.c_str(), cas_form_name(records->cas_form()),
+              cached ? "cached" : "deny", config.db_path.c_str());
   OfflineSettings offline{cached, std::chrono::seconds(config.offline_cache_age)};
   return std::unique_ptr<Store>(
       std::make_unique<DirectoryStore>(std::move(records), std::move(local), offline));
