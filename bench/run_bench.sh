@@ -176,6 +176,16 @@ if command -v slapd > /dev/null || [ -x /usr/sbin/slapd ]; then
       "$(field bind " $line")" "$(field ext " $line")" "$(field p50_ms " $line")")")
   done < <(bash "$top_srcdir/bench/ldap_bench.sh" 2> "$B/ldap_bench.log")
 fi
+echo "# store = directory against store = local (1 client, code-only)" >&2
+STORE_ROWS=()
+if command -v slapd > /dev/null || [ -x /usr/sbin/slapd ]; then
+  while read -r line; do
+    STORE_ROWS+=("$(printf '%-34s %7s %7s %9s %9s %9s %7s %7s' "store = $(field store " $line")" \
+      "$(field ok " $line")" "$(field failed " $line")" "$(field p50_ms " $line")" \
+      "$(field p99_ms " $line")" "$(field ldap_ops_per_login " $line")" "$(field srch " $line")" \
+      "$(field mod " $line")")")
+  done < <(bash "$top_srcdir/bench/directory_store_bench.sh" 2> "$B/directory_store_bench.log")
+fi
 
 echo
 echo "studio2fa benchmark — $(date -u +%Y-%m-%d), $(nproc) cores, $(uname -r), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
@@ -221,6 +231,13 @@ if [ "${#LDAP_ROWS[@]}" -gt 0 ]; then
   echo " StartTLS left are the password check itself; warm-otp_only: password by an earlier module)"
 else
   echo "with a directory: not measured (slapd is not installed)"
+fi
+if [ "${#STORE_ROWS[@]}" -gt 0 ]; then
+  echo
+  echo "where the records live: one code-only login at a time, distinct users (daemon_bench, 1 client)"
+  printf '%-34s %7s %7s %9s %9s %9s %7s %7s\n' "store" ok failed "p50 ms" "p99 ms" "LDAP ops" SRCH MOD
+  printf '%s\n' "${STORE_ROWS[@]}"
+  echo "(directory: slapd on loopback over ldapi://, one read and one conditional modify per login)"
 fi
 # A refused valid login is a finding: show what the daemon said about it.
 others=$(grep -v -e 'authentication success' -e 'serving on' -e 'stopping: finishing' \

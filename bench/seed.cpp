@@ -3,7 +3,10 @@
 // secret files and a pam_oath usersfile, so that every implementation verifies the same codes.
 //
 //   seed --users N --prefix P --out USERS_FILE [--db PATH --key PATH] [--ga-dir DIR]
-//        [--oath-file FILE]
+//        [--oath-file FILE] [--config FILE]
+//
+// --config: the store is the one studio2fad.conf FILE names (with store = directory, the
+// directory), and its db_path stands for --db.
 #include "base32.hpp"
 #include "config.hpp"
 #include "master_key.hpp"
@@ -46,7 +49,7 @@ void write_private_file(const std::string& path, const std::string& text, mode_t
 int main(int argc, char** argv)
 {
   std::size_t count = 0;
-  std::string prefix = "u", out, db, key, ga_dir, oath_file;
+  std::string prefix = "u", out, db, key, ga_dir, oath_file, config_file;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string option = argv[i], value = argv[i + 1];
     if (option == "--users") {
@@ -63,6 +66,8 @@ int main(int argc, char** argv)
       ga_dir = value;
     } else if (option == "--oath-file") {
       oath_file = value;
+    } else if (option == "--config") {
+      config_file = value;
     } else {
       die("unknown option " + option);
     }
@@ -72,6 +77,15 @@ int main(int argc, char** argv)
         "[--oath-file FILE]");
   }
 
+  Config config = default_config();
+  if (!config_file.empty()) {
+    auto loaded = load_config(config_file);
+    if (!loaded) {
+      die(loaded.error().message);
+    }
+    config = std::move(*loaded);
+    db = config.db_path;
+  }
   std::unique_ptr<Store> store;
   std::optional<Sealer> sealer;
   if (!db.empty()) {
@@ -84,7 +98,6 @@ int main(int argc, char** argv)
       die(created.error().message);
     }
     sealer.emplace(std::move(*created));
-    Config config = default_config();
     config.db_path = db;
     auto opened = open_store(config);
     if (!opened) {

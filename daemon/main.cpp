@@ -8,6 +8,7 @@
 #include "directory.hpp"
 #include "file_safety.hpp"
 #include "keyring.hpp"
+#include "ldap_config.hpp"
 #include "log.hpp"
 #include "password_checker.hpp"
 #include "password_queue.hpp"
@@ -197,7 +198,7 @@ std::unique_ptr<Directory> make_directory(const Config& c, std::string bind_pass
     return nullptr;
   }
   DirectorySettings d;
-  d.uris = c.ldap_uris;
+  d.connection = ldap_connection_settings(c, c.ldap_uris, std::move(bind_password));
   d.user_base = c.ldap_user_base.empty() ? c.ldap_base : c.ldap_user_base;
   d.user_filter = c.ldap_user_filter;
   d.user_attribute = c.ldap_user_attribute;
@@ -205,13 +206,6 @@ std::unique_ptr<Directory> make_directory(const Config& c, std::string bind_pass
   d.group_filter = c.ldap_group_filter;
   d.member_uid_attribute = c.ldap_member_uid_attribute;
   d.member_dn_attributes = c.ldap_member_attributes;
-  d.bind_dn = c.ldap_bind_dn;
-  d.bind_password = std::move(bind_password);
-  d.sasl_external = c.ldap_sasl_external;
-  d.starttls = c.ldap_starttls;
-  d.ca_file = c.ldap_ca_file;
-  d.tls_verify = c.ldap_tls_verify;
-  d.connect_timeout = std::chrono::milliseconds(c.ldap_connect_timeout);
   return make_ldap_directory(std::move(d));
 }
 
@@ -430,7 +424,7 @@ int run_daemon(int argc, char** argv)
   Authenticator authenticator(ledger, *sealer, *backup_codes, passwords, auth_settings, &policy,
                               &password_queue);
   AccountAdmin admin(ledger, authenticator);
-  const StoreMigration migration(config, *startup->store, StoreKind::local);
+  const StoreMigration migration(config, *startup->store, config.store);
   RequestHandler handler(authenticator, admin,
                          HandlerSettings{config.issuer, config.admin_group, &migration});
   raise_descriptor_limit(config.max_connections);

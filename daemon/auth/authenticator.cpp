@@ -35,6 +35,19 @@ AuthOutcome busy()
   return outcome;
 }
 
+// Whether a commit that failed with `error` on its `attempt`-th try is tried again, after a
+// fresh load: yes for a conflict (another host wrote the record meanwhile), a few times, so that
+// hosts that keep writing one record cannot keep a login going round.
+bool retry_after_conflict(const Error& error, unsigned attempt)
+{
+  constexpr unsigned k_commit_attempts = 4;
+  if (error.code != Errc::conflict || attempt >= k_commit_attempts) {
+    return false;
+  }
+  log::info("store: %s; deciding again", error.message.c_str());
+  return true;
+}
+
 } // namespace
 
 Authenticator::Authenticator(AccountLedger& ledger, const Sealer& sealer,
@@ -172,121 +185,134 @@ AuthOutcome Authenticator::check_code(std::string_view user, AuthMode mode,
   auto audited = [&](AuthOutcome outcome) { return record_login(who, user, outcome); };
 
   auto held = m_ledger.lock(user);
-  // Reload under the lock: another login may have used a step or failed in the meantime.
-  auto loaded = m_ledger.load(user);
-  if (!loaded) {
-    log::error("store: %s", loaded.error().message.c_str());
-    return audited({AuthResult::unavailable, 0, "store error"});
-  }
-  if (mode == AuthMode::code_only) {
-    if (!loaded->has_value() || (!(*loaded)->enrolled() && (*loaded)->lock == LockState::none)) {
-      // Not enrolled: the policy says whether this login needs an enrollment. It may ask the
-      // directory, so not under the lock.
-      held.unlock();
-      return admit_unenrolled(user, mode, who);
+  // Another host sharing the records may write between the load and the commit: the commit
+  // then fails with Errc::conflict, and the login is decided again on what that host wrote (its
+  // use of this very code makes it a replay; its lock is seen).
+  for (unsigned attempt = 1;; ++attempt) {
+    // Reload under the lock: another login may have used a step or failed in the meantime.
+    auto loaded = m_ledger.load(user);
+    if (!loaded) {
+      log::error("store: %s", loaded.error().message.c_str());
+      return audited({AuthResult::unavailable, 0, "store error"});
     }
-    if (code.empty()) {
-      // The client took the user for unenrolled (they enrolled meanwhile): no code to count.
-      return audited({AuthResult::denied, 0, "no code given"});
+    if (mode == AuthMode::code_only) {
+      if (!loaded->has_value() || (!(*loaded)->enrolled() && (*loaded)->lock == LockState::none)) {
+        // Not enrolled: the policy says whether this login needs an enrollment. It may ask the
+        // directory, so not under the lock.
+        held.unlock();
+        return admit_unenrolled(user, mode, who);
+      }
+      if (code.empty()) {
+        // The client took the user for unenrolled (they enrolled meanwhile): no code to count.
+        return audited({AuthResult::denied, 0, "no code given"});
+      }
     }
-  }
-  if (loaded->has_value() && (*loaded)->lock != LockState::none) {
-    return audited({AuthResult::locked, 0, "locked"});
-  }
-  if (!loaded->has_value() || !(*loaded)->enrolled()) {
-    // Code only: the normal answer for a user without 2FA. After a password: the enrollment
-    // went away between the two looks; no code can be checked, so no success.
-    return audited(mode == AuthMode::code_only
-                       ? AuthOutcome{AuthResult::not_enrolled, 0, "not enrolled"}
-                       : AuthOutcome{AuthResult::denied, 0, "not enrolled"});
-  }
-  UserRecord& record = **loaded;
-  const std::int64_t now = m_ledger.now();
-  if (std::uint32_t wait = throttle_wait(record, now); wait > 0) {
-    return audited({AuthResult::throttled, wait, "throttled"});
-  }
+    if (loaded->has_value() && (*loaded)->lock != LockState::none) {
+      return audited({AuthResult::locked, 0, "locked"});
+    }
+    if (!loaded->has_value() || !(*loaded)->enrolled()) {
+      // Code only: the normal answer for a user without 2FA. After a password: the enrollment
+      // went away between the two looks; no code can be checked, so no success.
+      return audited(mode == AuthMode::code_only
+                         ? AuthOutcome{AuthResult::not_enrolled, 0, "not enrolled"}
+                         : AuthOutcome{AuthResult::denied, 0, "not enrolled"});
+    }
+    UserRecord& record = **loaded;
+    const std::int64_t now = m_ledger.now();
+    if (std::uint32_t wait = throttle_wait(record, now); wait > 0) {
+      return audited({AuthResult::throttled, wait, "throttled"});
+    }
 
-  auto verdict = m_factors.verify(record, code, now);
-  if (!verdict) {
-    log::error("%s", verdict.error().message.c_str());
-    return audited({AuthResult::unavailable, 0, "secret unreadable"});
-  }
-  if (password == PasswordVerdict::unavailable) {
-    // Nothing is known about the password: the code is neither counted nor used up, and the
-    // same code works once the directory answers again.
-    return audited({AuthResult::unavailable, 0, k_password_unavailable});
-  }
-  const bool wrong_password = password != PasswordVerdict::match;
-  if (wrong_password) {
-    if (!counts_wrong_passwords(who)) {
-      return audited({AuthResult::denied, 0, "wrong password"});
+    auto verdict = m_factors.verify(record, code, now);
+    if (!verdict) {
+      log::error("%s", verdict.error().message.c_str());
+      return audited({AuthResult::unavailable, 0, "secret unreadable"});
     }
-    // Counted exactly as the same code after a right password would be, so that neither the
-    // answer nor the counters tell whether the password was right; a right code is not used up.
-    verdict->proved = nullptr;
-  }
+    if (password == PasswordVerdict::unavailable) {
+      // Nothing is known about the password: the code is neither counted nor used up, and the
+      // same code works once the directory answers again.
+      return audited({AuthResult::unavailable, 0, k_password_unavailable});
+    }
+    const bool wrong_password = password != PasswordVerdict::match;
+    if (wrong_password) {
+      if (!counts_wrong_passwords(who)) {
+        return audited({AuthResult::denied, 0, "wrong password"});
+      }
+      // Counted exactly as the same code after a right password would be, so that neither the
+      // answer nor the counters tell whether the password was right; a right code is not used up.
+      verdict->proved = nullptr;
+    }
 
-  const bool backup_code = verdict->kind() == protocol::SecondFactor::backup_code;
-  const bool locked_now = m_factors.settle(record, *verdict, now);
-  AuthOutcome outcome;
-  std::string detail;
-  if (!verdict->right()) {
-    outcome = {locked_now ? AuthResult::locked : AuthResult::denied, 0,
-               wrong_password ? "wrong password"
-               : backup_code  ? "wrong backup code"
-                              : "wrong or reused code"};
-    detail = outcome.reason;
-    if (locked_now) {
-      detail += record.lock == LockState::account ? "; the account is now locked"
-                                                  : "; the second factor is now locked";
-    }
-  } else {
-    record.last_login_at = now;
-    outcome.result = AuthResult::success;
-    outcome.factor = verdict->kind();
-    if (backup_code) {
-      outcome.reason = "password and backup code";
-      outcome.backup_codes_left = static_cast<unsigned>(record.backup_codes.size());
-      detail = "password and backup code, " + std::to_string(outcome.backup_codes_left) + " left";
-    } else {
-      outcome.reason = mode == AuthMode::code_only ? "code" : "password and code";
+    const bool backup_code = verdict->kind() == protocol::SecondFactor::backup_code;
+    const bool locked_now = m_factors.settle(record, *verdict, now);
+    AuthOutcome outcome;
+    std::string detail;
+    if (!verdict->right()) {
+      outcome = {locked_now ? AuthResult::locked : AuthResult::denied, 0,
+                 wrong_password ? "wrong password"
+                 : backup_code  ? "wrong backup code"
+                                : "wrong or reused code"};
       detail = outcome.reason;
+      if (locked_now) {
+        detail += record.lock == LockState::account ? "; the account is now locked"
+                                                    : "; the second factor is now locked";
+      }
+    } else {
+      record.last_login_at = now;
+      outcome.result = AuthResult::success;
+      outcome.factor = verdict->kind();
+      if (backup_code) {
+        outcome.reason = "password and backup code";
+        outcome.backup_codes_left = static_cast<unsigned>(record.backup_codes.size());
+        detail = "password and backup code, " + std::to_string(outcome.backup_codes_left) + " left";
+      } else {
+        outcome.reason = mode == AuthMode::code_only ? "code" : "password and code";
+        detail = outcome.reason;
+      }
     }
+    // The step (or the backup code) is gone from disk before the client hears "success": a code
+    // is never accepted twice. The audit event rides in the same commit.
+    if (auto saved = m_ledger.commit(
+            record, m_ledger.event(who, "login", user, protocol::name(outcome.result), detail));
+        !saved) {
+      if (retry_after_conflict(saved.error(), attempt)) {
+        continue;
+      }
+      log::error("store: %s", saved.error().message.c_str());
+      return audited({AuthResult::unavailable, 0, "store error"});
+    }
+    return outcome;
   }
-  // The step (or the backup code) is gone from disk before the client hears "success": a code
-  // is never accepted twice. The audit event rides in the same commit.
-  if (auto saved = m_ledger.commit(
-          record, m_ledger.event(who, "login", user, protocol::name(outcome.result), detail));
-      !saved) {
-    log::error("store: %s", saved.error().message.c_str());
-    return audited({AuthResult::unavailable, 0, "store error"});
-  }
-  return outcome;
 }
 
 AuthOutcome Authenticator::count_wrong_password(std::string_view user, const Requester& who)
 {
   auto held = m_ledger.lock(user);
-  auto loaded = m_ledger.load(user);
-  if (!loaded) {
-    log::error("store: %s", loaded.error().message.c_str());
-    return record_login(who, user, {AuthResult::unavailable, 0, "store error"});
+  for (unsigned attempt = 1;; ++attempt) {
+    auto loaded = m_ledger.load(user);
+    if (!loaded) {
+      log::error("store: %s", loaded.error().message.c_str());
+      return record_login(who, user, {AuthResult::unavailable, 0, "store error"});
+    }
+    UserRecord record = record_or_new(std::move(*loaded), user);
+    const std::int64_t now = m_ledger.now();
+    const bool locked_now = m_factors.settle(record, CodeVerdict{}, now);
+    AuthOutcome outcome{locked_now ? AuthResult::locked : AuthResult::denied, 0, "wrong password"};
+    std::string detail = "wrong password";
+    if (locked_now) {
+      detail += "; the account is now locked";
+    }
+    if (auto saved = m_ledger.commit(
+            record, m_ledger.event(who, "login", user, protocol::name(outcome.result), detail));
+        !saved) {
+      if (retry_after_conflict(saved.error(), attempt)) {
+        continue;
+      }
+      log::error("store: %s", saved.error().message.c_str());
+      return record_login(who, user, {AuthResult::unavailable, 0, "store error"});
+    }
+    return outcome;
   }
-  UserRecord record = record_or_new(std::move(*loaded), user);
-  const std::int64_t now = m_ledger.now();
-  const bool locked_now = m_factors.settle(record, CodeVerdict{}, now);
-  AuthOutcome outcome{locked_now ? AuthResult::locked : AuthResult::denied, 0, "wrong password"};
-  std::string detail = "wrong password";
-  if (locked_now) {
-    detail += "; the account is now locked";
-  }
-  if (auto saved = m_ledger.commit(
-          record, m_ledger.event(who, "login", user, protocol::name(outcome.result), detail));
-      !saved) {
-    log::error("store: %s", saved.error().message.c_str());
-    return record_login(who, user, {AuthResult::unavailable, 0, "store error"});
-  }
-  return outcome;
 }
 
 } // namespace studio2fa

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "expected.hpp"
+#include "ldap_connection.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -21,7 +22,7 @@
 namespace studio2fa {
 
 struct DirectorySettings {
-  std::vector<std::string> uris; // tried in order (failover)
+  LdapConnectionSettings connection;
   std::string user_base;
   std::string user_filter;    // ANDed with (user_attribute=NAME)
   std::string user_attribute; // "uid"
@@ -29,13 +30,6 @@ struct DirectorySettings {
   std::string group_filter;
   std::string member_uid_attribute;             // "memberUid": names
   std::vector<std::string> member_dn_attributes; // "member", "uniqueMember": DNs
-  std::string bind_dn;                          // empty: no simple bind
-  std::string bind_password;                    // read from ldap_bind_password_file
-  bool sasl_external = false;
-  bool starttls = false;
-  std::string ca_file;
-  bool tls_verify = true;
-  std::chrono::milliseconds connect_timeout{2000};
 };
 
 // The studio2faPolicy attributes of one entry; empty optionals for absent attributes.
@@ -49,8 +43,6 @@ struct DirectoryEntry {
   std::string dn;
   PolicyFlags flags;
 };
-
-using Deadline = std::chrono::steady_clock::time_point;
 
 class Directory {
 public:

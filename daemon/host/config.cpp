@@ -480,6 +480,55 @@ const std::array k_keys = {
             [](Config& c, std::string_view v) {
               return set_duration(c.policy_cache_ttl, v, 0, 7 * 86400);
             }},
+  // --- store = directory ---
+  ConfigKey{"store", "local",
+            "Where the users' second-factor records live: local (this host's database only) or "
+            "directory (one entry per user under enrollment_base, shared by every host; the "
+            "database keeps this host's audit trail, policy cache and a copy of the records).",
+            [](Config& c, std::string_view v) -> Expected<void> {
+              if (v != "local" && v != "directory") {
+                return make_error("must be local or directory");
+              }
+              c.store = v == "local" ? Config::StoreKind::local : Config::StoreKind::directory;
+              return {};
+            }},
+  ConfigKey{"enrollment_base", "",
+            "With store = directory: the container of the records, such as "
+            "ou=studio2fa,dc=studio,dc=example. Only the daemons' identity may read or write it.",
+            [](Config& c, std::string_view v) { return set_dn(c.enrollment_base, v); }},
+  ConfigKey{"ldap_write_uri", "",
+            "With store = directory: the server that takes the writes (the primary provider); "
+            "empty: the first of ldap_uri. Reads go to ldap_uri.",
+            [](Config& c, std::string_view v) -> Expected<void> {
+              std::vector<std::string> uris;
+              if (auto set = set_uris(uris, v); !set) {
+                return set;
+              }
+              if (uris.size() > 1) {
+                return make_error("must be one URI");
+              }
+              c.ldap_write_uri = uris.empty() ? std::string() : uris.front();
+              return {};
+            }},
+  ConfigKey{"offline_logins", "deny",
+            "With store = directory, when the directory cannot be reached: deny (no login that "
+            "needs a code) or cached (codes are checked against this host's copy of the record, "
+            "never a code twice on this host; no backup codes, enrollments or administrative "
+            "changes).",
+            [](Config& c, std::string_view v) -> Expected<void> {
+              if (v != "deny" && v != "cached") {
+                return make_error("must be deny or cached");
+              }
+              c.offline_logins =
+                  v == "deny" ? Config::OfflineLogins::deny : Config::OfflineLogins::cached;
+              return {};
+            }},
+  ConfigKey{"offline_cache_age", "8h",
+            "With offline_logins = cached: how old this host's copy of a record may be (since "
+            "it was last read from or written to the directory) and still admit a login.",
+            [](Config& c, std::string_view v) {
+              return set_duration(c.offline_cache_age, v, 1, 30ULL * 86400);
+            }},
 };
 
 } // namespace
@@ -611,6 +660,17 @@ Expected<Config> parse_config(std::string_view text, std::string_view source_nam
                            "ldap_starttls = yes, use ldaps:// or ldapi://, or (on a network "
                            "you trust) ldap_allow_cleartext = yes");
       }
+    }
+  }
+  if (config.store == Config::StoreKind::directory) {
+    if (config.ldap_uris.empty() || config.enrollment_base.empty()) {
+      return whole("store = directory needs ldap_uri and enrollment_base");
+    }
+    if (config.ldap_write_uri.starts_with("ldap://") && !config.ldap_starttls &&
+        !config.ldap_allow_cleartext) {
+      return whole(config.ldap_write_uri + " without ldap_starttls would send the records in "
+                                           "clear: set ldap_starttls = yes, use ldaps:// or "
+                                           "ldapi://, or ldap_allow_cleartext = yes");
     }
   }
   return config;

@@ -76,6 +76,16 @@ struct Config {
   unsigned ldap_retry_interval = 0;  // seconds
   unsigned ldap_nesting_depth = 0;
   unsigned policy_cache_ttl = 0; // seconds
+
+  // Where the users' records live (studio2fad.conf(5), "STORE"): this host's database, or the
+  // directory (one entry per user under enrollment_base) with the database as this host's cache.
+  enum class StoreKind { local, directory };
+  enum class OfflineLogins { deny, cached };
+  StoreKind store = StoreKind::local;
+  std::string enrollment_base;
+  std::string ldap_write_uri; // empty: the first of ldap_uris
+  OfflineLogins offline_logins = OfflineLogins::deny;
+  unsigned offline_cache_age = 0; // seconds
 };
 
 struct ConfigKey {

@@ -227,9 +227,10 @@ AfterReply admin_migrate(RequestExchange& exchange, const AdminMigrateRequest& m
                            : migration->copy_page(StoreKind::directory, StoreKind::local,
                                                   msg.after, k_max_migrate_records);
   if (!page) {
-    if (page.error().code == Errc::unavailable) {
+    const Errc kind = page.error().code;
+    if (kind == Errc::unavailable || kind == Errc::invalid) {
       // Not a fault of the daemon: say why, so that the administrator need not read the log.
-      exchange.log_admin(action, "-", "unavailable");
+      exchange.log_admin(action, "-", kind == Errc::invalid ? "refused" : "unavailable");
       return exchange.error(ErrorCode::internal, page.error().message, AfterReply::keep_open);
     }
     return exchange.internal(page.error());

@@ -9,15 +9,14 @@ namespace studio2fa {
 
 namespace {
 
-// Writes `record` to `to` as a new record, alone, and counts the outcome.
+// Writes `record` to `to` alone, at the revision it carries, and counts the outcome.
 void copy_one(EnrollmentStore& to, UserRecord record, MigrationReport& report)
 {
-  record.revision = 0;
   auto saved = to.save(record);
   if (saved) {
     ++report.copied;
   } else if (saved.error().code == Errc::conflict) {
-    ++report.already_there; // created there meanwhile: theirs is the newer
+    ++report.already_there; // written there meanwhile: theirs is the newer
   } else {
     ++report.failed;
     log::warning("migrate: the record of %s was not copied: %s", log::sanitize(record.user).c_str(),
@@ -59,10 +58,10 @@ Expected<MigrationReport> migrate_records(EnrollmentStore& from, EnrollmentStore
       if (!existing) {
         return Unexpected<Error>{existing.error()};
       }
-      if (existing->has_value()) {
+      if (existing->has_value() && !range.replace_existing) {
         ++report.already_there;
       } else {
-        record.revision = 0;
+        record.revision = existing->has_value() ? (*existing)->revision : 0;
         missing.push_back(std::move(record));
       }
     }

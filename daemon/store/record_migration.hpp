@@ -16,10 +16,13 @@ struct MigrationRange {
   std::string after;           // start with the users whose names sort after this one
   std::size_t limit = 0;       // at most this many source records; 0: all of them
   std::size_t page_size = 256; // records read (and written in one commit) at a time
+  // Replace a record the destination holds with the source's (conditional on the destination's
+  // revision) instead of leaving it: for a destination that only holds copies of the source.
+  bool replace_existing = false;
 };
 
 struct MigrationReport {
-  std::uint64_t copied = 0;        // written to the destination
+  std::uint64_t copied = 0;        // written to the destination (new, or replacing a copy)
   std::uint64_t already_there = 0; // the destination held the user already: left as it was
   std::uint64_t failed = 0;        // could not be written (the store said why: logged)
   std::string last;                // the last source user gone through

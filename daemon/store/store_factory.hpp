@@ -9,17 +9,18 @@
 
 namespace studio2fa {
 
-// The kinds of store there are: the host's SQLite database (db_path), or the directory shared
-// by every host.
-enum class StoreKind { local, directory };
+// The kinds of store (store = local | directory in the config).
+using StoreKind = Config::StoreKind;
 
-// Opens the store the config names: the SQLite database at db_path (the only kind so far),
-// created and migrated as SqliteStore::open does. The caller checks the file's permissions first.
+// Opens the store the config names: with store = local the SQLite database at db_path, created
+// and migrated as SqliteStore::open does; with store = directory a DirectoryStore over the
+// directory and that database. Logs which one (and for the directory, which form of conditional
+// write the write server takes). The caller checks the file's permissions first.
 Expected<std::unique_ptr<Store>> open_store(const Config& config);
 
-// Opens the store of `kind` with the config's settings for it, whatever kind the daemon serves
-// (studio2fa-admin migrate reads one and writes the other). A kind not built in fails with
-// Errc::unavailable.
-Expected<std::unique_ptr<Store>> open_store(const Config& config, StoreKind kind);
+// The users' records alone in the store of `kind`, whatever kind the daemon serves
+// (studio2fa-admin migrate reads one and writes the other): the SQLite database at db_path, or
+// the directory's records under enrollment_base.
+Expected<std::unique_ptr<EnrollmentStore>> open_records(const Config& config, StoreKind kind);
 
 } // namespace studio2fa

@@ -1,6 +1,6 @@
 #!/bin/bash
 # studio2fa-admin migrate through the real daemon, as far as this build goes: the command line
-# (a direction is required, one only) and, with no directory store built in, a refusal that says
+# (a direction is required, one only) and, with no directory in the config, a refusal that says
 # so and changes nothing. The copy itself is tests/unit/test_record_migration (10,000 records
 # SQLite to SQLite); with the directory store, the two-daemon tests run it against slapd.
 . "$top_srcdir/tests/integration/lib.sh"
@@ -20,9 +20,9 @@ admin alice migrate --to-directory
 check "a user who is not an administrator is refused (rc $RC)" test "$RC" -eq 1
 
 admin root migrate --to-directory
-check "with no directory store the daemon says so (rc $RC)" \
-  bash -c '[ "$0" -eq 1 ] && grep -q "no directory store" <<< "$1"' "$RC" "$OUT"
-check "... and logs the refusal" grep -q "migrate to-directory.*unavailable" "$DAEMON_LOG"
+check "with no directory in the config the daemon says so (rc $RC)" \
+  bash -c '[ "$0" -eq 1 ] && grep -q "needs ldap_uri and enrollment_base" <<< "$1"' "$RC" "$OUT"
+check "... and logs the refusal" grep -q "migrate to-directory.*refused" "$DAEMON_LOG"
 next_step
 pam_login s2fa alice 'alice-Pa55word' "$(code_for "$(cat "$T/secret.alice")")"
 check "alice still logs in" login_succeeded

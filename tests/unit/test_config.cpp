@@ -193,6 +193,12 @@ void assert_documented_defaults(const Config& config)
   assert_int_equal(config.ldap_retry_interval, 30);
   assert_int_equal(config.ldap_nesting_depth, 8);
   assert_int_equal(config.policy_cache_ttl, 300);
+  assert_int_equal(static_cast<int>(config.store), static_cast<int>(Config::StoreKind::local));
+  assert_string_equal(config.enrollment_base.c_str(), "");
+  assert_string_equal(config.ldap_write_uri.c_str(), "");
+  assert_int_equal(static_cast<int>(config.offline_logins),
+                   static_cast<int>(Config::OfflineLogins::deny));
+  assert_int_equal(config.offline_cache_age, 8 * 3600);
 }
 
 // Every key this test knows about; a key added to the table must be added here (and to
@@ -212,6 +218,8 @@ const char* const k_key_names[] = {
     "ldap_bind_password_file", "ldap_sasl_external", "ldap_starttls", "ldap_ca_file",
     "ldap_tls_verify", "ldap_allow_cleartext", "ldap_connect_timeout", "ldap_timeout",
     "ldap_retry_interval", "ldap_nesting_depth", "policy_cache_ttl",
+    // store = directory
+    "store", "enrollment_base", "ldap_write_uri", "offline_logins", "offline_cache_age",
 };
 
 // --- defaults and the key table -----------------------------------------------------------
@@ -304,6 +312,40 @@ void test_every_key_parsed(void**)
   // Algorithm names are case-insensitive.
   assert_int_equal(static_cast<int>(parse_ok("totp_algorithm = sha512\n").totp.algorithm),
                    static_cast<int>(totp::Algorithm::sha512));
+}
+
+void test_directory_store_keys(void**)
+{
+  const Config config = parse_ok("ldap_uri = ldapi:///var/run/r1 ldapi:///var/run/r2\n"
+                                 "ldap_base = dc=studio,dc=example\n"
+                                 "store = directory\n"
+                                 "enrollment_base = ou=studio2fa,dc=studio,dc=example\n"
+                                 "ldap_write_uri = ldaps://primary.studio.example\n"
+                                 "offline_logins = cached\n"
+                                 "offline_cache_age = 2h\n");
+  assert_int_equal(static_cast<int>(config.store), static_cast<int>(Config::StoreKind::directory));
+  assert_string_equal(config.enrollment_base.c_str(), "ou=studio2fa,dc=studio,dc=example");
+  assert_string_equal(config.ldap_write_uri.c_str(), "ldaps://primary.studio.example");
+  assert_int_equal(static_cast<int>(config.offline_logins),
+                   static_cast<int>(Config::OfflineLogins::cached));
+  assert_int_equal(config.offline_cache_age, 7200);
+
+  for (const char* bad : {"store = shared\n", "offline_logins = allow\n",
+                          "ldap_write_uri = ldaps://a ldaps://b\n", "ldap_write_uri = http://a\n",
+                          "offline_cache_age = 0\n", "enrollment_base = studio2fa\n"}) {
+    assert_false(parse_config(bad, "test.conf").has_value());
+  }
+  // The directory store needs a directory and a container.
+  assert_false(parse_config("store = directory\n", "test.conf").has_value());
+  assert_false(parse_config("ldap_uri = ldapi:///x\nldap_base = dc=a\nstore = directory\n",
+                            "test.conf")
+                   .has_value());
+  // Its writes are refused in clear like the rest.
+  assert_false(parse_config("ldap_uri = ldapi:///x\nldap_base = dc=a\nstore = directory\n"
+                            "enrollment_base = ou=s,dc=a\nldap_starttls = no\n"
+                            "ldap_write_uri = ldap://primary\n",
+                            "test.conf")
+                   .has_value());
 }
 
 void test_keys_not_set_keep_defaults(void**)
@@ -734,6 +776,7 @@ int main()
       cmocka_unit_test(test_key_table),
       cmocka_unit_test(test_every_key_parsed),
       cmocka_unit_test(test_keys_not_set_keep_defaults),
+      cmocka_unit_test(test_directory_store_keys),
       cmocka_unit_test(test_comments_blank_lines_whitespace),
       cmocka_unit_test(test_unknown_key),
       cmocka_unit_test(test_missing_equals),

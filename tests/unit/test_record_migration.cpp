@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <csetjmp>
+#include <cstring>
 #include <cstdarg>
 #include <cstddef>
 #include <cstdint>
@@ -217,9 +218,9 @@ void test_empty_source(void** state)
 
 void test_store_migration_in_the_daemon(void** state)
 {
-  // The daemon serves the local store: a page to the directory opens the directory store, which
-  // this build does not have; nothing is copied and the error says so. A store to itself is
-  // refused.
+  // The daemon serves the local store: a page to the directory opens the directory's records,
+  // which this config does not name; nothing is copied and the error says so. A store to itself
+  // is refused, and so is a migration while the daemon serves the directory.
   Stores& s = stores_of(state);
   fill(*s.from, 0, 3);
   Config config = default_config();
@@ -227,10 +228,15 @@ void test_store_migration_in_the_daemon(void** state)
   const StoreMigration migration(config, *s.from, StoreKind::local);
   auto page = migration.copy_page(StoreKind::local, StoreKind::directory, "", 512);
   assert_false(page.has_value());
-  assert_int_equal(static_cast<int>(page.error().code), static_cast<int>(Errc::unavailable));
+  assert_int_equal(static_cast<int>(page.error().code), static_cast<int>(Errc::invalid));
+  assert_non_null(strstr(page.error().message.c_str(), "enrollment_base"));
   auto itself = migration.copy_page(StoreKind::local, StoreKind::local, "", 512);
   assert_false(itself.has_value());
   assert_int_equal(static_cast<int>(itself.error().code), static_cast<int>(Errc::invalid));
+  const StoreMigration served_directory(config, *s.from, StoreKind::directory);
+  auto refused = served_directory.copy_page(StoreKind::directory, StoreKind::local, "", 512);
+  assert_false(refused.has_value());
+  assert_non_null(strstr(refused.error().message.c_str(), "store = local"));
   assert_int_equal(count_records(*s.from), 3);
 }
 

@@ -1,0 +1,250 @@
+#include "directory_store.hpp"
+
+#include "log.hpp"
+
+#include <ctime>
+#include <mutex>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace studio2fa {
+
+namespace {
+
+std::int64_t wall_now()
+{
+  return static_cast<std::int64_t>(std::time(nullptr));
+}
+
+bool same_parameters(const totp::Parameters& a, const totp::Parameters& b)
+{
+  return a.algorithm == b.algorithm && a.digits == b.digits && a.period == b.period;
+}
+
+// Whether `changed` differs from `cached` only as a TOTP login on this host may change it:
+// the last step raised, the login time, the failure counters and the lock they set.
+bool offline_change_allowed(const UserRecord& cached, const UserRecord& changed)
+{
+  return changed.last_step >= cached.last_step && changed.sealed_secret == cached.sealed_secret &&
+         same_parameters(changed.params, cached.params) &&
+         changed.enrolled_at == cached.enrolled_at &&
+         changed.pending_secret == cached.pending_secret &&
+         same_parameters(changed.pending_params, cached.pending_params) &&
+         changed.pending_created_at == cached.pending_created_at &&
+         changed.backup_codes == cached.backup_codes && changed.pass_until == cached.pass_until &&
+         changed.grace_until == cached.grace_until &&
+         changed.backup_failures == cached.backup_failures;
+}
+
+} // namespace
+
+struct DirectoryStore::Impl {
+  OfflineSettings offline;
+  std::mutex mutex;
+  // When this daemon last read or wrote each user's record in the directory (seconds since the
+  // epoch): the age of its cache copy.
+  std::unordered_map<std::string, std::int64_t> fresh_at;
+  // The cache copies handed out while the directory could not be reached, as they were.
+  std::unordered_map<std::string, UserRecord> offline_loaded;
+  // Users with a last step accepted offline that the directory has not seen yet.
+  std::unordered_set<std::string> unsynced;
+};
+
+DirectoryStore::DirectoryStore(std::unique_ptr<LdapEnrollmentStore> records,
+                               std::unique_ptr<SqliteStore> local, OfflineSettings offline)
+    : m_records(std::move(records)), m_local(std::move(local)), m_impl(std::make_unique<Impl>())
+{
+  m_impl->offline = offline;
+}
+
+DirectoryStore::~DirectoryStore() = default;
+
+Expected<std::optional<UserRecord>> DirectoryStore::load(std::string_view user)
+{
+  const std::string key(user);
+  auto loaded = m_records->load(user);
+  if (loaded) {
+    bool unsynced = false;
+    {
+      std::lock_guard lock(m_impl->mutex);
+      m_impl->offline_loaded.erase(key);
+      if (loaded->has_value()) {
+        m_impl->fresh_at[key] = wall_now();
+      }
+      unsynced = m_impl->unsynced.erase(key) > 0;
+    }
+    if (unsynced) {
+      reconcile(user, *loaded);
+    }
+    return loaded;
+  }
+  if (loaded.error().code != Errc::unavailable || !m_impl->offline.cached) {
+    return loaded;
+  }
+  std::int64_t fresh = 0;
+  {
+    std::lock_guard lock(m_impl->mutex);
+    if (auto found = m_impl->fresh_at.find(key); found != m_impl->fresh_at.end()) {
+      fresh = found->second;
+    }
+  }
+  if (fresh == 0 || wall_now() - fresh > m_impl->offline.max_age.count()) {
+    return make_error(Errc::unavailable, loaded.error().message + "; no copy of the record of " +
+                                             log::sanitize(user) +
+                                             " read within offline_cache_age");
+  }
+  auto cached = m_local->load(user);
+  if (!cached || !cached->has_value()) {
+    return make_error(Errc::unavailable,
+                      loaded.error().message + "; no cached record of " + log::sanitize(user));
+  }
+  log::notice("directory store: the directory cannot be reached; %s is checked against this "
+              "host's copy of the record",
+              log::sanitize(user).c_str());
+  std::lock_guard lock(m_impl->mutex);
+  m_impl->offline_loaded[key] = **cached;
+  return cached;
+}
+
+void DirectoryStore::reconcile(std::string_view user, std::optional<UserRecord>& directory)
+{
+  auto cached = m_local->load(user);
+  if (!cached || !cached->has_value() || !directory) {
+    return;
+  }
+  const std::uint64_t local_step = (*cached)->last_step;
+  std::string problem;
+  if (directory->last_step >= local_step) {
+    problem = "the directory is already at step " + std::to_string(directory->last_step) +
+              ", at or past step " + std::to_string(local_step) + " accepted here offline";
+  } else {
+    UserRecord pushed = *directory;
+    pushed.last_step = local_step;
+    auto written = m_records->commit_records({&pushed, 1});
+    if (written) {
+      directory->last_step = local_step;
+      directory->revision = pushed.revision + 1;
+      log::notice("directory store: pushed step %llu of %s, accepted offline, to the directory",
+                  static_cast<unsigned long long>(local_step), log::sanitize(user).c_str());
+      return;
+    }
+    if (written.error().code != Errc::conflict) {
+      std::lock_guard lock(m_impl->mutex);
+      m_impl->unsynced.insert(std::string(user)); // tried again on the next load
+      return;
+    }
+    problem = "pushing step " + std::to_string(local_step) +
+              ", accepted here offline, lost to another write";
+  }
+  const std::string detail = problem + ": the code may have been used on another host too";
+  log::warning("directory store: %s: %s", log::sanitize(user).c_str(), detail.c_str());
+  AuditEvent event;
+  event.at = wall_now();
+  event.actor = "studio2fad";
+  event.action = "offline-reconcile";
+  event.subject = std::string(user);
+  event.outcome = "conflict";
+  event.detail = detail;
+  if (auto recorded = m_local->commit_local({{&event, 1}}); !recorded) {
+    log::error("audit: %s", recorded.error().message.c_str());
+  }
+}
+
+Expected<std::vector<UserRecord>> DirectoryStore::list(std::string_view after, std::size_t limit)
+{
+  return m_records->list(after, limit);
+}
+
+Expected<void> DirectoryStore::commit_records(std::span<const UserRecord> records)
+{
+  return commit({records, {}});
+}
+
+Expected<void> DirectoryStore::remove(std::string_view user)
+{
+  if (auto removed = m_records->remove(user); !removed) {
+    return removed;
+  }
+  std::lock_guard lock(m_impl->mutex);
+  m_impl->fresh_at.erase(std::string(user));
+  return m_local->remove(user);
+}
+
+Expected<void> DirectoryStore::commit_local(const LocalChanges& changes)
+{
+  return m_local->commit_local(changes);
+}
+
+Expected<std::vector<AuditRecord>> DirectoryStore::read_audit(const AuditQuery& query)
+{
+  return m_local->read_audit(query);
+}
+
+Expected<std::optional<CachedPolicy>> DirectoryStore::load_policy(std::string_view user)
+{
+  return m_local->load_policy(user);
+}
+
+Expected<Enforcement> DirectoryStore::load_enforcement()
+{
+  return m_local->load_enforcement();
+}
+
+Expected<void> DirectoryStore::commit(const StoreChanges& changes)
+{
+  // Records loaded from the cache (the directory could not be reached) go to the cache alone,
+  // at the cache's revision; the others to the directory, and then a copy to the cache.
+  std::vector<UserRecord> online;
+  std::vector<UserRecord> cache_writes;
+  std::vector<std::string> offline_users;
+  for (const UserRecord& record : changes.records) {
+    std::optional<UserRecord> base;
+    {
+      std::lock_guard lock(m_impl->mutex);
+      if (auto found = m_impl->offline_loaded.find(record.user);
+          found != m_impl->offline_loaded.end() && found->second.revision == record.revision) {
+        base = found->second;
+      }
+    }
+    if (base) {
+      if (!offline_change_allowed(*base, record)) {
+        return make_error(Errc::unavailable,
+                          "the directory cannot be reached: only a code can be checked for " +
+                              log::sanitize(record.user) + " until it answers again");
+      }
+      cache_writes.push_back(record);
+      offline_users.push_back(record.user);
+    } else {
+      online.push_back(record);
+    }
+  }
+  if (!online.empty()) {
+    if (auto written = m_records->commit_records(online); !written) {
+      return written;
+    }
+  }
+  for (UserRecord copy : online) {
+    auto cached = m_local->load(copy.user);
+    if (!cached) {
+      return Unexpected<Error>{cached.error()};
+    }
+    copy.revision = cached->has_value() ? (*cached)->revision : 0;
+    cache_writes.push_back(std::move(copy));
+  }
+  if (auto written = m_local->commit({cache_writes, changes.local}); !written) {
+    return written;
+  }
+  const std::int64_t now = wall_now();
+  std::lock_guard lock(m_impl->mutex);
+  for (const UserRecord& record : online) {
+    m_impl->fresh_at[record.user] = now;
+    m_impl->offline_loaded.erase(record.user);
+  }
+  for (const std::string& user : offline_users) {
+    m_impl->unsynced.insert(user);
+    m_impl->offline_loaded.erase(user);
+  }
+  return {};
+}
+
+} // namespace studio2fa

@@ -1,0 +1,477 @@
+#include "ldap_enrollment_store.hpp"
+
+#include "ldap_record_codec.hpp"
+#include "log.hpp"
+
+#include <algorithm>
+#include <deque>
+#include <mutex>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace studio2fa {
+
+namespace {
+
+constexpr const char* k_assertion_oid = "1.3.6.1.1.12"; // RFC 4528
+constexpr const char* k_entry_filter = "(objectClass=studio2faEnrollment)";
+// Users whose last write this store remembers (see Seen); forgotten all at once past this.
+constexpr std::size_t k_max_seen = 4096;
+
+// What this host last read or wrote of a user: lets a write raise the last step with its own
+// assertion and spend a backup code by deleting exactly its value. Without it (another host's
+// write came between, or the memory was cleared) the write replaces those attributes whole,
+// still under the revision condition.
+struct Seen {
+  std::uint64_t revision = 0;
+  std::uint64_t last_step = 0;
+  std::vector<BackupCodeHash> backup_codes;
+};
+
+struct BerFreer {
+  void operator()(BerElement* ber) const { ber_free(ber, 0); }
+};
+using BerPtr = std::unique_ptr<BerElement, BerFreer>;
+
+struct ControlFreer {
+  void operator()(LDAPControl* control) const { ldap_control_free(control); }
+};
+using ControlPtr = std::unique_ptr<LDAPControl, ControlFreer>;
+
+// The modifications of one modify (or the attributes of one add), owning what libldap points
+// into.
+class ModList {
+public:
+  void add(int op, std::string_view name, const std::vector<std::string>& values)
+  {
+    std::vector<berval*>& pointers = m_pointers.emplace_back();
+    for (const std::string& value : values) {
+      const std::string& kept = m_values.emplace_back(value);
+      berval& bv = m_bervals.emplace_back();
+      bv.bv_len = static_cast<ber_len_t>(kept.size());
+      bv.bv_val = const_cast<char*>(kept.data());
+      pointers.push_back(&bv);
+    }
+    pointers.push_back(nullptr);
+    LDAPMod& mod = m_mods.emplace_back();
+    mod.mod_op = op | LDAP_MOD_BVALUES;
+    mod.mod_type = m_names.emplace_back(name).data();
+    mod.mod_bvalues = pointers.data();
+  }
+
+  LDAPMod** get()
+  {
+    m_list.clear();
+    for (LDAPMod& mod : m_mods) {
+      m_list.push_back(&mod);
+    }
+    m_list.push_back(nullptr);
+    return m_list.data();
+  }
+
+private:
+  std::deque<std::string> m_names;
+  std::deque<std::string> m_values;
+  std::deque<berval> m_bervals;
+  std::deque<std::vector<berval*>> m_pointers;
+  std::deque<LDAPMod> m_mods;
+  std::vector<LDAPMod*> m_list;
+};
+
+std::vector<std::string> hash_values(const std::vector<BackupCodeHash>& hashes,
+                                     const std::vector<BackupCodeHash>& except)
+{
+  std::vector<std::string> out;
+  for (const BackupCodeHash& hash : hashes) {
+    if (std::find(except.begin(), except.end(), hash) == except.end()) {
+      out.emplace_back(hash.begin(), hash.end());
+    }
+  }
+  return out;
+}
+
+std::vector<LdapAttribute> read_attributes(LDAP* ld, LDAPMessage* entry)
+{
+  std::vector<LdapAttribute> out;
+  BerElement* raw_ber = nullptr;
+  for (char* name = ldap_first_attribute(ld, entry, &raw_ber); name != nullptr;
+       name = ldap_next_attribute(ld, entry, raw_ber)) {
+    LdapString owned_name(name);
+    LdapAttribute& attribute = out.emplace_back();
+    attribute.name = name;
+    LdapValues values(ldap_get_values_len(ld, entry, name));
+    for (berval** value = values.get(); value && *value; ++value) {
+      attribute.values.emplace_back((*value)->bv_val, (*value)->bv_len);
+    }
+  }
+  BerPtr ber(raw_ber);
+  return out;
+}
+
+// The results of a conditional write that mean another write came first.
+bool lost_race(int rc)
+{
+  return rc == LDAP_ASSERTION_FAILED || rc == LDAP_NO_SUCH_ATTRIBUTE || rc == LDAP_NO_SUCH_OBJECT ||
+         rc == LDAP_ALREADY_EXISTS || rc == LDAP_TYPE_OR_VALUE_EXISTS;
+}
+
+} // namespace
+
+const char* cas_form_name(CasForm form)
+{
+  switch (form) {
+  case CasForm::assertion:
+    return "assertion control (RFC 4528)";
+  case CasForm::delete_add:
+    return "delete of the old value and add of the new";
+  case CasForm::unknown:
+    break;
+  }
+  return "not known yet";
+}
+
+struct LdapEnrollmentStore::Impl {
+  explicit Impl(LdapStoreSettings settings)
+      : reader(std::move(settings.read)), writer(std::move(settings.write)),
+        base(std::move(settings.base)), timeout(settings.timeout)
+  {
+  }
+
+  LdapConnector reader;
+  LdapConnector writer;
+  std::string base;
+  std::chrono::milliseconds timeout;
+  std::atomic<CasForm> form{CasForm::unknown};
+
+  std::mutex seen_mutex;
+  std::unordered_map<std::string, Seen> seen;
+  // Users whose last write lost: their next read goes to the write server.
+  std::unordered_set<std::string> read_from_writer;
+
+  Deadline deadline() const { return std::chrono::steady_clock::now() + timeout; }
+  std::string dn_of(std::string_view user) const
+  {
+    return std::string(k_attr_user) + "=" + escape_dn_value(user) + "," + base;
+  }
+  std::vector<char*> attribute_list() const
+  {
+    std::vector<char*> names;
+    for (const char* name : record_attribute_names()) {
+      names.push_back(const_cast<char*>(name));
+    }
+    names.push_back(nullptr);
+    return names;
+  }
+  Unexpected<Error> failed(const char* what, std::string_view user, int rc) const
+  {
+    return make_error(Errc::internal, std::string("directory store: ") + what + " of " +
+                                          log::sanitize(user) + " failed: " + ldap_err2string(rc));
+  }
+
+  void remember(const UserRecord& record, std::uint64_t revision)
+  {
+    std::lock_guard lock(seen_mutex);
+    if (seen.size() >= k_max_seen) {
+      seen.clear();
+    }
+    seen[record.user] = {revision, record.last_step, record.backup_codes};
+  }
+  std::optional<Seen> recall(const UserRecord& record)
+  {
+    std::lock_guard lock(seen_mutex);
+    auto found = seen.find(record.user);
+    if (found == seen.end() || found->second.revision != record.revision) {
+      return std::nullopt;
+    }
+    return found->second;
+  }
+  void forget_after_conflict(const std::string& user)
+  {
+    std::lock_guard lock(seen_mutex);
+    seen.erase(user);
+    read_from_writer.insert(user);
+  }
+
+  Expected<void> add(const UserRecord& record);
+  Expected<void> modify(const UserRecord& record);
+};
+
+LdapEnrollmentStore::LdapEnrollmentStore(LdapStoreSettings settings)
+    : m_impl(std::make_unique<Impl>(std::move(settings)))
+{
+}
+
+LdapEnrollmentStore::~LdapEnrollmentStore() = default;
+
+CasForm LdapEnrollmentStore::cas_form() const
+{
+  return m_impl->form.load();
+}
+
+std::uint64_t LdapEnrollmentStore::operations() const
+{
+  return m_impl->reader.operations() + m_impl->writer.operations();
+}
+
+Expected<CasForm> LdapEnrollmentStore::detect_cas_form()
+{
+  char supported[] = "supportedControl";
+  char* attributes[] = {supported, nullptr};
+  bool listed = false;
+  auto rc = m_impl->writer.run(m_impl->deadline(), [&](LDAP* ld, timeval* left) {
+    LDAPMessage* raw = nullptr;
+    const int result = ldap_search_ext_s(ld, "", LDAP_SCOPE_BASE, "(objectClass=*)", attributes, 0,
+                                         nullptr, nullptr, left, 1, &raw);
+    LdapMessagePtr message(raw);
+    if (LDAPMessage* entry = message ? ldap_first_entry(ld, message.get()) : nullptr;
+        entry != nullptr) {
+      LdapValues values(ldap_get_values_len(ld, entry, supported));
+      for (berval** value = values.get(); value && *value; ++value) {
+        listed = listed || std::string_view((*value)->bv_val, (*value)->bv_len) == k_assertion_oid;
+      }
+    }
+    return result;
+  });
+  if (!rc) {
+    return Unexpected<Error>{rc.error()};
+  }
+  if (*rc != LDAP_SUCCESS) {
+    return m_impl->failed("reading the root DSE", "", *rc);
+  }
+  const CasForm form = listed ? CasForm::assertion : CasForm::delete_add;
+  if (m_impl->form.exchange(form) != form) {
+    log::notice("directory store: conditional writes by %s", cas_form_name(form));
+  }
+  return form;
+}
+
+Expected<std::optional<UserRecord>> LdapEnrollmentStore::load(std::string_view user)
+{
+  const std::string key(user);
+  bool from_writer = false;
+  {
+    std::lock_guard lock(m_impl->seen_mutex);
+    from_writer = m_impl->read_from_writer.contains(key);
+  }
+  const std::string dn = m_impl->dn_of(user);
+  std::vector<char*> attributes = m_impl->attribute_list();
+  std::optional<std::vector<LdapAttribute>> found;
+  LdapConnector& connector = from_writer ? m_impl->writer : m_impl->reader;
+  auto rc = connector.run(m_impl->deadline(), [&](LDAP* ld, timeval* left) {
+    LDAPMessage* raw = nullptr;
+    const int result = ldap_search_ext_s(ld, dn.c_str(), LDAP_SCOPE_BASE, k_entry_filter,
+                                         attributes.data(), 0, nullptr, nullptr, left, 1, &raw);
+    LdapMessagePtr message(raw);
+    if (LDAPMessage* entry = message ? ldap_first_entry(ld, message.get()) : nullptr;
+        entry != nullptr) {
+      found = read_attributes(ld, entry);
+    }
+    return result;
+  });
+  if (!rc) {
+    return Unexpected<Error>{rc.error()};
+  }
+  if (*rc == LDAP_NO_SUCH_OBJECT || (*rc == LDAP_SUCCESS && !found)) {
+    std::lock_guard lock(m_impl->seen_mutex);
+    m_impl->read_from_writer.erase(key);
+    return std::optional<UserRecord>{};
+  }
+  if (*rc != LDAP_SUCCESS) {
+    return m_impl->failed("reading the record", user, *rc);
+  }
+  auto record = decode_record(*found);
+  if (!record) {
+    return make_error(Errc::internal, record.error().message + " (" + log::sanitize(dn) + ")");
+  }
+  if (record->user != user) {
+    return make_error(Errc::internal,
+                      "directory store: the entry " + log::sanitize(dn) + " names another user");
+  }
+  m_impl->remember(*record, record->revision);
+  {
+    std::lock_guard lock(m_impl->seen_mutex);
+    m_impl->read_from_writer.erase(key);
+  }
+  return std::optional<UserRecord>{std::move(*record)};
+}
+
+Expected<std::vector<UserRecord>> LdapEnrollmentStore::list(std::string_view after,
+                                                            std::size_t limit)
+{
+  std::vector<char*> attributes = m_impl->attribute_list();
+  std::vector<std::vector<LdapAttribute>> entries;
+  auto rc = m_impl->reader.run(m_impl->deadline(), [&](LDAP* ld, timeval* left) {
+    LDAPMessage* raw = nullptr;
+    const int result =
+        ldap_search_ext_s(ld, m_impl->base.c_str(), LDAP_SCOPE_ONELEVEL, k_entry_filter,
+                          attributes.data(), 0, nullptr, nullptr, left, 0, &raw);
+    LdapMessagePtr message(raw);
+    for (LDAPMessage* entry = message ? ldap_first_entry(ld, message.get()) : nullptr;
+         entry != nullptr; entry = ldap_next_entry(ld, entry)) {
+      entries.push_back(read_attributes(ld, entry));
+    }
+    return result;
+  });
+  if (!rc) {
+    return Unexpected<Error>{rc.error()};
+  }
+  if (*rc != LDAP_SUCCESS && *rc != LDAP_NO_SUCH_OBJECT) {
+    return m_impl->failed("listing the records", m_impl->base, *rc);
+  }
+  // The directory has no order on studio2faUser: the whole container is read and sorted here.
+  std::vector<UserRecord> records;
+  for (const auto& attributes_of_entry : entries) {
+    auto record = decode_record(attributes_of_entry);
+    if (!record) {
+      log::warning("directory store: %s", record.error().message.c_str());
+      continue;
+    }
+    if (std::string_view(record->user) > after) {
+      records.push_back(std::move(*record));
+    }
+  }
+  std::sort(records.begin(), records.end(),
+            [](const UserRecord& a, const UserRecord& b) { return a.user < b.user; });
+  if (records.size() > limit) {
+    records.resize(limit);
+  }
+  return records;
+}
+
+Expected<void> LdapEnrollmentStore::Impl::add(const UserRecord& record)
+{
+  ModList attributes;
+  const std::vector<LdapAttribute> encoded = encode_record(record, 1);
+  attributes.add(LDAP_MOD_ADD, "objectClass", {k_enrollment_class});
+  for (const LdapAttribute& attribute : encoded) {
+    if (!attribute.values.empty()) {
+      attributes.add(LDAP_MOD_ADD, attribute.name, attribute.values);
+    }
+  }
+  const std::string dn = dn_of(record.user);
+  auto rc = writer.run(deadline(), [&](LDAP* ld, timeval*) {
+    return ldap_add_ext_s(ld, dn.c_str(), attributes.get(), nullptr, nullptr);
+  });
+  if (!rc) {
+    return Unexpected<Error>{rc.error()};
+  }
+  if (*rc == LDAP_ALREADY_EXISTS) {
+    forget_after_conflict(record.user);
+    return make_error(Errc::conflict, "directory store: " + log::sanitize(record.user) +
+                                          " was added by another writer meanwhile");
+  }
+  if (*rc != LDAP_SUCCESS) {
+    return failed("adding the record", record.user, *rc);
+  }
+  remember(record, 1);
+  return {};
+}
+
+Expected<void> LdapEnrollmentStore::Impl::modify(const UserRecord& record)
+{
+  CasForm cas = form.load();
+  const std::uint64_t next = record.revision + 1;
+  const std::optional<Seen> old = recall(record);
+  const bool step_raised = old && record.last_step > old->last_step;
+  const bool exact_codes = old.has_value();
+
+  ModList mods;
+  std::string assertion =
+      "(" + std::string(k_attr_revision) + "=" + std::to_string(record.revision) + ")";
+  if (cas == CasForm::assertion) {
+    mods.add(LDAP_MOD_REPLACE, k_attr_revision, {std::to_string(next)});
+    if (step_raised) {
+      assertion = "(&" + assertion + "(!(" + k_attr_last_step +
+                  ">=" + std::to_string(record.last_step) + ")))";
+    }
+  } else {
+    mods.add(LDAP_MOD_DELETE, k_attr_revision, {std::to_string(record.revision)});
+    mods.add(LDAP_MOD_ADD, k_attr_revision, {std::to_string(next)});
+  }
+  for (const LdapAttribute& attribute : encode_record(record, next)) {
+    if (attribute.name == k_attr_user || attribute.name == k_attr_revision) {
+      continue;
+    }
+    if (attribute.name == k_attr_last_step && cas == CasForm::delete_add && step_raised &&
+        old->last_step != 0) {
+      mods.add(LDAP_MOD_DELETE, k_attr_last_step, {std::to_string(old->last_step)});
+      mods.add(LDAP_MOD_ADD, k_attr_last_step, attribute.values);
+      continue;
+    }
+    if (attribute.name == k_attr_backup_code && exact_codes) {
+      // A spent code goes by its exact value: a second host spending it fails here.
+      if (auto spent = hash_values(old->backup_codes, record.backup_codes); !spent.empty()) {
+        mods.add(LDAP_MOD_DELETE, k_attr_backup_code, spent);
+      }
+      if (auto added = hash_values(record.backup_codes, old->backup_codes); !added.empty()) {
+        mods.add(LDAP_MOD_ADD, k_attr_backup_code, added);
+      }
+      continue;
+    }
+    mods.add(LDAP_MOD_REPLACE, attribute.name, attribute.values);
+  }
+
+  const std::string dn = dn_of(record.user);
+  auto rc = writer.run(deadline(), [&](LDAP* ld, timeval*) {
+    LDAPControl* raw = nullptr;
+    ControlPtr control;
+    if (cas == CasForm::assertion) {
+      if (int made = ldap_create_assertion_control(ld, assertion.data(), 1, &raw);
+          made != LDAP_SUCCESS) {
+        return made;
+      }
+      control.reset(raw);
+    }
+    LDAPControl* controls[] = {control.get(), nullptr};
+    return ldap_modify_ext_s(ld, dn.c_str(), mods.get(), control ? controls : nullptr, nullptr);
+  });
+  if (!rc) {
+    return Unexpected<Error>{rc.error()};
+  }
+  if (lost_race(*rc)) {
+    forget_after_conflict(record.user);
+    return make_error(Errc::conflict, "directory store: the record of " +
+                                          log::sanitize(record.user) +
+                                          " changed since it was read");
+  }
+  if (*rc != LDAP_SUCCESS) {
+    return failed("writing the record", record.user, *rc);
+  }
+  remember(record, next);
+  return {};
+}
+
+Expected<void> LdapEnrollmentStore::commit_records(std::span<const UserRecord> records)
+{
+  if (!records.empty() && m_impl->form.load() == CasForm::unknown) {
+    if (auto form = detect_cas_form(); !form) {
+      return Unexpected<Error>{form.error()};
+    }
+  }
+  for (const UserRecord& record : records) {
+    auto written = record.revision == 0 ? m_impl->add(record) : m_impl->modify(record);
+    if (!written) {
+      return written;
+    }
+  }
+  return {};
+}
+
+Expected<void> LdapEnrollmentStore::remove(std::string_view user)
+{
+  const std::string dn = m_impl->dn_of(user);
+  auto rc = m_impl->writer.run(m_impl->deadline(), [&](LDAP* ld, timeval*) {
+    return ldap_delete_ext_s(ld, dn.c_str(), nullptr, nullptr);
+  });
+  if (!rc) {
+    return Unexpected<Error>{rc.error()};
+  }
+  if (*rc != LDAP_SUCCESS && *rc != LDAP_NO_SUCH_OBJECT) {
+    return m_impl->failed("removing the record", user, *rc);
+  }
+  std::lock_guard lock(m_impl->seen_mutex);
+  m_impl->seen.erase(std::string(user));
+  return {};
+}
+
+} // namespace studio2fa

@@ -1,0 +1,67 @@
+// The users' records in the directory: one studio2faEnrollment entry per user,
+// studio2faUser=<name>,<enrollment_base> (schema/studio2fa.schema, version 2), shared by every
+// host whose studio2fad has store = directory.
+//
+// Every write is conditional on the entry's studio2faRevision, in one modify: where the write
+// server lists the RFC 4528 assertion control in its root DSE, with a critical assertion
+// (studio2faRevision=R), plus (!(studio2faLastStep>=S)) when the write raises the last step to
+// S; elsewhere as a delete of the old revision value and an add of the new one (and the same
+// for a raised last step), which the loser of a race fails with noSuchAttribute. A spent backup
+// code is deleted by its exact value. Either way a write that lost is Errc::conflict, and the
+// next load() of that user reads the write server, not a replica that may not have the winner's
+// write yet.
+//
+// commit_records() of many records is atomic per record only: LDAP has no transaction across
+// entries. Records are written in order and the first failure stops the commit; those before
+// it stay written. (Its only caller with more than one record is the administrator's IMPORT.)
+//
+// Reads go to the first of `read_uris` that answers, writes to `write_uris` (the provider that
+// takes writes). Every call is bounded by `timeout`; a directory that cannot be reached is
+// Errc::unavailable.
+#pragma once
+
+#include "enrollment_store.hpp"
+#include "ldap_connection.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+
+namespace studio2fa {
+
+struct LdapStoreSettings {
+  LdapConnectionSettings read;  // uris: ldap_uri
+  LdapConnectionSettings write; // uris: ldap_write_uri
+  std::string base;             // enrollment_base
+  std::chrono::milliseconds timeout{5000};
+};
+
+// How conditional writes are expressed (see above).
+enum class CasForm { unknown, assertion, delete_add };
+const char* cas_form_name(CasForm form);
+
+class LdapEnrollmentStore final : public EnrollmentStore {
+public:
+  explicit LdapEnrollmentStore(LdapStoreSettings settings);
+  ~LdapEnrollmentStore() override;
+
+  // Reads the write server's root DSE (supportedControl) to choose the form of conditional
+  // writes. Called at start; a write finds it out itself when the server could not be asked.
+  Expected<CasForm> detect_cas_form();
+  CasForm cas_form() const;
+
+  Expected<std::optional<UserRecord>> load(std::string_view user) override;
+  Expected<std::vector<UserRecord>> list(std::string_view after, std::size_t limit) override;
+  Expected<void> commit_records(std::span<const UserRecord> records) override;
+  Expected<void> remove(std::string_view user) override;
+
+  // Operations sent to the directory so far (reads and writes, binds included).
+  std::uint64_t operations() const;
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> m_impl;
+};
+
+} // namespace studio2fa

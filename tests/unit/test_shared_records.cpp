@@ -1,0 +1,172 @@
+// Two hosts sharing one store of records (store = directory), as the Authenticator sees them:
+// host A's commit loses to a write host B made after A loaded the record (Errc::conflict), and
+// A decides the login again on what B wrote. B's write is slipped in just before A's commit by
+// a Store that forwards to the fixture's SqliteStore (its revisions make the commit fail the
+// same way the directory's assertion does).
+#include "auth_fixture.hpp"
+
+#include <functional>
+
+namespace {
+
+// Forwards everything to `inner`; runs `before_commit` once, before the next commit.
+class InterleavingStore final : public Store {
+public:
+  explicit InterleavingStore(Store& inner) : m_inner(inner) {}
+
+  std::function<void()> before_commit;
+  unsigned conflicts = 0;
+
+  Expected<std::optional<UserRecord>> load(std::string_view user) override
+  {
+    return m_inner.load(user);
+  }
+  Expected<std::vector<UserRecord>> list(std::string_view after, std::size_t limit) override
+  {
+    return m_inner.list(after, limit);
+  }
+  Expected<void> commit_records(std::span<const UserRecord> records) override
+  {
+    return commit({records, {}});
+  }
+  Expected<void> remove(std::string_view user) override { return m_inner.remove(user); }
+  Expected<void> commit_local(const LocalChanges& changes) override
+  {
+    return m_inner.commit_local(changes);
+  }
+  Expected<std::vector<AuditRecord>> read_audit(const AuditQuery& query) override
+  {
+    return m_inner.read_audit(query);
+  }
+  Expected<std::optional<CachedPolicy>> load_policy(std::string_view user) override
+  {
+    return m_inner.load_policy(user);
+  }
+  Expected<Enforcement> load_enforcement() override { return m_inner.load_enforcement(); }
+  Expected<void> commit(const StoreChanges& changes) override
+  {
+    if (before_commit && !changes.records.empty()) {
+      auto hook = std::move(before_commit);
+      before_commit = nullptr;
+      hook();
+    }
+    auto done = m_inner.commit(changes);
+    if (!done && done.error().code == Errc::conflict) {
+      ++conflicts;
+    }
+    return done;
+  }
+
+private:
+  Store& m_inner;
+};
+
+// Host A: the fixture's clock, sealer and hasher (one studio key), its own ledger and locks,
+// over the interleaving store. The fixture's own Authenticator and AccountAdmin are host B.
+struct HostA {
+  explicit HostA(Fixture& f)
+      : store(*f.store), ledger(store, f.clock, f.audit_retention),
+        auth(ledger, *f.sealer, *f.hasher, f.passwords, f.settings), admin(ledger, auth)
+  {
+  }
+  InterleavingStore store;
+  AccountLedger ledger;
+  Authenticator auth;
+  AccountAdmin admin;
+};
+
+AuthOutcome code_login(Authenticator& auth, const std::string& code)
+{
+  return auth.authenticate("alice", AuthMode::code_only, "", code, k_who);
+}
+
+void test_code_used_meanwhile_on_another_host_is_a_replay(void** state)
+{
+  Fixture& f = fixture(state);
+  HostA a(f);
+  const Bytes secret = enroll_alice(f);
+  const std::string code = code_for(f, secret);
+
+  AuthOutcome on_b;
+  a.store.before_commit = [&] { on_b = code_login(*f.auth, code); };
+  const AuthOutcome on_a = code_login(a.auth, code);
+
+  assert_auth(on_b, AuthResult::success);
+  assert_auth(on_a, AuthResult::denied);
+  assert_int_equal(a.store.conflicts, 1);
+  // A's second decision counted the reused code as a wrong one, on B's record.
+  const UserRecord record = stored(f, "alice");
+  assert_int_equal(record.last_step, f.step_now());
+  assert_int_equal(record.failures, 1);
+}
+
+void test_disable_meanwhile_on_another_host_is_seen(void** state)
+{
+  Fixture& f = fixture(state);
+  HostA a(f);
+  const Bytes secret = enroll_alice(f);
+
+  a.store.before_commit = [&] {
+    assert_int_equal(static_cast<int>(*f.admin->disable("alice", k_admin)),
+                     static_cast<int>(protocol::AdminDisableResult::disabled));
+  };
+  const AuthOutcome on_a = code_login(a.auth, code_for(f, secret));
+  assert_true(on_a.result != AuthResult::success);
+  assert_int_equal(a.store.conflicts, 1);
+  assert_false(stored(f, "alice").enrolled());
+}
+
+void test_lock_meanwhile_on_another_host_is_seen(void** state)
+{
+  Fixture& f = fixture(state);
+  f.settings.lockout_after = 3;
+  f.reconfigure(f.settings);
+  HostA a(f);
+  const Bytes secret = enroll_alice(f);
+
+  // B locks the account with wrong codes while A checks a right one.
+  a.store.before_commit = [&] {
+    for (int i = 0; i < 3; ++i) {
+      code_login(*f.auth, wrong_code(f, secret));
+    }
+    assert_int_equal(static_cast<int>(stored(f, "alice").lock),
+                     static_cast<int>(LockState::account));
+  };
+  assert_auth(code_login(a.auth, code_for(f, secret)), AuthResult::locked);
+  assert_int_equal(a.store.conflicts, 1);
+}
+
+void test_conflicts_without_end_fail_closed(void** state)
+{
+  Fixture& f = fixture(state);
+  HostA a(f);
+  const Bytes secret = enroll_alice(f);
+
+  // Another host writes before each of A's commits: A gives up after a few tries.
+  std::function<void()> interfere = [&] {
+    UserRecord record = stored(f, "alice");
+    record.last_login_at += 1;
+    assert_true(f.store->save(record).has_value());
+    a.store.before_commit = interfere;
+  };
+  a.store.before_commit = interfere;
+  assert_auth(code_login(a.auth, code_for(f, secret)), AuthResult::unavailable);
+  assert_true(a.store.conflicts >= 2);
+  assert_true(a.store.conflicts <= 8);
+  a.store.before_commit = nullptr;
+}
+
+} // namespace
+
+int main()
+{
+#define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+  const struct CMUnitTest tests[] = {
+      TEST(test_code_used_meanwhile_on_another_host_is_a_replay),
+      TEST(test_disable_meanwhile_on_another_host_is_seen),
+      TEST(test_lock_meanwhile_on_another_host_is_seen),
+      TEST(test_conflicts_without_end_fail_closed),
+  };
+#undef TEST
+  return cmocka_run_group_tests(tests, nullptr, nullptr);
+}
