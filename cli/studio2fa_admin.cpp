@@ -674,10 +674,15 @@ int migrate(DaemonConnection& daemon, protocol::MigrateDirection direction)
     }
     after = std::string(page.last);
   }
-  printf("%u records copied to the %s store, %u already there (left as they were), %u failed.\n",
-         total.copied,
-         direction == protocol::MigrateDirection::to_directory ? "directory" : "local",
-         total.already_there, total.failed);
+  if (direction == protocol::MigrateDirection::to_directory) {
+    printf("%u records copied to the directory store, %u already there (left as they were), "
+           "%u failed.\n",
+           total.copied, total.already_there, total.failed);
+  } else {
+    printf("%u records copied to the local store (replacing this host's copies), %u written "
+           "meanwhile (left as they were), %u failed.\n",
+           total.copied, total.already_there, total.failed);
+  }
   if (total.failed > 0) {
     printf("The daemon's log says why each failed; run migrate again to retry them.\n");
   }
