@@ -8,9 +8,9 @@
 #pragma once
 
 #include "expected.hpp"
+#include "monotonic_condition.hpp"
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -20,9 +20,9 @@
 namespace studio2fa {
 
 struct PasswordQueueLimits {
-  unsigned slots = default_slots();  // checks running at once
-  unsigned max_waiting = 32;         // checks waiting, of all uids but 0 together
-  unsigned max_waiting_per_uid = 2;  // checks waiting, of one uid but 0
+  unsigned slots = default_slots(); // checks running at once
+  unsigned max_waiting = 32;        // checks waiting, of all uids but 0 together
+  unsigned max_waiting_per_uid = 2; // checks waiting, of one uid but 0
   std::chrono::milliseconds max_wait{5000};
 
   // One per CPU: yescrypt is CPU- and memory-hard (16 MiB a hash); more at once gain nothing
@@ -35,7 +35,7 @@ class PasswordQueue {
   struct Ticket {
     std::uint32_t uid = 0;
     bool running = false;
-    std::condition_variable turn; // notified when the ticket starts running
+    MonotonicCondition turn; // notified when the ticket starts running
   };
 
 public:
@@ -88,10 +88,10 @@ private:
   const PasswordQueueLimits m_limits;
   mutable std::mutex m_mutex;
   unsigned m_running = 0;
-  unsigned m_waiting_shared = 0;         // of uids but 0
-  std::deque<Ticket*> m_root;            // root's, in arrival order
+  unsigned m_waiting_shared = 0;                                  // of uids but 0
+  std::deque<Ticket*> m_root;                                     // root's, in arrival order
   std::unordered_map<std::uint32_t, std::deque<Ticket*>> m_lines; // the others', by uid
-  std::deque<std::uint32_t> m_turns;     // uids with a check waiting, next turn first
+  std::deque<std::uint32_t> m_turns; // uids with a check waiting, next turn first
 };
 
 } // namespace studio2fa
