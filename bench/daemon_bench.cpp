@@ -2,7 +2,11 @@
 // for distinct enrolled users from C connections, each sending its next request as soon as the
 // last one is answered.
 //
-//   daemon_bench --socket PATH --users FILE --first K --count L --clients C
+//   daemon_bench --socket PATH --users FILE --first K --count L --clients C [--warm 1|only]
+//
+// --warm 1: before the timed logins, one STATUS per user (untimed), so that the daemon has read
+// each record once, as on a host the user logged in to before (a directory store's warm copy);
+// --warm only: those STATUS requests and nothing else.
 #include "bench_users.hpp"
 #include "client.hpp"
 #include "latency.hpp"
@@ -19,13 +23,21 @@ int main(int argc, char** argv)
   std::string socket_path, users_file;
   std::size_t first = 0, count = 0;
   unsigned clients = 1;
+  std::string warm;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string option = argv[i], value = argv[i + 1];
-    if (option == "--socket") socket_path = value;
-    else if (option == "--users") users_file = value;
-    else if (option == "--first") first = std::stoul(value);
-    else if (option == "--count") count = std::stoul(value);
-    else if (option == "--clients") clients = static_cast<unsigned>(std::stoul(value));
+    if (option == "--socket")
+      socket_path = value;
+    else if (option == "--users")
+      users_file = value;
+    else if (option == "--first")
+      first = std::stoul(value);
+    else if (option == "--count")
+      count = std::stoul(value);
+    else if (option == "--clients")
+      clients = static_cast<unsigned>(std::stoul(value));
+    else if (option == "--warm")
+      warm = value;
     else {
       fprintf(stderr, "daemon_bench: unknown option %s\n", option.c_str());
       return 2;
@@ -37,6 +49,28 @@ int main(int argc, char** argv)
   } catch (const std::exception& e) {
     fprintf(stderr, "daemon_bench: %s\n", e.what());
     return 2;
+  }
+
+  if (warm == "1" || warm == "only") {
+    Client client;
+    if (client.connect(socket_path.c_str(), 10000) != ClientError::none) {
+      fprintf(stderr, "daemon_bench: cannot connect\n");
+      return 1;
+    }
+    wire::FrameBuffer request, reply;
+    for (const BenchUser& user : users) {
+      protocol::StatusRequest msg;
+      msg.user = user.name;
+      protocol::encode(msg, request);
+      if (client.call(request, reply) != ClientError::none ||
+          reply.type() != protocol::reply_type(protocol::MessageType::status)) {
+        fprintf(stderr, "daemon_bench: STATUS of %s failed\n", user.name.c_str());
+        return 1;
+      }
+    }
+    if (warm == "only") {
+      return 0;
+    }
   }
 
   std::atomic<std::size_t> next{0}, ok{0}, failed{0};

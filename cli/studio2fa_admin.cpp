@@ -62,6 +62,8 @@ void usage(FILE* out)
           "  migrate --to-directory | --to-local\n"
           "                              copy users' records between this host's database and\n"
           "                              the directory; records already there are kept\n"
+          "  health                      the store in use; for a directory store, whether its\n"
+          "                              servers answer and how old this host's copies are\n"
           "  ping                        check that studio2fad answers\n"
           "\n"
           "Options:\n"
@@ -689,6 +691,55 @@ int migrate(DaemonConnection& daemon, protocol::MigrateDirection direction)
   return total.failed > 0 ? 1 : 0;
 }
 
+// --- the store's health -------------------------------------------------------------------
+
+// "N s old", from a Unix time; "none" for 0.
+std::string age_of(std::uint64_t at, std::int64_t now)
+{
+  if (at == 0) {
+    return "none";
+  }
+  const std::int64_t age = std::max<std::int64_t>(now - static_cast<std::int64_t>(at), 0);
+  return std::to_string(age) + " s old";
+}
+
+int health(DaemonConnection& daemon)
+{
+  auto answer = call(daemon, protocol::AdminHealthRequest{});
+  if (!answer) {
+    return call_failed(answer.error());
+  }
+  const protocol::AdminHealthReply& reply = *answer;
+  if (reply.store == protocol::StoreKindCode::local) {
+    printf("store:          local (this host's database; no directory)\n");
+    return 0;
+  }
+  const char* condition = "not known yet";
+  if (reply.write_condition == protocol::WriteCondition::assertion) {
+    condition = "RFC 4528 assertion control";
+  } else if (reply.write_condition == protocol::WriteCondition::delete_add) {
+    condition = "delete of the old value and add of the new (no assertion control)";
+  }
+  const std::int64_t now = static_cast<std::int64_t>(time(nullptr));
+  printf("store:          directory\n");
+  printf("write server:   %s (%s)\n", printable(reply.write_uri).c_str(),
+         reply.write_answers ? "answers" : "does not answer");
+  printf("conditional writes: %s\n", condition);
+  printf("read server:    %s (%s)\n", printable(reply.read_uri).c_str(),
+         reply.read_answers ? "answers" : "does not answer");
+  if (!reply.problem.empty()) {
+    printf("problem:        %s\n", printable(reply.problem).c_str());
+  }
+  if (reply.offline_cached) {
+    printf("offline_logins: cached (copies up to %u s old)\n", reply.offline_cache_age);
+  } else {
+    printf("offline_logins: deny\n");
+  }
+  printf("cache:          %u users; newest copy %s, oldest %s\n", reply.cached_users,
+         age_of(reply.newest_at, now).c_str(), age_of(reply.oldest_at, now).c_str());
+  return reply.write_answers && reply.read_answers ? 0 : 1;
+}
+
 int main(int argc, char** argv)
 {
   static const option k_options[] = {
@@ -874,7 +925,7 @@ int main(int argc, char** argv)
     return operands.size() >= min && operands.size() <= max;
   };
   bool counts_ok = false;
-  if (command == "list" || command == "ping" || command == "rekey") {
+  if (command == "list" || command == "ping" || command == "rekey" || command == "health") {
     counts_ok = operand_count(0, 0);
   } else if (command == "migrate") {
     if (!direction) {
@@ -998,6 +1049,9 @@ int main(int argc, char** argv)
   }
   if (command == "migrate") {
     return migrate(daemon, *direction);
+  }
+  if (command == "health") {
+    return health(daemon);
   }
   if (auto pong = call(daemon, protocol::PingRequest{}); !pong) {
     return fail(pong.error().message);

@@ -93,6 +93,17 @@ bool valid(MigrateDirection direction)
          static_cast<std::uint8_t>(MigrateDirection::to_local);
 }
 
+bool valid(StoreKindCode kind)
+{
+  return static_cast<std::uint8_t>(kind) <= static_cast<std::uint8_t>(StoreKindCode::directory);
+}
+
+bool valid(WriteCondition condition)
+{
+  return static_cast<std::uint8_t>(condition) <=
+         static_cast<std::uint8_t>(WriteCondition::delete_add);
+}
+
 bool valid(EnforceResult result)
 {
   return static_cast<std::uint8_t>(result) <=
@@ -1201,6 +1212,60 @@ bool decode(std::span<const std::uint8_t> payload, AdminMigrateReply& msg)
   return true;
 }
 
+// --- ADMIN_HEALTH --------------------------------------------------------------------------------
+
+bool encode(const AdminHealthRequest&, FrameBuffer& out)
+{
+  Writer writer(out, type_byte(MessageType::admin_health));
+  return writer.finish();
+}
+
+bool decode(std::span<const std::uint8_t> payload, AdminHealthRequest&)
+{
+  return Reader(payload).at_end();
+}
+
+bool encode(const AdminHealthReply& msg, FrameBuffer& out)
+{
+  Writer writer(out, reply_type(MessageType::admin_health));
+  writer.u8(static_cast<std::uint8_t>(msg.store));
+  writer.str(msg.write_uri, limits::text);
+  writer.u8(msg.write_answers ? 1 : 0);
+  writer.u8(static_cast<std::uint8_t>(msg.write_condition));
+  writer.str(msg.read_uri, limits::text);
+  writer.u8(msg.read_answers ? 1 : 0);
+  writer.str(msg.problem, limits::text);
+  writer.u8(msg.offline_cached ? 1 : 0);
+  writer.u32(msg.offline_cache_age);
+  writer.u32(msg.cached_users);
+  writer.u64(msg.newest_at);
+  writer.u64(msg.oldest_at);
+  return valid(msg.store) && valid(msg.write_condition) && writer.finish();
+}
+
+bool decode(std::span<const std::uint8_t> payload, AdminHealthReply& msg)
+{
+  Reader reader(payload);
+  AdminHealthReply decoded;
+  std::uint8_t store;
+  std::uint8_t condition;
+  if (!reader.u8(store) || !reader.str(decoded.write_uri, limits::text) ||
+      !read_flag(reader, decoded.write_answers) || !reader.u8(condition) ||
+      !reader.str(decoded.read_uri, limits::text) || !read_flag(reader, decoded.read_answers) ||
+      !reader.str(decoded.problem, limits::text) || !read_flag(reader, decoded.offline_cached) ||
+      !reader.u32(decoded.offline_cache_age) || !reader.u32(decoded.cached_users) ||
+      !reader.u64(decoded.newest_at) || !reader.u64(decoded.oldest_at) || !reader.at_end()) {
+    return false;
+  }
+  decoded.store = static_cast<StoreKindCode>(store);
+  decoded.write_condition = static_cast<WriteCondition>(condition);
+  if (!valid(decoded.store) || !valid(decoded.write_condition)) {
+    return false;
+  }
+  msg = decoded;
+  return true;
+}
+
 // --- ERROR ---------------------------------------------------------------------------------------
 
 bool encode(const ErrorReply& msg, FrameBuffer& out)
@@ -1270,6 +1335,8 @@ const char* name(MessageType type)
     return "ADMIN_REKEY";
   case MessageType::admin_migrate:
     return "ADMIN_MIGRATE";
+  case MessageType::admin_health:
+    return "ADMIN_HEALTH";
   case MessageType::error:
     return "ERROR";
   }

@@ -33,6 +33,7 @@ enum class MessageType : std::uint8_t {
   admin_enforce = 0x17,
   admin_rekey = 0x18,
   admin_migrate = 0x19,
+  admin_health = 0x1A,
   error = 0xFF,
 };
 
@@ -115,6 +116,9 @@ enum class EnforceAction : std::uint8_t { query = 0, on = 1, off = 2 };
 enum class EnforceResult : std::uint8_t { done = 0, refused_not_enrolled = 1 };
 // Which way ADMIN_MIGRATE copies users' records.
 enum class MigrateDirection : std::uint8_t { to_directory = 0, to_local = 1 };
+// ADMIN_HEALTH: the store the daemon serves, and how a directory store's conditional writes go.
+enum class StoreKindCode : std::uint8_t { local = 0, directory = 1 };
+enum class WriteCondition : std::uint8_t { unknown = 0, assertion = 1, delete_add = 2 };
 enum class ErrorCode : std::uint16_t {
   malformed = 1,
   unsupported_version = 2,
@@ -146,6 +150,7 @@ struct AdminPolicyReply;
 struct AdminEnforceReply;
 struct AdminRekeyReply;
 struct AdminMigrateReply;
+struct AdminHealthReply;
 
 struct PingRequest {
   static constexpr MessageType k_type = MessageType::ping;
@@ -415,6 +420,27 @@ struct AdminMigrateReply {
   bool more = false;               // there are records after `last`
 };
 
+// studio2fa-admin health: the store in use and, for a directory store, its servers.
+struct AdminHealthRequest {
+  static constexpr MessageType k_type = MessageType::admin_health;
+  using Reply = AdminHealthReply;
+};
+struct AdminHealthReply {
+  StoreKindCode store = StoreKindCode::local;
+  // The rest is for store = directory only (empty and 0 for local).
+  std::string_view write_uri; // the server that takes writes (that answered, or the first)
+  bool write_answers = false; // it answered just now
+  WriteCondition write_condition = WriteCondition::unknown;
+  std::string_view read_uri; // the server reads go to
+  bool read_answers = false;
+  std::string_view problem;    // why a server did not answer; empty when both did
+  bool offline_cached = false; // offline_logins = cached (else deny)
+  std::uint32_t offline_cache_age = 0;
+  std::uint32_t cached_users = 0; // users whose record this daemon read or wrote there
+  std::uint64_t newest_at = 0;    // the latest such read or write (Unix time); 0: none
+  std::uint64_t oldest_at = 0;    // the earliest of the users' latest ones; 0: none
+};
+
 struct ErrorReply {
   ErrorCode code = ErrorCode::internal;
   std::string_view message;
@@ -540,6 +566,11 @@ bool encode(const AdminMigrateRequest& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, AdminMigrateRequest& msg);
 bool encode(const AdminMigrateReply& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, AdminMigrateReply& msg);
+
+bool encode(const AdminHealthRequest& msg, wire::FrameBuffer& out);
+bool decode(std::span<const std::uint8_t> payload, AdminHealthRequest& msg);
+bool encode(const AdminHealthReply& msg, wire::FrameBuffer& out);
+bool decode(std::span<const std::uint8_t> payload, AdminHealthReply& msg);
 
 bool encode(const ErrorReply& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, ErrorReply& msg);

@@ -100,6 +100,9 @@ public:
   // any page.
   Expected<RekeyPage> rekey(std::string_view after, std::size_t limit, const Requester& who);
 
+  // The store this daemon serves, as studio2fa-admin health shows it (Store::health).
+  StoreHealth store_health() { return m_ledger.store_health(); }
+
 private:
   AccountLedger& m_ledger;
   Authenticator& m_auth;

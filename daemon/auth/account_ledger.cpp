@@ -51,6 +51,11 @@ Expected<std::optional<UserRecord>> AccountLedger::load(std::string_view user)
   return m_store.load(user);
 }
 
+Expected<EnrollmentStore::Loaded> AccountLedger::load_for_commit(std::string_view user)
+{
+  return m_store.load_for_commit(user);
+}
+
 Expected<std::vector<UserRecord>> AccountLedger::list(std::string_view after, std::size_t limit)
 {
   return m_store.list(after, limit);

@@ -47,9 +47,15 @@ public:
 
   // nullopt when `user` has no record. Call with the user's lock held.
   Expected<std::optional<UserRecord>> load(std::string_view user);
+  // The same, or the store's copy of what it last read or wrote (EnrollmentStore::
+  // load_for_commit): only for a decision that ends in a commit, which fails with
+  // Errc::conflict if the copy was stale.
+  Expected<EnrollmentStore::Loaded> load_for_commit(std::string_view user);
   // Up to `limit` records of users whose names sort after `after` (bytewise), in that order.
   Expected<std::vector<UserRecord>> list(std::string_view after, std::size_t limit);
   Expected<std::vector<AuditRecord>> read_audit(const AuditQuery& query);
+  // The store's health (Store::health): may ask the directory.
+  StoreHealth store_health() { return m_store.health(); }
 
   // An audit row, stamped now.
   AuditEvent event(const Requester& who, std::string_view action, std::string_view subject,

@@ -81,6 +81,13 @@ std::uint32_t Authenticator::throttle_wait(const UserRecord& record, std::int64_
       std::min<std::int64_t>(until - now, static_cast<std::int64_t>(delay)));
 }
 
+bool Authenticator::leads_to_commit(const std::optional<UserRecord>& record, std::string_view code,
+                                    std::int64_t now) const
+{
+  return record && record->enrolled() && record->lock == LockState::none && !code.empty() &&
+         throttle_wait(*record, now) == 0;
+}
+
 AuthOutcome Authenticator::record_login(const Requester& who, std::string_view user,
                                         AuthOutcome outcome)
 {
@@ -171,8 +178,8 @@ std::optional<PasswordVerdict> Authenticator::check_password(std::string_view us
   }
   auto turn = m_password_queue->wait_turn(who.uid);
   if (!turn) {
-    log::warning("password check for %s not run: %s; answering busy",
-                 log::sanitize(user).c_str(), turn.error().message.c_str());
+    log::warning("password check for %s not run: %s; answering busy", log::sanitize(user).c_str(),
+                 turn.error().message.c_str());
     return std::nullopt;
   }
   return m_passwords.check(user, password);
@@ -188,12 +195,30 @@ AuthOutcome Authenticator::check_code(std::string_view user, AuthMode mode,
   // Another host sharing the records may write between the load and the commit: the commit
   // then fails with Errc::conflict, and the login is decided again on what that host wrote (its
   // use of this very code makes it a replay; its lock is seen).
+  //
+  // The first look may be the store's own copy of the record (load_for_commit: a directory store
+  // then sends no read, only the conditional write). A copy only ever leads to a commit, which
+  // checks it; anything a copy would decide without one is decided again on a fresh load.
   for (unsigned attempt = 1;; ++attempt) {
     // Reload under the lock: another login may have used a step or failed in the meantime.
-    auto loaded = m_ledger.load(user);
+    bool from_copy = false;
+    auto loaded = [&]() -> Expected<std::optional<UserRecord>> {
+      if (attempt > 1) {
+        return m_ledger.load(user);
+      }
+      auto first = m_ledger.load_for_commit(user);
+      if (!first) {
+        return Unexpected<Error>{first.error()};
+      }
+      from_copy = first->copy;
+      return std::move(first->record);
+    }();
     if (!loaded) {
       log::error("store: %s", loaded.error().message.c_str());
       return audited({AuthResult::unavailable, 0, "store error"});
+    }
+    if (from_copy && !leads_to_commit(*loaded, code, m_ledger.now())) {
+      continue;
     }
     if (mode == AuthMode::code_only) {
       if (!loaded->has_value() || (!(*loaded)->enrolled() && (*loaded)->lock == LockState::none)) {
@@ -224,6 +249,9 @@ AuthOutcome Authenticator::check_code(std::string_view user, AuthMode mode,
     }
 
     auto verdict = m_factors.verify(record, code, now);
+    if (!verdict && from_copy) {
+      continue;
+    }
     if (!verdict) {
       log::error("%s", verdict.error().message.c_str());
       return audited({AuthResult::unavailable, 0, "secret unreadable"});
@@ -275,7 +303,9 @@ AuthOutcome Authenticator::check_code(std::string_view user, AuthMode mode,
     if (auto saved = m_ledger.commit(
             record, m_ledger.event(who, "login", user, protocol::name(outcome.result), detail));
         !saved) {
-      if (retry_after_conflict(saved.error(), attempt)) {
+      // A copy that could not be written for any other reason (the directory did not answer)
+      // is decided again on a load, which knows what to do then (offline_logins).
+      if (retry_after_conflict(saved.error(), attempt) || from_copy) {
         continue;
       }
       log::error("store: %s", saved.error().message.c_str());

@@ -158,6 +158,10 @@ private:
                                                 const Requester& who);
   // Seconds until a code may be tried again; 0 when not throttled.
   std::uint32_t throttle_wait(const UserRecord& record, std::int64_t now) const;
+  // Whether a code login on `record` as loaded goes as far as a commit: an enrolled, unlocked,
+  // unthrottled user and a code to check. Anything else ends without one.
+  bool leads_to_commit(const std::optional<UserRecord>& record, std::string_view code,
+                       std::int64_t now) const;
   UserStatus describe(const UserRecord* record, std::int64_t now) const;
   // Under the user's lock: throttle, code (replay-checked), and the durable update. In code-only
   // mode a user who is not enrolled goes on to admit_unenrolled() (the policy) instead.

@@ -250,4 +250,38 @@ AfterReply admin_migrate(RequestExchange& exchange, const AdminMigrateRequest& m
   return AfterReply::keep_open;
 }
 
+AfterReply admin_health(RequestExchange& exchange, const AdminHealthRequest&)
+{
+  const StoreHealth health = exchange.admin().store_health();
+  auto text = [](const std::string& value) {
+    return std::string_view(value).substr(0, limits::text);
+  };
+  AdminHealthReply reply;
+  std::string problem;
+  if (health.directory) {
+    for (const ServerHealth* server : {&health.write, &health.read}) {
+      if (!server->answers) {
+        problem += (problem.empty() ? "" : "; ") + server->uri + ": " + server->problem;
+      }
+    }
+    reply.store = StoreKindCode::directory;
+    reply.write_uri = text(health.write.uri);
+    reply.write_answers = health.write.answers;
+    reply.write_condition = health.cas_form == CasForm::assertion    ? WriteCondition::assertion
+                            : health.cas_form == CasForm::delete_add ? WriteCondition::delete_add
+                                                                     : WriteCondition::unknown;
+    reply.read_uri = text(health.read.uri);
+    reply.read_answers = health.read.answers;
+    reply.problem = text(problem);
+    reply.offline_cached = health.offline_cached;
+    reply.offline_cache_age = static_cast<std::uint32_t>(
+        std::clamp<std::int64_t>(health.offline_cache_age, 0, UINT32_MAX));
+    reply.cached_users = health.cached_users;
+    reply.newest_at = static_cast<std::uint64_t>(std::max<std::int64_t>(health.newest_at, 0));
+    reply.oldest_at = static_cast<std::uint64_t>(std::max<std::int64_t>(health.oldest_at, 0));
+  }
+  encode(reply, exchange.reply());
+  return AfterReply::keep_open;
+}
+
 } // namespace studio2fa::requests

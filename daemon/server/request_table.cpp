@@ -51,6 +51,10 @@ bool take_subjects(AdminMigrateRequest&, Subjects&)
 {
   return true;
 }
+bool take_subjects(AdminHealthRequest&, Subjects&)
+{
+  return true;
+}
 
 // ADMIN_LOG: one account, or everyone when `user` is empty.
 bool take_subjects(AdminLogRequest& msg, Subjects& subjects)
@@ -122,6 +126,7 @@ constexpr RequestRow k_requests[] = {
   row<AdminEnforceRequest, requests::admin_enforce>(Senders::admin, "switch enforcement"),
   row<AdminRekeyRequest, requests::admin_rekey>(Senders::admin, "re-seal under the studio key"),
   row<AdminMigrateRequest, requests::admin_migrate>(Senders::admin, "migrate records"),
+    row<AdminHealthRequest, requests::admin_health>(Senders::admin, "query the store's health"),
 };
 
 } // namespace

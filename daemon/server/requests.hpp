@@ -37,6 +37,7 @@ AfterReply admin_policy(RequestExchange& exchange, const protocol::AdminPolicyRe
 AfterReply admin_enforce(RequestExchange& exchange, const protocol::AdminEnforceRequest& msg);
 AfterReply admin_rekey(RequestExchange& exchange, const protocol::AdminRekeyRequest& msg);
 AfterReply admin_migrate(RequestExchange& exchange, const protocol::AdminMigrateRequest& msg);
+AfterReply admin_health(RequestExchange& exchange, const protocol::AdminHealthRequest& msg);
 
 // The wire form of a time: never negative.
 inline std::uint64_t wire_time(std::int64_t time)

@@ -2,6 +2,7 @@
 
 #include "log.hpp"
 
+#include <algorithm>
 #include <ctime>
 #include <mutex>
 #include <unordered_map>
@@ -48,6 +49,15 @@ struct DirectoryStore::Impl {
   std::unordered_map<std::string, UserRecord> offline_loaded;
   // Users with a last step accepted offline that the directory has not seen yet.
   std::unordered_set<std::string> unsynced;
+  // The directory's last answer was that it could not be reached: no copies are handed out
+  // (load_for_commit) until it answers again, so a login does not wait for it twice.
+  bool unreachable = false;
+
+  void note_answer(const Error* error)
+  {
+    std::lock_guard lock(mutex);
+    unreachable = error != nullptr && error->code == Errc::unavailable;
+  }
 };
 
 DirectoryStore::DirectoryStore(std::unique_ptr<LdapEnrollmentStore> records,
@@ -63,6 +73,7 @@ Expected<std::optional<UserRecord>> DirectoryStore::load(std::string_view user)
 {
   const std::string key(user);
   auto loaded = m_records->load(user);
+  m_impl->note_answer(loaded ? nullptr : &loaded.error());
   if (loaded) {
     bool unsynced = false;
     {
@@ -104,6 +115,41 @@ Expected<std::optional<UserRecord>> DirectoryStore::load(std::string_view user)
   std::lock_guard lock(m_impl->mutex);
   m_impl->offline_loaded[key] = **cached;
   return cached;
+}
+
+Expected<EnrollmentStore::Loaded> DirectoryStore::load_for_commit(std::string_view user)
+{
+  const std::string key(user);
+  bool copy_allowed = false;
+  {
+    std::lock_guard lock(m_impl->mutex);
+    copy_allowed = !m_impl->unreachable && !m_impl->unsynced.contains(key) &&
+                   !m_impl->offline_loaded.contains(key);
+  }
+  if (copy_allowed) {
+    if (auto copy = m_records->copy_of(user)) {
+      return Loaded{std::move(copy), true};
+    }
+  }
+  return EnrollmentStore::load_for_commit(user);
+}
+
+StoreHealth DirectoryStore::health()
+{
+  StoreHealth health;
+  health.directory = true;
+  health.write = m_records->probe_write_server();
+  health.cas_form = m_records->cas_form();
+  health.read = m_records->probe_read_server();
+  health.offline_cached = m_impl->offline.cached;
+  health.offline_cache_age = m_impl->offline.max_age.count();
+  std::lock_guard lock(m_impl->mutex);
+  health.cached_users = static_cast<std::uint32_t>(m_impl->fresh_at.size());
+  for (const auto& [user, at] : m_impl->fresh_at) {
+    health.newest_at = std::max(health.newest_at, at);
+    health.oldest_at = health.oldest_at == 0 ? at : std::min(health.oldest_at, at);
+  }
+  return health;
 }
 
 void DirectoryStore::reconcile(std::string_view user, std::optional<UserRecord>& directory)
@@ -219,7 +265,9 @@ Expected<void> DirectoryStore::commit(const StoreChanges& changes)
     }
   }
   if (!online.empty()) {
-    if (auto written = m_records->commit_records(online); !written) {
+    auto written = m_records->commit_records(online);
+    m_impl->note_answer(written ? nullptr : &written.error());
+    if (!written) {
       return written;
     }
   }

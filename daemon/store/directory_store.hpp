@@ -41,6 +41,9 @@ public:
 
   // EnrollmentStore
   Expected<std::optional<UserRecord>> load(std::string_view user) override;
+  // The directory store's copy of the record (LdapEnrollmentStore::copy_of) while the directory
+  // answers and the user has nothing accepted offline to push; otherwise load().
+  Expected<Loaded> load_for_commit(std::string_view user) override;
   Expected<std::vector<UserRecord>> list(std::string_view after, std::size_t limit) override;
   Expected<void> commit_records(std::span<const UserRecord> records) override;
   Expected<void> remove(std::string_view user) override;
@@ -52,6 +55,8 @@ public:
   Expected<Enforcement> load_enforcement() override;
 
   Expected<void> commit(const StoreChanges& changes) override;
+  // Probes both servers now (each bounded by the directory store's timeout).
+  StoreHealth health() override;
 
   LdapEnrollmentStore& records() { return *m_records; }
 

@@ -21,6 +21,24 @@ public:
   // nullopt when the store has no record for `user`.
   virtual Expected<std::optional<UserRecord>> load(std::string_view user) = 0;
 
+  // The record to base a change on that is then committed (commit_records): load(), or for a
+  // store that keeps a copy of what it last read or wrote of `user`, that copy, without asking
+  // (`copy` says which). A copy another host has written past fails the commit with
+  // Errc::conflict (its revision is old), and the caller decides again on load(). So a decision
+  // that ends without a commit (a lock, a throttle, no enrollment) must not be taken on a copy.
+  struct Loaded {
+    std::optional<UserRecord> record;
+    bool copy = false;
+  };
+  virtual Expected<Loaded> load_for_commit(std::string_view user)
+  {
+    auto loaded = load(user);
+    if (!loaded) {
+      return Unexpected<Error>{loaded.error()};
+    }
+    return Loaded{std::move(*loaded), false};
+  }
+
   // Up to `limit` records of users whose names sort after `after` (bytewise), in that order.
   virtual Expected<std::vector<UserRecord>> list(std::string_view after, std::size_t limit) = 0;
 

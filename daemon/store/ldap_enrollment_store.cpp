@@ -18,14 +18,13 @@ constexpr const char* k_entry_filter = "(objectClass=studio2faEnrollment)";
 // Users whose last write this store remembers (see Seen); forgotten all at once past this.
 constexpr std::size_t k_max_seen = 4096;
 
-// What this host last read or wrote of a user: lets a write raise the last step with its own
+// What this host last read or wrote of a user, at the directory's revision (record.revision):
+// the copy load_for_commit() hands out, and what lets a write raise the last step with its own
 // assertion and spend a backup code by deleting exactly its value. Without it (another host's
 // write came between, or the memory was cleared) the write replaces those attributes whole,
 // still under the revision condition.
 struct Seen {
-  std::uint64_t revision = 0;
-  std::uint64_t last_step = 0;
-  std::vector<BackupCodeHash> backup_codes;
+  UserRecord record;
 };
 
 struct BerFreer {
@@ -174,16 +173,27 @@ struct LdapEnrollmentStore::Impl {
     if (seen.size() >= k_max_seen) {
       seen.clear();
     }
-    seen[record.user] = {revision, record.last_step, record.backup_codes};
+    Seen& kept = seen[record.user];
+    kept.record = record;
+    kept.record.revision = revision;
   }
   std::optional<Seen> recall(const UserRecord& record)
   {
     std::lock_guard lock(seen_mutex);
     auto found = seen.find(record.user);
-    if (found == seen.end() || found->second.revision != record.revision) {
+    if (found == seen.end() || found->second.record.revision != record.revision) {
       return std::nullopt;
     }
     return found->second;
+  }
+  std::optional<UserRecord> copy_of(const std::string& user)
+  {
+    std::lock_guard lock(seen_mutex);
+    auto found = seen.find(user);
+    if (found == seen.end() || read_from_writer.contains(user)) {
+      return std::nullopt;
+    }
+    return found->second.record;
   }
   void forget_after_conflict(const std::string& user)
   {
@@ -211,6 +221,68 @@ CasForm LdapEnrollmentStore::cas_form() const
 std::uint64_t LdapEnrollmentStore::operations() const
 {
   return m_impl->reader.operations() + m_impl->writer.operations();
+}
+
+namespace {
+
+// The URI `ld` is connected to.
+std::string connected_uri(LDAP* ld)
+{
+  char* raw = nullptr;
+  if (ldap_get_option(ld, LDAP_OPT_URI, &raw) != LDAP_OPT_SUCCESS || raw == nullptr) {
+    return {};
+  }
+  LdapString uri(raw);
+  return uri.get();
+}
+
+// One base-scope search of `dn` on `connector` (no attributes), as a probe.
+ServerHealth probe(LdapConnector& connector, const std::string& dn, Deadline deadline)
+{
+  ServerHealth health;
+  const auto& uris = connector.settings().uris;
+  health.uri = uris.empty() ? std::string() : uris.front();
+  char no_attributes[] = "1.1";
+  char* attributes[] = {no_attributes, nullptr};
+  std::string answered;
+  auto rc = connector.run(deadline, [&](LDAP* ld, timeval* left) {
+    answered = connected_uri(ld);
+    LDAPMessage* raw = nullptr;
+    const int result = ldap_search_ext_s(ld, dn.c_str(), LDAP_SCOPE_BASE, "(objectClass=*)",
+                                         attributes, 0, nullptr, nullptr, left, 1, &raw);
+    LdapMessagePtr message(raw);
+    return result;
+  });
+  if (!answered.empty()) {
+    health.uri = answered;
+  }
+  if (!rc) {
+    health.problem = rc.error().message;
+  } else if (*rc != LDAP_SUCCESS) {
+    health.problem = "reading " + dn + ": " + ldap_err2string(*rc);
+  } else {
+    health.answers = true;
+  }
+  return health;
+}
+
+} // namespace
+
+ServerHealth LdapEnrollmentStore::probe_write_server()
+{
+  ServerHealth health = probe(m_impl->writer, "", m_impl->deadline());
+  if (health.answers) {
+    if (auto form = detect_cas_form(); !form) {
+      health.answers = false;
+      health.problem = form.error().message;
+    }
+  }
+  return health;
+}
+
+ServerHealth LdapEnrollmentStore::probe_read_server()
+{
+  return probe(m_impl->reader, m_impl->base, m_impl->deadline());
 }
 
 Expected<CasForm> LdapEnrollmentStore::detect_cas_form()
@@ -295,6 +367,19 @@ Expected<std::optional<UserRecord>> LdapEnrollmentStore::load(std::string_view u
   return std::optional<UserRecord>{std::move(*record)};
 }
 
+std::optional<UserRecord> LdapEnrollmentStore::copy_of(std::string_view user)
+{
+  return m_impl->copy_of(std::string(user));
+}
+
+Expected<EnrollmentStore::Loaded> LdapEnrollmentStore::load_for_commit(std::string_view user)
+{
+  if (auto copy = copy_of(user)) {
+    return Loaded{std::move(copy), true};
+  }
+  return EnrollmentStore::load_for_commit(user);
+}
+
 Expected<std::vector<UserRecord>> LdapEnrollmentStore::list(std::string_view after,
                                                             std::size_t limit)
 {
@@ -372,7 +457,7 @@ Expected<void> LdapEnrollmentStore::Impl::modify(const UserRecord& record)
   CasForm cas = form.load();
   const std::uint64_t next = record.revision + 1;
   const std::optional<Seen> old = recall(record);
-  const bool step_raised = old && record.last_step > old->last_step;
+  const bool step_raised = old && record.last_step > old->record.last_step;
   const bool exact_codes = old.has_value();
 
   ModList mods;
@@ -393,17 +478,17 @@ Expected<void> LdapEnrollmentStore::Impl::modify(const UserRecord& record)
       continue;
     }
     if (attribute.name == k_attr_last_step && cas == CasForm::delete_add && step_raised &&
-        old->last_step != 0) {
-      mods.add(LDAP_MOD_DELETE, k_attr_last_step, {std::to_string(old->last_step)});
+        old->record.last_step != 0) {
+      mods.add(LDAP_MOD_DELETE, k_attr_last_step, {std::to_string(old->record.last_step)});
       mods.add(LDAP_MOD_ADD, k_attr_last_step, attribute.values);
       continue;
     }
     if (attribute.name == k_attr_backup_code && exact_codes) {
       // A spent code goes by its exact value: a second host spending it fails here.
-      if (auto spent = hash_values(old->backup_codes, record.backup_codes); !spent.empty()) {
+      if (auto spent = hash_values(old->record.backup_codes, record.backup_codes); !spent.empty()) {
         mods.add(LDAP_MOD_DELETE, k_attr_backup_code, spent);
       }
-      if (auto added = hash_values(record.backup_codes, old->backup_codes); !added.empty()) {
+      if (auto added = hash_values(record.backup_codes, old->record.backup_codes); !added.empty()) {
         mods.add(LDAP_MOD_ADD, k_attr_backup_code, added);
       }
       continue;

@@ -22,6 +22,7 @@
 
 #include "enrollment_store.hpp"
 #include "ldap_connection.hpp"
+#include "store_health.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -37,10 +38,6 @@ struct LdapStoreSettings {
   std::chrono::milliseconds timeout{5000};
 };
 
-// How conditional writes are expressed (see above).
-enum class CasForm { unknown, assertion, delete_add };
-const char* cas_form_name(CasForm form);
-
 class LdapEnrollmentStore final : public EnrollmentStore {
 public:
   explicit LdapEnrollmentStore(LdapStoreSettings settings);
@@ -52,9 +49,20 @@ public:
   CasForm cas_form() const;
 
   Expected<std::optional<UserRecord>> load(std::string_view user) override;
+  // This store's copy of `user`'s record (see copy_of), or load().
+  Expected<Loaded> load_for_commit(std::string_view user) override;
+  // What this store last read or wrote of `user`, at the revision it had then; nullopt when it
+  // has none, or when its last write of that user lost a race (the copy is known to be stale).
+  // Up to a few thousand users are remembered.
+  std::optional<UserRecord> copy_of(std::string_view user);
   Expected<std::vector<UserRecord>> list(std::string_view after, std::size_t limit) override;
   Expected<void> commit_records(std::span<const UserRecord> records) override;
   Expected<void> remove(std::string_view user) override;
+
+  // Asks each server something small now: the write server its root DSE (which also settles
+  // cas_form()), the read server the container enrollment_base.
+  ServerHealth probe_write_server();
+  ServerHealth probe_read_server();
 
   // Operations sent to the directory so far (reads and writes, binds included).
   std::uint64_t operations() const;

@@ -7,6 +7,7 @@
 
 #include "enrollment_store.hpp"
 #include "local_state.hpp"
+#include "store_health.hpp"
 
 #include <span>
 
@@ -30,6 +31,9 @@ public:
   // host-local state writes the records first and the local part after them; one that holds both
   // (SQLite) writes them in one transaction.
   virtual Expected<void> commit(const StoreChanges& changes) = 0;
+
+  // For studio2fa-admin health; may ask the directory (bounded by its timeout).
+  virtual StoreHealth health() { return {}; }
 };
 
 } // namespace studio2fa

@@ -112,6 +112,19 @@ bool same(const AdminMigrateReply& a, const AdminMigrateReply& b)
   return a.copied == b.copied && a.already_there == b.already_there && a.failed == b.failed &&
          a.last == b.last && a.more == b.more;
 }
+bool same(const AdminHealthRequest&, const AdminHealthRequest&)
+{
+  return true;
+}
+bool same(const AdminHealthReply& a, const AdminHealthReply& b)
+{
+  return a.store == b.store && a.write_uri == b.write_uri && a.write_answers == b.write_answers &&
+         a.write_condition == b.write_condition && a.read_uri == b.read_uri &&
+         a.read_answers == b.read_answers && a.problem == b.problem &&
+         a.offline_cached == b.offline_cached && a.offline_cache_age == b.offline_cache_age &&
+         a.cached_users == b.cached_users && a.newest_at == b.newest_at &&
+         a.oldest_at == b.oldest_at;
+}
 bool same(const EnrollBeginRequest& a, const EnrollBeginRequest& b)
 {
   return a.user == b.user;
@@ -381,6 +394,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   round_trip<AdminRekeyReply>(payload, reply_type(MessageType::admin_rekey));
   round_trip<AdminMigrateRequest>(payload, type_byte(MessageType::admin_migrate));
   round_trip<AdminMigrateReply>(payload, reply_type(MessageType::admin_migrate));
+  round_trip<AdminHealthRequest>(payload, type_byte(MessageType::admin_health));
+  round_trip<AdminHealthReply>(payload, reply_type(MessageType::admin_health));
   round_trip<ErrorReply>(payload, type_byte(MessageType::error));
   return 0;
 }

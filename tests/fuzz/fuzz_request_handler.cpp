@@ -189,6 +189,7 @@ bool is_admin_request(MessageType type)
   case MessageType::admin_enforce:
   case MessageType::admin_rekey:
   case MessageType::admin_migrate:
+  case MessageType::admin_health:
     return true;
   default:
     return false;
@@ -216,7 +217,7 @@ std::vector<std::string> subjects_of(const FrameBuffer& request)
   }
   if (type == MessageType::ping || type == MessageType::admin_list ||
       type == MessageType::admin_enforce || type == MessageType::admin_rekey ||
-      type == MessageType::admin_migrate) {
+      type == MessageType::admin_migrate || type == MessageType::admin_health) {
     return {};
   }
   // Every other request starts with its subject.
@@ -332,6 +333,8 @@ bool reply_decodes(const FrameBuffer& reply, MessageType request_type)
     return decodes_as<AdminRekeyReply>(reply);
   case MessageType::admin_migrate:
     return decodes_as<AdminMigrateReply>(reply);
+  case MessageType::admin_health:
+    return decodes_as<AdminHealthReply>(reply);
   case MessageType::error:
     break;
   }

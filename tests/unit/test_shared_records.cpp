@@ -2,7 +2,8 @@
 // host A's commit loses to a write host B made after A loaded the record (Errc::conflict), and
 // A decides the login again on what B wrote. B's write is slipped in just before A's commit by
 // a Store that forwards to the fixture's SqliteStore (its revisions make the commit fail the
-// same way the directory's assertion does).
+// same way the directory's assertion does). That Store can also hand A a copy of the record
+// (load_for_commit), as a directory store's warm cache does, stale or not.
 #include "auth_fixture.hpp"
 
 #include <functional>
@@ -16,10 +17,23 @@ public:
 
   std::function<void()> before_commit;
   unsigned conflicts = 0;
+  // Handed out once by load_for_commit() as a copy, when set.
+  std::optional<UserRecord> copy;
+  unsigned loads = 0;
 
   Expected<std::optional<UserRecord>> load(std::string_view user) override
   {
+    ++loads;
     return m_inner.load(user);
+  }
+  Expected<Loaded> load_for_commit(std::string_view user) override
+  {
+    if (copy) {
+      Loaded loaded{std::move(copy), true};
+      copy.reset();
+      return loaded;
+    }
+    return Store::load_for_commit(user);
   }
   Expected<std::vector<UserRecord>> list(std::string_view after, std::size_t limit) override
   {
@@ -156,6 +170,55 @@ void test_conflicts_without_end_fail_closed(void** state)
   a.store.before_commit = nullptr;
 }
 
+void test_fresh_copy_logs_in_without_a_load(void** state)
+{
+  Fixture& f = fixture(state);
+  HostA a(f);
+  const Bytes secret = enroll_alice(f);
+
+  a.store.copy = stored(f, "alice");
+  a.store.loads = 0;
+  assert_auth(code_login(a.auth, code_for(f, secret)), AuthResult::success);
+  assert_int_equal(a.store.loads, 0);
+  assert_int_equal(a.store.conflicts, 0);
+  assert_int_equal(stored(f, "alice").last_step, f.step_now());
+}
+
+void test_stale_copy_after_a_code_used_on_another_host_is_a_replay(void** state)
+{
+  Fixture& f = fixture(state);
+  HostA a(f);
+  const Bytes secret = enroll_alice(f);
+  const std::string code = code_for(f, secret);
+
+  a.store.copy = stored(f, "alice"); // A's copy, from before B's login
+  assert_auth(code_login(*f.auth, code), AuthResult::success);
+  assert_auth(code_login(a.auth, code), AuthResult::denied);
+  assert_int_equal(a.store.conflicts, 1);
+  assert_int_equal(stored(f, "alice").failures, 1);
+}
+
+void test_stale_copy_decides_nothing_without_a_commit(void** state)
+{
+  Fixture& f = fixture(state);
+  f.settings.lockout_after = 3;
+  f.reconfigure(f.settings);
+  HostA a(f);
+  const Bytes secret = enroll_alice(f);
+  for (int i = 0; i < 3; ++i) {
+    code_login(*f.auth, wrong_code(f, secret));
+  }
+  // A's copy has the lock; B's administrator lifts it: A reads the record again rather than
+  // refusing on its copy.
+  a.store.copy = stored(f, "alice");
+  assert_int_equal(static_cast<int>(a.store.copy->lock), static_cast<int>(LockState::account));
+  assert_int_equal(static_cast<int>(*f.admin->unlock("alice", k_admin)),
+                   static_cast<int>(protocol::UnlockResult::unlocked));
+  a.store.loads = 0;
+  assert_auth(code_login(a.auth, code_for(f, secret)), AuthResult::success);
+  assert_int_equal(a.store.loads, 1);
+}
+
 } // namespace
 
 int main()
@@ -166,6 +229,9 @@ int main()
       TEST(test_disable_meanwhile_on_another_host_is_seen),
       TEST(test_lock_meanwhile_on_another_host_is_seen),
       TEST(test_conflicts_without_end_fail_closed),
+      TEST(test_fresh_copy_logs_in_without_a_load),
+      TEST(test_stale_copy_after_a_code_used_on_another_host_is_a_replay),
+      TEST(test_stale_copy_decides_nothing_without_a_commit),
   };
 #undef TEST
   return cmocka_run_group_tests(tests, nullptr, nullptr);
