@@ -22,6 +22,19 @@ bool same_parameters(const totp::Parameters& a, const totp::Parameters& b)
   return a.algorithm == b.algorithm && a.digits == b.digits && a.period == b.period;
 }
 
+// The phone factor: nothing of it changes offline (no codes are sent or checked).
+bool same_phone_factor(const UserRecord& a, const UserRecord& b)
+{
+  return a.phone == b.phone && a.phone_methods == b.phone_methods &&
+         a.phone_enrolled_at == b.phone_enrolled_at && a.pending_phone == b.pending_phone &&
+         a.pending_phone_methods == b.pending_phone_methods && a.phone_code == b.phone_code &&
+         a.phone_code_purpose == b.phone_code_purpose &&
+         a.phone_code_sent_at == b.phone_code_sent_at &&
+         a.phone_code_expires_at == b.phone_code_expires_at &&
+         a.phone_code_tries == b.phone_code_tries && a.phone_sends_since == b.phone_sends_since &&
+         a.phone_sends == b.phone_sends;
+}
+
 // Whether `changed` differs from `cached` only as a TOTP login on this host may change it:
 // the last step raised, the login time, the failure counters and the lock they set.
 bool offline_change_allowed(const UserRecord& cached, const UserRecord& changed)
@@ -34,7 +47,7 @@ bool offline_change_allowed(const UserRecord& cached, const UserRecord& changed)
          changed.pending_created_at == cached.pending_created_at &&
          changed.backup_codes == cached.backup_codes && changed.pass_until == cached.pass_until &&
          changed.grace_until == cached.grace_until &&
-         changed.backup_failures == cached.backup_failures;
+         changed.backup_failures == cached.backup_failures && same_phone_factor(changed, cached);
 }
 
 } // namespace

@@ -473,8 +473,18 @@ Expected<void> LdapEnrollmentStore::Impl::modify(const UserRecord& record)
     mods.add(LDAP_MOD_DELETE, k_attr_revision, {std::to_string(record.revision)});
     mods.add(LDAP_MOD_ADD, k_attr_revision, {std::to_string(next)});
   }
-  for (const LdapAttribute& attribute : encode_record(record, next)) {
+  // What the entry holds at this revision (this host's copy, when it has one) is not sent
+  // again: the modify carries only what changed, and a directory whose schema lacks attributes
+  // this record never uses (the phone factor's, before version 3) takes it.
+  const std::vector<LdapAttribute> before =
+      old ? encode_record(old->record, record.revision) : std::vector<LdapAttribute>{};
+  const std::vector<LdapAttribute> after = encode_record(record, next);
+  for (std::size_t i = 0; i < after.size(); ++i) {
+    const LdapAttribute& attribute = after[i];
     if (attribute.name == k_attr_user || attribute.name == k_attr_revision) {
+      continue;
+    }
+    if (old && before[i].values == attribute.values) {
       continue;
     }
     if (attribute.name == k_attr_last_step && cas == CasForm::delete_add && step_raised &&

@@ -7,7 +7,8 @@
 // (studio2faRevision=R), plus (!(studio2faLastStep>=S)) when the write raises the last step to
 // S; elsewhere as a delete of the old revision value and an add of the new one (and the same
 // for a raised last step), which the loser of a race fails with noSuchAttribute. A spent backup
-// code is deleted by its exact value. Either way a write that lost is Errc::conflict, and the
+// code is deleted by its exact value. A write of a record this host holds a copy of at that
+// revision sends only the attributes that changed. Either way a write that lost is Errc::conflict, and the
 // next load() of that user reads the write server, not a replica that may not have the winner's
 // write yet.
 //

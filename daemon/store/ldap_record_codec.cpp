@@ -1,5 +1,7 @@
 #include "ldap_record_codec.hpp"
 
+#include "phone_number.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -166,6 +168,164 @@ FieldCodec backup_codes_field(const char* name)
           }};
 }
 
+// A phone number in E.164 form: only the canonical form (phone::is_canonical) is taken.
+template <auto Member> FieldCodec phone_field(const char* name)
+{
+  return {name, false,
+          [](const UserRecord& record, std::vector<std::string>& values) {
+            if (!(record.*Member).empty()) {
+              values.push_back(record.*Member);
+            }
+          },
+          [](UserRecord& record, std::span<const std::string> values) {
+            if (!phone::is_canonical(values.front())) {
+              return false;
+            }
+            record.*Member = values.front();
+            return true;
+          }};
+}
+
+// How codes reach a phone (k_phone_* bits) as words: "sms", "voice" or "sms voice".
+constexpr std::array<std::pair<std::uint8_t, const char*>, 3> k_method_names = {{
+    {k_phone_sms, "sms"},
+    {k_phone_voice, "voice"},
+    {k_phone_sms | k_phone_voice, "sms voice"},
+}};
+
+template <auto Member> FieldCodec phone_methods_field(const char* name)
+{
+  return {name, false,
+          [](const UserRecord& record, std::vector<std::string>& values) {
+            for (const auto& [bits, text] : k_method_names) {
+              if (record.*Member == bits) {
+                values.emplace_back(text);
+              }
+            }
+          },
+          [](UserRecord& record, std::span<const std::string> values) {
+            for (const auto& [bits, text] : k_method_names) {
+              if (values.front() == text) {
+                record.*Member = bits;
+                return true;
+              }
+            }
+            return false;
+          }};
+}
+
+FieldCodec phone_code_field(const char* name)
+{
+  return {name, false,
+          [](const UserRecord& record, std::vector<std::string>& values) {
+            if (record.phone_code != PhoneCodeHash{}) {
+              values.emplace_back(record.phone_code.begin(), record.phone_code.end());
+            }
+          },
+          [](UserRecord& record, std::span<const std::string> values) {
+            const std::string& value = values.front();
+            if (value.size() != record.phone_code.size()) {
+              return false;
+            }
+            std::copy(value.begin(), value.end(), record.phone_code.begin());
+            return true;
+          }};
+}
+
+// Space-separated words, at most `N` of them; false if there are more.
+template <std::size_t N>
+bool split_words(std::string_view text, std::array<std::string_view, N>& words, std::size_t& count)
+{
+  count = 0;
+  while (!text.empty()) {
+    const auto space = text.find(' ');
+    if (count == N || space == 0) {
+      return false;
+    }
+    words[count++] = text.substr(0, space);
+    text = space == std::string_view::npos ? std::string_view() : text.substr(space + 1);
+    if (space != std::string_view::npos && text.empty()) {
+      return false; // a trailing space
+    }
+  }
+  return true;
+}
+
+constexpr std::array<std::pair<PhoneCodePurpose, const char*>, 3> k_purpose_names = {{
+    {PhoneCodePurpose::none, "none"},
+    {PhoneCodePurpose::login, "login"},
+    {PhoneCodePurpose::confirm, "confirm"},
+}};
+
+// The code last sent, but for its hash: "PURPOSE SENT_AT EXPIRES_AT TRIES" ("login 1700000000
+// 1700000300 0"). A new code replaces all four at once.
+FieldCodec phone_code_state_field(const char* name)
+{
+  return {
+      name, false,
+      [](const UserRecord& record, std::vector<std::string>& values) {
+        if (record.phone_code_purpose == PhoneCodePurpose::none && record.phone_code_sent_at == 0 &&
+            record.phone_code_expires_at == 0 && record.phone_code_tries == 0) {
+          return;
+        }
+        for (const auto& [purpose, text] : k_purpose_names) {
+          if (purpose == record.phone_code_purpose) {
+            values.push_back(std::string(text) + " " + std::to_string(record.phone_code_sent_at) +
+                             " " + std::to_string(record.phone_code_expires_at) + " " +
+                             std::to_string(record.phone_code_tries));
+          }
+        }
+      },
+      [](UserRecord& record, std::span<const std::string> values) {
+        std::array<std::string_view, 4> words;
+        std::size_t count = 0;
+        if (!split_words(values.front(), words, count) || count != words.size()) {
+          return false;
+        }
+        const auto sent = parse_integer<std::int64_t>(words[1]);
+        const auto expires = parse_integer<std::int64_t>(words[2]);
+        const auto tries = parse_integer<std::uint32_t>(words[3]);
+        for (const auto& [purpose, text] : k_purpose_names) {
+          if (words[0] == text && sent && expires && tries) {
+            record.phone_code_purpose = purpose;
+            record.phone_code_sent_at = *sent;
+            record.phone_code_expires_at = *expires;
+            record.phone_code_tries = *tries;
+            return true;
+          }
+        }
+        return false;
+      }};
+}
+
+// The per-user cap on codes sent: "SINCE COUNT", the hour that began at SINCE and the codes
+// sent in it.
+FieldCodec phone_sends_field(const char* name)
+{
+  return {name, false,
+          [](const UserRecord& record, std::vector<std::string>& values) {
+            if (record.phone_sends_since != 0 || record.phone_sends != 0) {
+              values.push_back(std::to_string(record.phone_sends_since) + " " +
+                               std::to_string(record.phone_sends));
+            }
+          },
+          [](UserRecord& record, std::span<const std::string> values) {
+            std::array<std::string_view, 2> words;
+            std::size_t count = 0;
+            if (!split_words(values.front(), words, count) || count != words.size()) {
+              return false;
+            }
+            const auto since = parse_integer<std::int64_t>(words[0]);
+            const auto sends = parse_integer<std::uint32_t>(words[1]);
+            if (!since || !sends) {
+              return false;
+            }
+            record.phone_sends_since = *since;
+            record.phone_sends = *sends;
+            return true;
+          }};
+}
+
 // Every field but the user and the revision, which every entry has.
 const std::array k_fields = {
     integer_field<&UserRecord::last_step>(k_attr_last_step),
@@ -184,6 +344,15 @@ const std::array k_fields = {
     integer_field<&UserRecord::pass_until>("studio2faPassUntil"),
     integer_field<&UserRecord::last_login_at>("studio2faLastLoginAt"),
     integer_field<&UserRecord::grace_until>("studio2faGraceUntil"),
+    // Schema version 3: the phone factor.
+    phone_field<&UserRecord::phone>("studio2faPhone"),
+    phone_methods_field<&UserRecord::phone_methods>("studio2faPhoneMethods"),
+    integer_field<&UserRecord::phone_enrolled_at>("studio2faPhoneEnrolledAt"),
+    phone_field<&UserRecord::pending_phone>("studio2faPendingPhone"),
+    phone_methods_field<&UserRecord::pending_phone_methods>("studio2faPendingPhoneMethods"),
+    phone_code_field("studio2faPhoneCode"),
+    phone_code_state_field("studio2faPhoneCodeState"),
+    phone_sends_field("studio2faPhoneSends"),
 };
 
 const auto k_names = [] {
@@ -228,6 +397,7 @@ Expected<UserRecord> decode_record(std::span<const LdapAttribute> attributes)
   UserRecord record;
   bool has_user = false;
   bool has_revision = false;
+  std::array<bool, k_fields.size()> seen{};
   auto malformed = [](std::string_view name) {
     return make_error(Errc::internal,
                       "malformed " + std::string(name) + " in a studio2faEnrollment entry");
@@ -238,7 +408,7 @@ Expected<UserRecord> decode_record(std::span<const LdapAttribute> attributes)
     }
     const bool single = attribute.values.size() == 1;
     if (same_name(attribute.name, k_attr_user)) {
-      if (!single || attribute.values.front().empty()) {
+      if (!single || has_user || attribute.values.front().empty()) {
         return malformed(k_attr_user);
       }
       record.user = attribute.values.front();
@@ -248,7 +418,7 @@ Expected<UserRecord> decode_record(std::span<const LdapAttribute> attributes)
     if (same_name(attribute.name, k_attr_revision)) {
       auto revision =
           single ? parse_integer<std::uint64_t>(attribute.values.front()) : std::nullopt;
-      if (!revision || *revision == 0) {
+      if (!revision || has_revision || *revision == 0) {
         return malformed(k_attr_revision);
       }
       record.revision = *revision;
@@ -261,9 +431,14 @@ Expected<UserRecord> decode_record(std::span<const LdapAttribute> attributes)
     if (field == k_fields.end()) {
       continue;
     }
-    if ((!single && !field->multi_valued) || !field->decode(record, attribute.values)) {
+    // An attribute named twice (a directory never returns that) is refused rather than
+    // merged: the limits on a field (backup codes) hold per attribute.
+    const auto index = static_cast<std::size_t>(field - k_fields.begin());
+    if (seen[index] || (!single && !field->multi_valued) ||
+        !field->decode(record, attribute.values)) {
       return malformed(field->name);
     }
+    seen[index] = true;
   }
   if (!has_user) {
     return malformed(k_attr_user);

@@ -1,11 +1,13 @@
 // A UserRecord as the attributes of its studio2faEnrollment entry (schema/studio2fa.schema,
-// version 2), and back. No libldap here: the directory store turns entries into LdapAttribute
+// version 3: version 2's attributes and the phone factor's), and back. No libldap here: the directory store turns entries into LdapAttribute
 // lists and back, so that this translation can be tested and fuzzed on its own.
 //
 // Values are the LDAP string forms: INTEGER attributes in decimal, parameters as
 // "ALGORITHM DIGITS PERIOD" ("SHA1 6 30"), the lock as "none", "second-factor" or "account",
-// sealed blobs and backup-code hashes as raw octets. A field at its zero value (0, empty) has no
-// attribute at all.
+// sealed blobs and backup-code hashes as raw octets. The phone factor: numbers in canonical
+// E.164 form, methods as "sms", "voice" or "sms voice", the code sent as its hash (raw octets)
+// and its state "PURPOSE SENT_AT EXPIRES_AT TRIES" (purpose none, login or confirm), the
+// hourly cap as "SINCE COUNT". A field at its zero value (0, empty) has no attribute at all.
 #pragma once
 
 #include "expected.hpp"
@@ -41,8 +43,9 @@ std::span<const char* const> record_attribute_names();
 std::vector<LdapAttribute> encode_record(const UserRecord& record, std::uint64_t revision);
 
 // The record in an entry's attributes (names compared without case; unknown ones ignored).
-// Errc::internal for a malformed value, a missing studio2faUser or studio2faRevision, or more
-// than one value of a single-valued attribute; the message names the attribute, never a value.
+// Errc::internal for a malformed value, a missing studio2faUser or studio2faRevision, more
+// than one value of a single-valued attribute, or an attribute named twice; the message names
+// the attribute, never a value.
 Expected<UserRecord> decode_record(std::span<const LdapAttribute> attributes);
 
 // RFC 4514 escaping of an RDN value (the user name in studio2faUser=NAME,<base>).

@@ -214,10 +214,7 @@ definitions() {
 }
 export -f definitions
 upgraded=$(definitions "$LDAPI_V1")
-fresh=$(definitions "$LDAPI")
-check "after the upgrade the definitions are exactly version 2's ($(grep -c . <<< "$fresh") values)" \
-  test "$upgraded" = "$fresh"
-check "(and there are 21 attribute types and 2 object classes)" \
+check "after the upgrade to version 2 there are 21 attribute types and 2 object classes" \
   test "$(grep -c '^olcAttributeTypes:' <<< "$upgraded") $(grep -c '^olcObjectClasses:' <<< "$upgraded")" = "21 2"
 out=$(ldapmodify -Q -Y EXTERNAL -H "$LDAPI_V1" 2>&1 <<LDIF
 dn: $BASE
@@ -244,9 +241,36 @@ check "the upgraded directory takes a studio2faEnrollment entry" \
   grep -q 'adding new entry "studio2faUser=alice' <<< "$out"
 out=$(ldapsearch -Q -LLL -Y EXTERNAL -H "$LDAPI_V1" -b "$BASE" '(studio2faLastStep>=99)' 1.1 2>&1)
 check "and orders studio2faLastStep (integerOrderingMatch)" grep -q '^dn: studio2faUser=alice' <<< "$out"
+out=$(sed "s/^dn: cn={N}studio2fa,cn=schema,cn=config\$/dn: $dn/" \
+  "$top_srcdir/schema/studio2fa-upgrade-v3.ldif" | ldapmodify -Q -Y EXTERNAL -H "$LDAPI_V1" 2>&1)
+check "the upgrade to version 3, {N} replaced likewise, applies with the entry in place: $out" \
+  grep -q "modifying entry \"cn={4}studio2fa,cn=schema,cn=config\"" <<< "$out"
+upgraded=$(definitions "$LDAPI_V1")
+fresh=$(definitions "$LDAPI")
+check "after both upgrades the definitions are exactly version 3's ($(grep -c . <<< "$fresh") values)" \
+  test "$upgraded" = "$fresh"
+check "(and there are 29 attribute types and 2 object classes)" \
+  test "$(grep -c '^olcAttributeTypes:' <<< "$upgraded") $(grep -c '^olcObjectClasses:' <<< "$upgraded")" = "29 2"
 rc=0
 out=$(sed "s/^dn: cn={N}studio2fa,cn=schema,cn=config\$/dn: $dn/" \
   "$top_srcdir/schema/studio2fa-upgrade-v2.ldif" | ldapmodify -Q -Y EXTERNAL -H "$LDAPI_V1" 2>&1) || rc=$?
-check "applying the upgrade twice is refused, the schema unchanged (rc $rc)" \
+check "applying the version 2 upgrade twice is refused, the schema unchanged (rc $rc)" \
   bash -c '[ "$0" != 0 ] && [ "$(definitions "$1")" = "$2" ]' "$rc" "$LDAPI_V1" "$fresh"
+rc=0
+out=$(sed "s/^dn: cn={N}studio2fa,cn=schema,cn=config\$/dn: $dn/" \
+  "$top_srcdir/schema/studio2fa-upgrade-v3.ldif" | ldapmodify -Q -Y EXTERNAL -H "$LDAPI_V1" 2>&1) || rc=$?
+check "applying the version 3 upgrade twice is refused, the schema unchanged (rc $rc)" \
+  bash -c '[ "$0" != 0 ] && [ "$(definitions "$1")" = "$2" ]' "$rc" "$LDAPI_V1" "$fresh"
+out=$(ldapmodify -Q -Y EXTERNAL -H "$LDAPI_V1" 2>&1 <<LDIF
+dn: studio2faUser=alice,ou=studio2fa,$BASE
+changetype: modify
+add: studio2faPhone
+studio2faPhone: +447946004567
+-
+add: studio2faPhoneMethods
+studio2faPhoneMethods: sms voice
+LDIF
+)
+check "the upgraded directory takes the phone factor's attributes in the existing entry" \
+  grep -q 'modifying entry "studio2faUser=alice' <<< "$out"
 finish

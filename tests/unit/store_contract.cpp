@@ -602,6 +602,39 @@ UserRecord sample_record(const std::string& user)
   return record;
 }
 
+// The phone factor's fields, every one set.
+void set_phone_fields(UserRecord& record)
+{
+  record.phone = "+447946004567";
+  record.phone_methods = k_phone_sms | k_phone_voice;
+  record.phone_enrolled_at = 1'700'000'100;
+  record.pending_phone = "+14155550100";
+  record.pending_phone_methods = k_phone_voice;
+  record.phone_code.fill(0xA5);
+  record.phone_code_purpose = PhoneCodePurpose::confirm;
+  record.phone_code_sent_at = 1'700'000'200;
+  record.phone_code_expires_at = 1'700'000'500;
+  record.phone_code_tries = 2;
+  record.phone_sends_since = 1'700'000'000;
+  record.phone_sends = 3;
+}
+
+void assert_phone_fields_equal(const UserRecord& a, const UserRecord& b)
+{
+  assert_string_equal(a.phone.c_str(), b.phone.c_str());
+  assert_int_equal(a.phone_methods, b.phone_methods);
+  assert_int_equal(a.phone_enrolled_at, b.phone_enrolled_at);
+  assert_string_equal(a.pending_phone.c_str(), b.pending_phone.c_str());
+  assert_int_equal(a.pending_phone_methods, b.pending_phone_methods);
+  assert_true(a.phone_code == b.phone_code);
+  assert_int_equal(static_cast<int>(a.phone_code_purpose), static_cast<int>(b.phone_code_purpose));
+  assert_int_equal(a.phone_code_sent_at, b.phone_code_sent_at);
+  assert_int_equal(a.phone_code_expires_at, b.phone_code_expires_at);
+  assert_int_equal(a.phone_code_tries, b.phone_code_tries);
+  assert_int_equal(a.phone_sends_since, b.phone_sends_since);
+  assert_int_equal(a.phone_sends, b.phone_sends);
+}
+
 void assert_records_equal(const UserRecord& a, const UserRecord& b)
 {
   assert_string_equal(a.user.c_str(), b.user.c_str());
@@ -625,6 +658,8 @@ void assert_records_equal(const UserRecord& a, const UserRecord& b)
   assert_int_equal(a.locked_at, b.locked_at);
   assert_int_equal(a.pass_until, b.pass_until);
   assert_int_equal(a.last_login_at, b.last_login_at);
+  assert_int_equal(a.grace_until, b.grace_until);
+  assert_phone_fields_equal(a, b);
 }
 
 UserRecord load_existing(EnrollmentStore& store, const std::string& user)

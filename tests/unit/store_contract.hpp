@@ -29,6 +29,8 @@ std::vector<CMUnitTest> store_contract_tests(StoreOpener open);
 // Helpers shared with the implementations' own tests.
 UserRecord sample_record(const std::string& user);                   // every field set, revision 0
 void assert_records_equal(const UserRecord& a, const UserRecord& b); // all fields but revision
+void set_phone_fields(UserRecord& record); // the phone factor's fields, every one set
+void assert_phone_fields_equal(const UserRecord& a, const UserRecord& b);
 UserRecord load_existing(EnrollmentStore& store, const std::string& user);
 
 } // namespace studio2fa::store_contract

@@ -5,9 +5,9 @@
 #include "store_contract.hpp"
 
 #include <algorithm>
+#include <csetjmp>
 #include <cstdarg>
 #include <cstddef>
-#include <csetjmp>
 extern "C" {
 #include <cmocka.h>
 }
@@ -63,10 +63,8 @@ void test_zero_fields_have_no_values(void**)
 void test_names_compare_without_case_and_unknown_ones_are_ignored(void**)
 {
   std::vector<LdapAttribute> attributes = {
-      {"STUDIO2FAUSER", {"carol"}},
-      {"studio2farevision", {"3"}},
-      {"studio2faLastStep", {"123"}},
-      {"objectClass", {"studio2faEnrollment"}},
+      {"STUDIO2FAUSER", {"carol"}},   {"studio2farevision", {"3"}},
+      {"studio2faLastStep", {"123"}}, {"objectClass", {"studio2faEnrollment"}},
       {"entryCSN", {"whatever"}},
   };
   auto decoded = decode_record(attributes);
@@ -79,21 +77,26 @@ void test_names_compare_without_case_and_unknown_ones_are_ignored(void**)
 void test_malformed_entries_are_refused(void**)
 {
   const std::vector<std::vector<LdapAttribute>> bad = {
-      {{"studio2faRevision", {"1"}}},                                        // no user
-      {{"studio2faUser", {"a"}}},                                            // no revision
-      {{"studio2faUser", {"a"}}, {"studio2faRevision", {"0"}}},              // revision 0
-      {{"studio2faUser", {"a", "b"}}, {"studio2faRevision", {"1"}}},         // two users
+      {{"studio2faRevision", {"1"}}},                                // no user
+      {{"studio2faUser", {"a"}}},                                    // no revision
+      {{"studio2faUser", {"a"}}, {"studio2faRevision", {"0"}}},      // revision 0
+      {{"studio2faUser", {"a", "b"}}, {"studio2faRevision", {"1"}}}, // two users
       {{"studio2faUser", {"a"}}, {"studio2faRevision", {"1"}}, {"studio2faLastStep", {"-1"}}},
       {{"studio2faUser", {"a"}}, {"studio2faRevision", {"1"}}, {"studio2faLastStep", {"1x"}}},
       {{"studio2faUser", {"a"}}, {"studio2faRevision", {"1"}}, {"studio2faLastStep", {"01"}}},
       {{"studio2faUser", {"a"}}, {"studio2faRevision", {"1"}}, {"studio2faLastStep", {"1", "2"}}},
-      {{"studio2faUser", {"a"}}, {"studio2faRevision", {"1"}}, {"studio2faFailures", {"4294967296"}}},
+      {{"studio2faUser", {"a"}},
+       {"studio2faRevision", {"1"}},
+       {"studio2faFailures", {"4294967296"}}},
       {{"studio2faUser", {"a"}}, {"studio2faRevision", {"1"}}, {"studio2faLockState", {"open"}}},
-      {{"studio2faUser", {"a"}}, {"studio2faRevision", {"1"}},
+      {{"studio2faUser", {"a"}},
+       {"studio2faRevision", {"1"}},
        {"studio2faTotpParameters", {"MD5 6 30"}}},
-      {{"studio2faUser", {"a"}}, {"studio2faRevision", {"1"}},
+      {{"studio2faUser", {"a"}},
+       {"studio2faRevision", {"1"}},
        {"studio2faTotpParameters", {"SHA1 9 30"}}},
-      {{"studio2faUser", {"a"}}, {"studio2faRevision", {"1"}},
+      {{"studio2faUser", {"a"}},
+       {"studio2faRevision", {"1"}},
        {"studio2faTotpParameters", {"SHA1 6"}}},
       {{"studio2faUser", {"a"}}, {"studio2faRevision", {"1"}}, {"studio2faBackupCode", {"short"}}},
       {{"studio2faUser", {"a"}}, {"studio2faRevision", {"1"}}, {"studio2faSecret", {""}}},
@@ -120,6 +123,69 @@ void test_too_many_backup_codes_are_refused(void**)
   assert_int_equal(decoded->backup_codes.size(), protocol::k_backup_codes_per_set);
 }
 
+void test_round_trip_of_the_phone_factor(void**)
+{
+  UserRecord record = store_contract::sample_record("dave");
+  store_contract::set_phone_fields(record);
+  const auto attributes = encode_record(record, 4);
+  auto decoded = decode_record(attributes);
+  assert_true(decoded.has_value());
+  store_contract::assert_records_equal(record, *decoded);
+  assert_string_equal(find(attributes, "studio2faPhone")->values.at(0).c_str(), "+447946004567");
+  assert_string_equal(find(attributes, "studio2faPhoneMethods")->values.at(0).c_str(), "sms voice");
+  assert_string_equal(find(attributes, "studio2faPendingPhoneMethods")->values.at(0).c_str(),
+                      "voice");
+  assert_int_equal(find(attributes, "studio2faPhoneCode")->values.at(0).size(), 32);
+  assert_string_equal(find(attributes, "studio2faPhoneCodeState")->values.at(0).c_str(),
+                      "confirm 1700000200 1700000500 2");
+  assert_string_equal(find(attributes, "studio2faPhoneSends")->values.at(0).c_str(),
+                      "1700000000 3");
+
+  // A code's state without a purpose (tries left after it was voided) is kept too.
+  record.phone_code_purpose = PhoneCodePurpose::none;
+  decoded = decode_record(encode_record(record, 5));
+  assert_true(decoded.has_value());
+  store_contract::assert_records_equal(record, *decoded);
+}
+
+void test_malformed_phone_fields_are_refused(void**)
+{
+  const std::vector<std::pair<const char*, const char*>> bad = {
+      {"studio2faPhone", "+44 7946 004567"}, // not canonical
+      {"studio2faPhone", "447946004567"},          {"studio2faPendingPhone", "+0123456789"},
+      {"studio2faPhoneMethods", "sms  voice"},     {"studio2faPhoneMethods", "fax"},
+      {"studio2faPhoneMethods", "voice sms"},      {"studio2faPhoneCode", "short"},
+      {"studio2faPhoneCodeState", "login 1 2"},    {"studio2faPhoneCodeState", "login 1 2 3 4"},
+      {"studio2faPhoneCodeState", "later 1 2 3"},  {"studio2faPhoneCodeState", "login 1 2 -3"},
+      {"studio2faPhoneCodeState", "login 1 2 3 "}, {"studio2faPhoneSends", "1"},
+      {"studio2faPhoneSends", "1 4294967296"},
+  };
+  for (const auto& [name, value] : bad) {
+    std::vector<LdapAttribute> attributes = {
+        {"studio2faUser", {"a"}}, {"studio2faRevision", {"1"}}, {name, {value}}};
+    auto decoded = decode_record(attributes);
+    if (decoded.has_value()) {
+      fail_msg("%s: %s was taken", name, value);
+    }
+  }
+}
+
+void test_an_attribute_named_twice_is_refused(void**)
+{
+  LdapAttribute codes{"studio2faBackupCode", {}};
+  for (std::size_t i = 0; i < protocol::k_backup_codes_per_set; ++i) {
+    codes.values.emplace_back(32, static_cast<char>('a' + i));
+  }
+  LdapAttribute more = codes;
+  more.name = "STUDIO2FABACKUPCODE";
+  // Each within the limit, together over it: refused, not merged.
+  std::vector<LdapAttribute> attributes = {
+      {"studio2faUser", {"a"}}, {"studio2faRevision", {"1"}}, codes, more};
+  assert_false(decode_record(attributes).has_value());
+  attributes = {{"studio2faUser", {"a"}}, {"studio2faRevision", {"1"}}, {"studio2faUser", {"b"}}};
+  assert_false(decode_record(attributes).has_value());
+}
+
 void test_dn_value_escaping(void**)
 {
   assert_string_equal(escape_dn_value("alice").c_str(), "alice");
@@ -140,6 +206,9 @@ int main()
       cmocka_unit_test(test_names_compare_without_case_and_unknown_ones_are_ignored),
       cmocka_unit_test(test_malformed_entries_are_refused),
       cmocka_unit_test(test_too_many_backup_codes_are_refused),
+      cmocka_unit_test(test_round_trip_of_the_phone_factor),
+      cmocka_unit_test(test_malformed_phone_fields_are_refused),
+      cmocka_unit_test(test_an_attribute_named_twice_is_refused),
       cmocka_unit_test(test_dn_value_escaping),
   };
   return cmocka_run_group_tests(tests, nullptr, nullptr);
