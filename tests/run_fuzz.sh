@@ -21,7 +21,7 @@ jobs=${FUZZ_JOBS:-$(nproc)}
 cxx=${FUZZ_CXX:-clang++}
 out=build-fuzz
 targets=(fuzz_protocol fuzz_request_handler fuzz_config fuzz_base32_otpauth fuzz_directory_names
-         fuzz_phone_number)
+         fuzz_phone_number fuzz_ldap_record_codec)
 
 # What libFuzzer needs per target: the longest input worth trying, and any extra option.
 max_len() {

@@ -327,6 +327,36 @@ def phone_numbers():
     }
 
 
+def ldap_entries():
+    """Items NAME 0x01 VALUE, separated by NUL (fuzz_ldap_record_codec.cpp)."""
+    def entry(*pairs):
+        return "\0".join(name + "\x01" + value for name, value in pairs).encode("latin-1")
+    head = (("studio2faUser", "alice"), ("studio2faRevision", "7"))
+    return {
+        "minimal": entry(*head),
+        "enrolled": entry(*head, ("studio2faSecret", "\x01sealed-blob\xff"),
+                          ("studio2faTotpParameters", "SHA256 8 60"),
+                          ("studio2faEnrolledAt", "1700000000"), ("studio2faLastStep", "56666666"),
+                          ("studio2faBackupCode", "A" * 32), ("studio2faBackupCode", "B" * 32),
+                          ("studio2faFailures", "2"), ("studio2faLockState", "second-factor"),
+                          ("studio2faPassUntil", "1700100000"), ("studio2faGraceUntil", "1")),
+        "pending": entry(*head, ("studio2faPendingSecret", "pending"),
+                         ("studio2faPendingParameters", "SHA1 6 30"),
+                         ("studio2faPendingCreatedAt", "1700000000")),
+        "phone": entry(*head, ("studio2faPhone", "+447946004567"),
+                       ("studio2faPhoneMethods", "sms voice"),
+                       ("studio2faPhoneEnrolledAt", "1700000100"),
+                       ("studio2faPendingPhone", "+14155550100"),
+                       ("studio2faPendingPhoneMethods", "voice"),
+                       ("studio2faPhoneCode", "\xa5" * 32),
+                       ("studio2faPhoneCodeState", "confirm 1700000200 1700000500 2"),
+                       ("studio2faPhoneSends", "1700000000 3")),
+        "mixed-case-and-unknown": entry(("STUDIO2FAUSER", "bob"), ("studio2farevision", "3"),
+                                        ("objectClass", "studio2faEnrollment"),
+                                        ("entryCSN", "20261203000000.000000Z#000000#000#000000")),
+    }
+
+
 def main():
     write("fuzz_protocol", protocol_frames())
     write("fuzz_request_handler", handler_inputs())
@@ -334,6 +364,7 @@ def main():
     write("fuzz_base32_otpauth", base32_texts())
     write("fuzz_directory_names", directory_names())
     write("fuzz_phone_number", phone_numbers())
+    write("fuzz_ldap_record_codec", ldap_entries())
 
 
 if __name__ == "__main__":
