@@ -1,6 +1,8 @@
 #!/bin/bash
 # store = directory with a real slapd (tests/integration/ldap_lib.sh) and two daemons as two
-# hosts: each its own socket, database and config, one key file, the same enrollment_base.
+# hosts: each its own socket, database and config, one key file, the same enrollment_base; the
+# directory prepared as schema/README.md says (ACL recipe), the daemons bound as the service
+# account over StartTLS, not as the directory's root.
 # Through the real module (pam_wrapper) and CLIs, codes from oathtool: an enrollment made on A
 # works on B; one valid code raced on A and B (50 rounds) is accepted exactly once each time; a
 # backup code spent on A is refused on B; a lock from wrong codes on A holds on B; an admin's
@@ -11,16 +13,19 @@
 # trail) when the directory had already seen it.
 . "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/ldap_lib.sh"
+. "$top_srcdir/tests/integration/ldap_store_lib.sh"
 
-check "slapd starts with the fixtures (schema version 2)" ldap_start
-ENROLLMENT_BASE=ou=studio2fa,$LDAP_BASE
-printf 'dn: %s\nobjectClass: organizationalUnit\nou: studio2fa\n' "$ENROLLMENT_BASE" | ldap_add > /dev/null
+check "slapd starts with the fixtures (schema version 3)" ldap_start
+# As schema/README.md says: the ACL recipe, the container; the daemons bind as the service
+# account, which alone may read and write it.
+ldap_store_prepare
+ENROLLMENT_BASE=$LDAP_STORE_BASE
 check "the container $ENROLLMENT_BASE is there" \
   test -n "$(ldap_search -b "$ENROLLMENT_BASE" -s base dn)"
 
 # host NAME [LINE...]: makes NAME (a or b) the host the helpers of lib.sh talk to: its socket,
 # config, database and PAM service s2fa-NAME. With LINEs, writes its config first (the
-# directory store over ldapi://, bound as root by SASL EXTERNAL).
+# directory store over StartTLS, bound as the service account under the ACL recipe).
 declare -A HOST_PID
 host() {
   local name=$1; shift
@@ -31,7 +36,8 @@ host() {
   DB=$T/lib/$name.db
   S2FA_DAEMON_PID=${HOST_PID[$name]:-}
   if [ $# -gt 0 ]; then
-    write_config "ldap_uri = $LDAP_URI_LDAPI" "ldap_base = $LDAP_BASE" "ldap_sasl_external = yes" \
+    write_config "ldap_uri = $LDAP_URI" "ldap_base = $LDAP_BASE" "ldap_bind_dn = $LDAP_BIND_DN" \
+      "ldap_bind_password_file = $LDAP_BIND_PASSWORD_FILE" "ldap_ca_file = $LDAP_CA" \
       "ldap_timeout = 2s" "ldap_connect_timeout = 1s" "store = directory" \
       "enrollment_base = $ENROLLMENT_BASE" "lockout_after = 3" "$@"
   fi
@@ -48,7 +54,7 @@ check "host A starts with store = directory" start_daemon
 host b "offline_logins = deny"
 check "host B starts with store = directory" start_daemon
 check "each says which store and which conditional write it uses" \
-  test "$(grep -c 'store: directory (records under ou=studio2fa,dc=studio,dc=example, written to ldapi://.*, conditional writes by assertion control (RFC 4528))' "$DAEMON_LOG")" -eq 2
+  test "$(grep -c 'store: directory (records under ou=studio2fa,dc=studio,dc=example, written to ldap://.*, conditional writes by assertion control (RFC 4528))' "$DAEMON_LOG")" -eq 2
 pam_service s2fa-a; sed -i "s|socket=[^ ]*|socket=$T/run/a.sock|" "$T/pam.d/s2fa-a"
 pam_service s2fa-b; sed -i "s|socket=[^ ]*|socket=$T/run/b.sock|" "$T/pam.d/s2fa-b"
 pam_service s2fa-b-timeout; sed -i "s|socket=[^ ]*|socket=$T/run/b.sock timeout=5|" "$T/pam.d/s2fa-b-timeout"
