@@ -48,9 +48,15 @@ Expected<AccountAdmin::AccountPage> AccountAdmin::list(std::string_view after, s
 Expected<protocol::AdminDisableResult> AccountAdmin::disable(std::string_view user,
                                                              const Requester& who)
 {
-  constexpr std::string_view k_action = "admin-disable";
   const PolicyAnswer policy = m_auth.decide(user);
   auto held = m_ledger.lock(user);
+  return m_ledger.retry_on_conflict([&] { return disable_held(user, policy, who); });
+}
+
+Expected<protocol::AdminDisableResult>
+AccountAdmin::disable_held(std::string_view user, const PolicyAnswer& policy, const Requester& who)
+{
+  constexpr std::string_view k_action = "admin-disable";
   auto loaded = m_ledger.load(user);
   if (!loaded) {
     return Unexpected<Error>{loaded.error()};
@@ -162,8 +168,14 @@ Expected<AccountAdmin::EnforceOutcome> AccountAdmin::enforce(protocol::EnforceAc
 
 Expected<protocol::UnlockResult> AccountAdmin::unlock(std::string_view user, const Requester& who)
 {
-  constexpr std::string_view k_action = "admin-unlock";
   auto held = m_ledger.lock(user);
+  return m_ledger.retry_on_conflict([&] { return unlock_held(user, who); });
+}
+
+Expected<protocol::UnlockResult> AccountAdmin::unlock_held(std::string_view user,
+                                                           const Requester& who)
+{
+  constexpr std::string_view k_action = "admin-unlock";
   auto loaded = m_ledger.load(user);
   if (!loaded) {
     return Unexpected<Error>{loaded.error()};
@@ -192,6 +204,12 @@ Expected<AccountAdmin::PassOutcome> AccountAdmin::pass(std::string_view user,
                                                        std::uint32_t duration, const Requester& who)
 {
   auto held = m_ledger.lock(user);
+  return m_ledger.retry_on_conflict([&] { return pass_held(user, duration, who); });
+}
+
+Expected<AccountAdmin::PassOutcome>
+AccountAdmin::pass_held(std::string_view user, std::uint32_t duration, const Requester& who)
+{
   auto loaded = m_ledger.load(user);
   if (!loaded) {
     return Unexpected<Error>{loaded.error()};

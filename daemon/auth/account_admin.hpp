@@ -2,7 +2,8 @@
 // the account list, turning a second factor off, unlocking, temporary passes, the audit trail
 // and imports of existing TOTP secrets. It shares the Authenticator's AccountLedger (the same
 // per-user locks, so an admin action never races a login) and writes every action to the audit
-// trail with what it changed. Re-sealing under a new studio key (rekey) is here too. Who may call it is the request handler's business.
+// trail with what it changed. Re-sealing under a new studio key (rekey) is here too. Who may call
+// it is the request handler's business.
 #pragma once
 
 #include "account_ledger.hpp"
@@ -104,6 +105,14 @@ public:
   StoreHealth store_health() { return m_ledger.store_health(); }
 
 private:
+  // disable, unlock and pass once, under the user's lock: a fresh load, the change, its commit
+  // (Errc::conflict when another host wrote the record meanwhile: retry_on_conflict).
+  Expected<protocol::AdminDisableResult>
+  disable_held(std::string_view user, const PolicyAnswer& policy, const Requester& who);
+  Expected<protocol::UnlockResult> unlock_held(std::string_view user, const Requester& who);
+  Expected<PassOutcome> pass_held(std::string_view user, std::uint32_t duration,
+                                  const Requester& who);
+
   AccountLedger& m_ledger;
   Authenticator& m_auth;
 };

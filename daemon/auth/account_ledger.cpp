@@ -51,6 +51,16 @@ Expected<std::optional<UserRecord>> AccountLedger::load(std::string_view user)
   return m_store.load(user);
 }
 
+bool AccountLedger::try_again(const Error& error, unsigned tries)
+{
+  constexpr unsigned k_commit_attempts = 4;
+  if (error.code != Errc::conflict || tries >= k_commit_attempts) {
+    return false;
+  }
+  log::info("store: %s; deciding again", error.message.c_str());
+  return true;
+}
+
 Expected<EnrollmentStore::Loaded> AccountLedger::load_for_commit(std::string_view user)
 {
   return m_store.load_for_commit(user);

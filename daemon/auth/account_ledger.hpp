@@ -66,6 +66,24 @@ public:
   {
     return commit_budgeted({&record, 1}, event);
   }
+  // Runs `attempt` (a fresh load, a decision and its commit, under the user's lock, which the
+  // caller holds) and runs it again when its commit lost to a write another host made meanwhile
+  // (Errc::conflict), so that the request is decided on what that host wrote; a few times only,
+  // so that hosts that keep writing one record cannot keep a request going round. Returns the
+  // last attempt's result.
+  template <typename Attempt> auto retry_on_conflict(Attempt&& attempt) -> decltype(attempt())
+  {
+    for (unsigned tries = 1;; ++tries) {
+      auto result = attempt();
+      if (result || !try_again(result.error(), tries)) {
+        return result;
+      }
+    }
+  }
+  // Whether a request whose commit failed with `error` on its `tries`-th attempt is decided
+  // again (retry_on_conflict): a conflict, fewer than 4 times. Logs why.
+  static bool try_again(const Error& error, unsigned tries);
+
   // For outcomes that change no record: the event alone; a failure is logged, not returned.
   void record(const AuditEvent& event);
   // Commits every record and every event in one transaction, or none (one administrative

@@ -35,19 +35,6 @@ AuthOutcome busy()
   return outcome;
 }
 
-// Whether a commit that failed with `error` on its `attempt`-th try is tried again, after a
-// fresh load: yes for a conflict (another host wrote the record meanwhile), a few times, so that
-// hosts that keep writing one record cannot keep a login going round.
-bool retry_after_conflict(const Error& error, unsigned attempt)
-{
-  constexpr unsigned k_commit_attempts = 4;
-  if (error.code != Errc::conflict || attempt >= k_commit_attempts) {
-    return false;
-  }
-  log::info("store: %s; deciding again", error.message.c_str());
-  return true;
-}
-
 } // namespace
 
 Authenticator::Authenticator(AccountLedger& ledger, const Sealer& sealer,
@@ -305,7 +292,7 @@ AuthOutcome Authenticator::check_code(std::string_view user, AuthMode mode,
         !saved) {
       // A copy that could not be written for any other reason (the directory did not answer)
       // is decided again on a load, which knows what to do then (offline_logins).
-      if (retry_after_conflict(saved.error(), attempt) || from_copy) {
+      if (AccountLedger::try_again(saved.error(), attempt) || from_copy) {
         continue;
       }
       log::error("store: %s", saved.error().message.c_str());
@@ -335,7 +322,7 @@ AuthOutcome Authenticator::count_wrong_password(std::string_view user, const Req
     if (auto saved = m_ledger.commit(
             record, m_ledger.event(who, "login", user, protocol::name(outcome.result), detail));
         !saved) {
-      if (retry_after_conflict(saved.error(), attempt)) {
+      if (AccountLedger::try_again(saved.error(), attempt)) {
         continue;
       }
       log::error("store: %s", saved.error().message.c_str());

@@ -168,6 +168,13 @@ private:
   AuthOutcome check_code(std::string_view user, protocol::AuthMode mode, PasswordVerdict password,
                          std::string_view code, const Requester& who);
 
+  // begin_enrollment and confirm_enrollment once, under the user's lock: a fresh load, the
+  // decision, its commit (Errc::conflict when another host wrote the record meanwhile:
+  // AccountLedger::retry_on_conflict).
+  Expected<EnrollmentOffer> begin_enrollment_held(std::string_view user, const Requester& who);
+  Expected<EnrollOutcome> confirm_enrollment_held(std::string_view user, std::string_view code,
+                                                  const Requester& who);
+
   // A fresh pending secret in `record`, committed with `event`, and the offer that shows it.
   Expected<EnrollmentOffer> start_pending(UserRecord& record, std::int64_t now,
                                           const AuditEvent& event);

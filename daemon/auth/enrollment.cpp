@@ -35,6 +35,12 @@ Expected<EnrollmentOffer> Authenticator::begin_enrollment(std::string_view user,
                                                           const Requester& who)
 {
   auto held = m_ledger.lock(user);
+  return m_ledger.retry_on_conflict([&] { return begin_enrollment_held(user, who); });
+}
+
+Expected<EnrollmentOffer> Authenticator::begin_enrollment_held(std::string_view user,
+                                                               const Requester& who)
+{
   auto loaded = m_ledger.load(user);
   if (!loaded) {
     return Unexpected<Error>{loaded.error()};
@@ -70,8 +76,15 @@ Expected<EnrollOutcome> Authenticator::confirm_enrollment(std::string_view user,
                                                           std::string_view code,
                                                           const Requester& who)
 {
-  constexpr std::string_view k_action = "enroll-confirm";
   auto held = m_ledger.lock(user);
+  return m_ledger.retry_on_conflict([&] { return confirm_enrollment_held(user, code, who); });
+}
+
+Expected<EnrollOutcome> Authenticator::confirm_enrollment_held(std::string_view user,
+                                                               std::string_view code,
+                                                               const Requester& who)
+{
+  constexpr std::string_view k_action = "enroll-confirm";
   auto loaded = m_ledger.load(user);
   if (!loaded) {
     return Unexpected<Error>{loaded.error()};

@@ -219,6 +219,70 @@ void test_stale_copy_decides_nothing_without_a_commit(void** state)
   assert_int_equal(a.store.loads, 1);
 }
 
+// Another host's write slipped in before A's next commit (a login's bookkeeping).
+void write_meanwhile(Fixture& f, const char* user)
+{
+  UserRecord record = stored(f, user);
+  record.last_login_at += 1;
+  assert_true(f.store->save(record).has_value());
+}
+
+void test_admin_unlock_is_decided_again_after_a_write_on_another_host(void** state)
+{
+  Fixture& f = fixture(state);
+  f.settings.lockout_after = 3;
+  f.reconfigure(f.settings);
+  HostA a(f);
+  const Bytes secret = enroll_alice(f);
+  for (int i = 0; i < 3; ++i) {
+    code_login(*f.auth, wrong_code(f, secret));
+  }
+  a.store.before_commit = [&] { write_meanwhile(f, "alice"); };
+  auto unlocked = a.admin.unlock("alice", k_admin);
+  assert_true(unlocked.has_value());
+  assert_int_equal(static_cast<int>(*unlocked), static_cast<int>(protocol::UnlockResult::unlocked));
+  assert_int_equal(a.store.conflicts, 1);
+  assert_int_equal(static_cast<int>(stored(f, "alice").lock), static_cast<int>(LockState::none));
+}
+
+void test_admin_disable_and_pass_are_decided_again(void** state)
+{
+  Fixture& f = fixture(state);
+  HostA a(f);
+  enroll_alice(f);
+  a.store.before_commit = [&] { write_meanwhile(f, "alice"); };
+  auto disabled = a.admin.disable("alice", k_admin);
+  assert_true(disabled.has_value());
+  assert_int_equal(a.store.conflicts, 1);
+  assert_false(stored(f, "alice").enrolled());
+
+  a.store.before_commit = [&] { write_meanwhile(f, "alice"); };
+  auto pass = a.admin.pass("alice", 3600, k_admin);
+  assert_true(pass.has_value());
+  assert_int_equal(static_cast<int>(pass->result), static_cast<int>(protocol::PassResult::granted));
+  assert_int_equal(a.store.conflicts, 2);
+  assert_int_equal(stored(f, "alice").pass_until, pass->pass_until);
+}
+
+void test_enrollment_is_decided_again_after_a_write_on_another_host(void** state)
+{
+  Fixture& f = fixture(state);
+  HostA a(f);
+  auto offer = a.auth.begin_enrollment("alice", k_who);
+  assert_true(offer.has_value());
+  const Bytes secret(offer->secret.data(), offer->secret.data() + offer->secret.size());
+
+  // Another host writes alice's record between A's load and A's confirmation: A confirms on
+  // what that host wrote.
+  a.store.before_commit = [&] { write_meanwhile(f, "alice"); };
+  auto confirmed = a.auth.confirm_enrollment("alice", code_for(f, secret), k_who);
+  assert_true(confirmed.has_value());
+  assert_int_equal(static_cast<int>(confirmed->result),
+                   static_cast<int>(protocol::EnrollResult::confirmed));
+  assert_int_equal(a.store.conflicts, 1);
+  assert_true(stored(f, "alice").enrolled());
+}
+
 } // namespace
 
 int main()
@@ -232,6 +296,9 @@ int main()
       TEST(test_fresh_copy_logs_in_without_a_load),
       TEST(test_stale_copy_after_a_code_used_on_another_host_is_a_replay),
       TEST(test_stale_copy_decides_nothing_without_a_commit),
+      TEST(test_admin_unlock_is_decided_again_after_a_write_on_another_host),
+      TEST(test_admin_disable_and_pass_are_decided_again),
+      TEST(test_enrollment_is_decided_again_after_a_write_on_another_host),
   };
 #undef TEST
   return cmocka_run_group_tests(tests, nullptr, nullptr);
