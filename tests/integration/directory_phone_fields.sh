@@ -50,7 +50,7 @@ expected=$(sort <<EXPECTED
 studio2faPendingPhone: +14155550100
 studio2faPendingPhoneMethods: voice
 studio2faPhone: +447946004567
-studio2faPhoneCode:: $(printf 'a5%.0s' $(seq 32) | xxd -r -p | base64 -w0)
+studio2faPhoneCode:: $(python3 -c 'import base64; print(base64.b64encode(bytes([0xa5] * 32)).decode())')
 studio2faPhoneCodeState: confirm 1700000200 1700000500 2
 studio2faPhoneEnrolledAt: 1700000100
 studio2faPhoneMethods: sms voice
