@@ -28,6 +28,7 @@ BACKUP_CODES, DISABLE, ENROLL_REPLACE = 6, 7, 8
 ENROLL_PROMPT = 9
 ADMIN_LIST, ADMIN_DISABLE, ADMIN_UNLOCK, ADMIN_PASS, ADMIN_LOG, ADMIN_IMPORT = range(0x10, 0x16)
 ADMIN_POLICY, ADMIN_ENFORCE = 0x16, 0x17
+ADMIN_HEALTH = 0x1A
 ERROR = 0xFF
 REPLY = 0x80
 
@@ -118,6 +119,11 @@ def protocol_frames():
                                + string("dave")),
         "admin-enforce-reply": frame(ADMIN_ENFORCE | REPLY, bytes([0, 1]) + struct.pack(">IQ", 7200, K_NOW)
                                      + string("dave")),
+        "admin-health": frame(ADMIN_HEALTH),
+        "admin-health-reply": frame(ADMIN_HEALTH | REPLY, bytes([1]) + string("ldaps://primary")
+                                    + bytes([1, 1]) + string("ldaps://replica") + bytes([0])
+                                    + string("ldaps://replica: Can't contact LDAP server")
+                                    + bytes([1]) + struct.pack(">IIQQ", 28800, 12, K_NOW, K_NOW - 600)),
         "enroll-begin": frame(ENROLL_BEGIN, string("alice")),
         "enroll-secret": frame(ENROLL_BEGIN | REPLY, offer()),
         "enroll-confirm": frame(ENROLL_CONFIRM, string("alice") + string("123456")),
@@ -215,6 +221,7 @@ def handler_inputs():
                                                 + bytes([1]) + string("alice")),
         "admin-enforce-off": root + frame(ADMIN_ENFORCE, bytes([2]) + struct.pack(">I", 0)
                                           + bytes([0]) + string("")),
+        "admin-health": root + frame(ADMIN_HEALTH),
         "bad-version": root + frame(STATUS, string("alice"), version=2),
         "unknown-type": root + frame(0x7E),
         "trailing-byte": root + frame(STATUS, string("alice") + b"\x00"),
