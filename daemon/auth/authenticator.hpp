@@ -174,6 +174,13 @@ private:
   Expected<EnrollmentOffer> begin_enrollment_held(std::string_view user, const Requester& who);
   Expected<EnrollOutcome> confirm_enrollment_held(std::string_view user, std::string_view code,
                                                   const Requester& who);
+  // The code-proven self-service requests once: each takes the user's lock (prove_code).
+  Expected<ReplaceOutcome> replace_enrollment_once(std::string_view user, std::string_view code,
+                                                   const Requester& who);
+  Expected<BackupCodesOutcome> new_backup_codes_once(std::string_view user, std::string_view code,
+                                                     const Requester& who);
+  Expected<CodeOutcome> disable_once(std::string_view user, std::string_view code,
+                                     const Requester& who);
 
   // A fresh pending secret in `record`, committed with `event`, and the offer that shows it.
   Expected<EnrollmentOffer> start_pending(UserRecord& record, std::int64_t now,

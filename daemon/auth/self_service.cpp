@@ -76,9 +76,31 @@ Authenticator::prove_code(std::string_view user, std::string_view code, Factors:
   return proof;
 }
 
+// Each request below is decided again, code proof included, when its commit loses to a write
+// another host made meanwhile (AccountLedger::retry_on_conflict): a code that host used is
+// then a replay.
 Expected<ReplaceOutcome> Authenticator::replace_enrollment(std::string_view user,
                                                            std::string_view code,
                                                            const Requester& who)
+{
+  return m_ledger.retry_on_conflict([&] { return replace_enrollment_once(user, code, who); });
+}
+
+Expected<BackupCodesOutcome>
+Authenticator::new_backup_codes(std::string_view user, std::string_view code, const Requester& who)
+{
+  return m_ledger.retry_on_conflict([&] { return new_backup_codes_once(user, code, who); });
+}
+
+Expected<CodeOutcome> Authenticator::disable(std::string_view user, std::string_view code,
+                                             const Requester& who)
+{
+  return m_ledger.retry_on_conflict([&] { return disable_once(user, code, who); });
+}
+
+Expected<ReplaceOutcome> Authenticator::replace_enrollment_once(std::string_view user,
+                                                                std::string_view code,
+                                                                const Requester& who)
 {
   constexpr std::string_view k_action = "enroll-replace";
   auto proof = prove_code(user, code, Factors::Accept::any, who, k_action);
@@ -99,8 +121,9 @@ Expected<ReplaceOutcome> Authenticator::replace_enrollment(std::string_view user
   return ReplaceOutcome{{CodeResult::ok, 0}, std::move(*offer)};
 }
 
-Expected<BackupCodesOutcome>
-Authenticator::new_backup_codes(std::string_view user, std::string_view code, const Requester& who)
+Expected<BackupCodesOutcome> Authenticator::new_backup_codes_once(std::string_view user,
+                                                                  std::string_view code,
+                                                                  const Requester& who)
 {
   constexpr std::string_view k_action = "backup-codes";
   // A TOTP code only: a set of backup codes must not be able to renew itself.
@@ -131,8 +154,8 @@ Authenticator::new_backup_codes(std::string_view user, std::string_view code, co
   return BackupCodesOutcome{{CodeResult::ok, 0}, std::move(*codes)};
 }
 
-Expected<CodeOutcome> Authenticator::disable(std::string_view user, std::string_view code,
-                                             const Requester& who)
+Expected<CodeOutcome> Authenticator::disable_once(std::string_view user, std::string_view code,
+                                                  const Requester& who)
 {
   constexpr std::string_view k_action = "disable";
   auto proof = prove_code(user, code, Factors::Accept::any, who, k_action);

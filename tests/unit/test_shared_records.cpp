@@ -283,6 +283,31 @@ void test_enrollment_is_decided_again_after_a_write_on_another_host(void** state
   assert_true(stored(f, "alice").enrolled());
 }
 
+void test_self_service_is_decided_again_code_proof_included(void** state)
+{
+  Fixture& f = fixture(state);
+  HostA a(f);
+  const Bytes secret = enroll_alice(f);
+
+  // A write that used nothing: A's second try proves the same code and goes ahead.
+  a.store.before_commit = [&] { write_meanwhile(f, "alice"); };
+  auto codes = a.auth.new_backup_codes("alice", code_for(f, secret), k_who);
+  assert_true(codes.has_value());
+  assert_int_equal(static_cast<int>(codes->code.result), static_cast<int>(CodeResult::ok));
+  assert_int_equal(a.store.conflicts, 1);
+  assert_int_equal(stored(f, "alice").backup_codes.size(), protocol::k_backup_codes_per_set);
+
+  // B logs in with the code A is proving a DISABLE with: on A's second try it is a replay.
+  f.clock.advance(30);
+  const std::string code = code_for(f, secret);
+  a.store.before_commit = [&] { assert_auth(code_login(*f.auth, code), AuthResult::success); };
+  auto disabled = a.auth.disable("alice", code, k_who);
+  assert_true(disabled.has_value());
+  assert_int_equal(static_cast<int>(disabled->result), static_cast<int>(CodeResult::bad_code));
+  assert_int_equal(a.store.conflicts, 2);
+  assert_true(stored(f, "alice").enrolled());
+}
+
 } // namespace
 
 int main()
@@ -299,6 +324,7 @@ int main()
       TEST(test_admin_unlock_is_decided_again_after_a_write_on_another_host),
       TEST(test_admin_disable_and_pass_are_decided_again),
       TEST(test_enrollment_is_decided_again_after_a_write_on_another_host),
+      TEST(test_self_service_is_decided_again_code_proof_included),
   };
 #undef TEST
   return cmocka_run_group_tests(tests, nullptr, nullptr);
