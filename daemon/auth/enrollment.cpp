@@ -44,7 +44,7 @@ Expected<EnrollmentOffer> Authenticator::begin_enrollment(std::string_view user,
     m_ledger.record(m_ledger.event(who, "enroll-begin", user, "locked", ""));
     return make_error(Errc::locked, k_locked);
   }
-  if (record.enrolled()) {
+  if (record.has_second_factor()) {
     m_ledger.record(m_ledger.event(who, "enroll-begin", user, "refused", "already enrolled"));
     return make_error(Errc::already_enrolled, k_already_enrolled);
   }

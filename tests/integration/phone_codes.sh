@@ -1,0 +1,335 @@
+#!/bin/bash
+# Codes by text message and voice call, end to end: the real CLI registers numbers, the real
+# module (pam_wrapper + libpamtest) logs in, the real daemon sends codes through a command sender
+# that this test writes. The sender records the JSON it gets on standard input; the test reads
+# the code from that record and types it, as a person reads it off the phone.
+. "$top_srcdir/tests/integration/lib.sh"
+
+add_user smsgw 5090 ''
+add_user erin 5005 'erin-Pa55word'
+
+OUTBOX=$T/outbox
+mkdir -m 0777 "$OUTBOX"
+echo ok > "$OUTBOX/mode"
+chmod 0644 "$OUTBOX/mode"
+# The sender: runs as smsgw with nothing but PATH in its environment. Its mode file says what the
+# gateway does: ok (accept, and record the message), fail (exit 1), hang (never answer).
+cat > "$T/send-code" <<SH
+#!/bin/sh
+input=\$(cat)
+case "\$(cat "$OUTBOX/mode")" in
+  fail) exit 1 ;;
+  hang) exec sleep 60 ;;
+esac
+printf '%s\n' "\$input" >> "$OUTBOX/sent"
+id -un >> "$OUTBOX/ran-as"
+printf '%s\n' "\$*" >> "$OUTBOX/argv"
+exit 0
+SH
+chmod 0755 "$T/send-code"
+
+phone_config() {
+  write_config "sms_command = $T/send-code --channel sms" \
+               "voice_command = $T/send-code --channel voice" \
+               "sender_user = smsgw" "send_timeout = 3s" "sender_concurrency = 2" \
+               "worker_threads = 8" "throttle_after = 10" "lockout_after = 50" \
+               "phone_sends_per_user_hour = 4" "$@"
+}
+
+sent_count() { [ -f "$OUTBOX/sent" ] && wc -l < "$OUTBOX/sent" || echo 0; }
+# wait_sent BEFORE: waits (at most 10 s) until more than BEFORE messages were sent.
+wait_sent() {
+  local i
+  for i in $(seq 1 200); do
+    [ "$(sent_count)" -gt "$1" ] && return 0
+    sleep 0.05
+  done
+  return 1
+}
+last_message() { tail -n1 "$OUTBOX/sent"; }
+json_field() { python3 -c 'import json,sys; print(json.loads(sys.stdin.read())[sys.argv[1]])' "$1"; }
+# The code of the last message: six digits, as a text has them or one by one as a call reads them.
+last_code() { last_message | json_field message | tr -cd '0-9\n' | grep -o '[0-9]\{6\}' | head -n1; }
+
+# converse OUTFILE ANSWERS... -- COMMAND...: runs COMMAND with its standard input on a pipe and
+# writes ANSWERS to it one line at a time. "@code" waits for a new message and types its code;
+# "@late" does so after moving the clock past the code's lifetime. Sets CONV_RC.
+converse() {
+  local out=$1 fifo=$T/converse.fifo answers=() a before
+  shift
+  while [ "$1" != -- ]; do answers+=("$1"); shift; done
+  shift
+  rm -f "$fifo"; mkfifo -m 0666 "$fifo"
+  before=$(sent_count)
+  "$@" < "$fifo" > "$out" 2>&1 &
+  local pid=$!
+  exec 8> "$fifo"
+  for a in "${answers[@]}"; do
+    case "$a" in
+      @code|@late)
+        if wait_sent "$before"; then
+          [ "$a" = @late ] && advance_time 301
+          before=$(sent_count)
+          a=$(last_code)
+        else
+          a=no-code-came
+        fi ;;
+    esac
+    echo "$a" >&8
+  done
+  exec 8>&-
+  CONV_RC=0
+  wait "$pid" || CONV_RC=$?
+  rm -f "$fifo"
+}
+
+# phone_login SERVICE USER ANSWER...: a login through the real module, answering as converse
+# does; sets LOGIN_OUT and LOGIN_RC as pam_login does.
+run_pam_login() {
+  pam_wrapped env LD_PRELOAD="$PAM_WRAPPER_LIB" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$T/pam.d" \
+    "$PAM_LOGIN" "$@"
+}
+phone_login() {
+  local service=$1 user=$2; shift 2
+  converse "$T/login.out" "$@" -- run_pam_login "$service" "$user"
+  LOGIN_RC=$CONV_RC
+  LOGIN_OUT=$(cat "$T/login.out")
+}
+
+# cli USER ANSWER... -- ARGS...: the real studio2fa as USER; sets CLI_OUT and CLI_RC.
+cli() {
+  local user=$1; shift
+  local answers=()
+  while [ "$1" != -- ]; do answers+=("$1"); shift; done
+  shift
+  converse "$T/cli.out" "${answers[@]}" -- as_user "$user" "$S2FA_CLI" --socket "$SOCK" "$@"
+  CLI_RC=$CONV_RC
+  CLI_OUT=$(cat "$T/cli.out")
+}
+cli_saw() { grep -qF -- "$1" <<< "$CLI_OUT"; }
+
+# --- configuration ----------------------------------------------------------------------------
+phone_config "phone_code_lifetime = 11m"
+out=$("$S2FAD" --check-config -c "$CONF" 2>&1)
+check "a code lifetime over 10 minutes is refused, naming the key and line" \
+  grep -q "studio2fad.conf:[0-9]*: bad value for phone_code_lifetime: must be at most 10m" <<< "$out"
+phone_config "sender_user = root"
+out=$("$S2FAD" --check-config -c "$CONF" 2>&1)
+check "a sender running as root is refused" grep -q "sender_user.*must not be root" <<< "$out"
+
+phone_config
+check "daemon starts with both senders" start_daemon
+check "alice enrolls an app" enroll alice
+A=$SECRET
+check "dave enrolls an app (and no phone)" enroll dave
+D=$SECRET
+
+# --- registering a number ----------------------------------------------------------------------
+cli bob -- enroll --sms 'not a number'
+check "enroll --sms refuses what is not an E.164 number" \
+  bash -c '[ "$0" -ne 0 ] && grep -q "international form" <<< "$1"' "$CLI_RC" "$CLI_OUT"
+cli bob @code -- enroll --sms '+44 7946 004567'
+check "bob registers a number: the code sent to it confirms it" \
+  bash -c '[ "$0" -eq 0 ] && grep -q "Codes now come by text message to ••••••4567" <<< "$1"' \
+  "$CLI_RC" "$CLI_OUT"
+check "the CLI said where the code went, masked" cli_saw "A code was sent by text message to ••••••4567."
+check "the sender got the canonical number" \
+  bash -c '[ "$(last_message | json_field number)" = +447946004567 ]'
+check "the sender got the kind" bash -c '[ "$(last_message | json_field kind)" = sms ]'
+check "the sender ran as sender_user, not root" bash -c '! grep -qv "^smsgw$" "$0/ran-as"' "$OUTBOX"
+check "the code was not in the sender's arguments" bash -c '! grep -q "[0-9]\{6\}" "$0/argv"' "$OUTBOX"
+cli bob -- status
+check "status shows the masked number and the method" cli_saw "Codes come from: text message to ••••••4567."
+check "status never shows the whole number" bash -c '! grep -q 7946004567 <<< "$0"' "$CLI_OUT"
+
+# alice has an app: adding a phone needs its code first.
+advance_time 61
+next_step
+cli alice '000000' -- enroll --sms '+15555550123' --voice '+15555550123'
+check "adding a phone to an app user needs a right app code" \
+  bash -c '[ "$0" -ne 0 ] && grep -q "not right" <<< "$1"' "$CLI_RC" "$CLI_OUT"
+next_step
+cli alice "$(code_for "$A")" @code -- enroll --sms '+15555550123' --voice '+15555550123'
+check "alice adds a phone for texts and calls after her app code" \
+  bash -c '[ "$0" -eq 0 ] && grep -q "text message or voice call to ••••••0123" <<< "$1"' \
+  "$CLI_RC" "$CLI_OUT"
+
+# --- phone only: the code is sent once the password is right ----------------------------------
+advance_time 61
+before=$(sent_count)
+phone_login s2fa bob 'bob-Pa55word' @code
+check "phone only: login with the code sent by text" login_succeeded
+check "phone only: the module said where the code went" saw "INFO A code was sent by text message to ••••••4567."
+check "phone only: one message per login" bash -c '[ "$(sent_count)" -eq $(( $0 + 1 )) ]' "$before"
+
+advance_time 61
+before=$(sent_count)
+phone_login s2fa bob 'wrong-password' '123456'
+check "a wrong password sends no text" bash -c '[ "$(sent_count)" -eq "$0" ]' "$before"
+check "a wrong password: login refused" login_failed_with 7
+out=$(raw dave send_code bob 'bob-Pa55word')
+check "another user cannot ask for bob's code" grep -q "^ERROR 4" <<< "$out"
+out=$(raw bob send_code bob '')
+check "a user name alone (no password) never sends a text" grep -q "^REPLY 0x8b 01" <<< "$out"
+check "... and nothing was sent" bash -c '[ "$(sent_count)" -eq "$0" ]' "$before"
+
+# Resend: at most one code a minute, and the refusal says when.
+phone_login s2fa bob 'bob-Pa55word' @code
+check "a code after a minute" login_succeeded
+before=$(sent_count)
+pam_login s2fa bob 'bob-Pa55word' '000000'
+check "a second code within 60 s is refused" bash -c '[ "$(sent_count)" -eq "$0" ]' "$before"
+check "the refusal says when to try again" \
+  bash -c 'grep -q "^ERROR No code was sent.*Try again in [0-9]* seconds" <<< "$0"' "$LOGIN_OUT"
+
+# Expiry: a code typed after its lifetime (5 minutes) is refused.
+advance_time 61
+phone_login s2fa bob 'bob-Pa55word' @late
+check "an expired code is refused" login_failed_with 7
+
+# --- app and phone: an empty answer sends a text ------------------------------------------------
+advance_time 61
+next_step
+pam_login s2fa alice 'alice-Pa55word' "$(code_for "$A")"
+check "app and phone: the app code works" login_succeeded
+check "app and phone: the prompt says how to get a text" \
+  saw "PROMPT-HIDDEN Verification code (press Enter to get one by text message): "
+before=$(sent_count)
+phone_login s2fa alice 'alice-Pa55word' '' @code
+check "app and phone: an empty answer sends a text, whose code logs in" login_succeeded
+check "... then the code is asked again" \
+  bash -c '[ "$(grep -c "^PROMPT-HIDDEN Verification code" <<< "$0")" -eq 2 ]' "$LOGIN_OUT"
+check "... one message" bash -c '[ "$(sent_count)" -eq $(( $0 + 1 )) ]' "$before"
+advance_time 61
+phone_login s2fa alice 'alice-Pa55word' 'voice' @code
+check "app and phone: 'voice' places a call, whose code logs in" login_succeeded
+check "the call is of kind voice" bash -c '[ "$(last_message | json_field kind)" = voice ]'
+check "the call reads the digits one by one, twice" \
+  bash -c 'last_message | json_field message | grep -q "code is: [0-9], [0-9], [0-9], [0-9], [0-9], [0-9]. Again"'
+
+# Three wrong tries void a code.
+advance_time 61
+phone_login s2fa alice 'alice-Pa55word' '' '111111'
+check "wrong code 1 refused" login_failed_with 7
+voided=$(last_code)
+pam_login s2fa alice 'alice-Pa55word' '222222'
+check "wrong code 2 refused" login_failed_with 7
+pam_login s2fa alice 'alice-Pa55word' '333333'
+check "wrong code 3 refused" login_failed_with 7
+pam_login s2fa alice 'alice-Pa55word' "$voided"
+check "after 3 wrong tries the right code is void" login_failed_with 7
+
+# --- rations per user and per host ------------------------------------------------------------
+# bob has had 4 codes (1 to confirm, 3 logins... the 4th above was refused); the hour's cap is 4.
+advance_time 61
+phone_login s2fa bob 'bob-Pa55word' @code
+per_user_first=$LOGIN_RC
+advance_time 61
+before=$(sent_count)
+pam_login s2fa bob 'bob-Pa55word' '000000'
+check "the per-user hourly cap refuses a further code" \
+  bash -c '[ "$(sent_count)" -eq "$0" ] && grep -q "^ERROR No code was sent.*Try again in [0-9]* seconds" <<< "$1"' \
+  "$before" "$LOGIN_OUT"
+diag "per-user cap: the code before it gave PAM status $per_user_first"
+retry=$(grep -o 'Try again in [0-9]*' <<< "$LOGIN_OUT" | grep -o '[0-9]*$')
+check "the per-user refusal waits for the hour, not the minute ($retry s)" test "${retry:-0}" -gt 60
+
+stop_daemon
+phone_config "phone_sends_per_host_hour = 1"
+check "daemon restarts with a host cap of 1 an hour" start_daemon
+advance_time 3600
+phone_login s2fa bob 'bob-Pa55word' @code
+check "the host's first code of the hour goes" login_succeeded
+before=$(sent_count)
+pam_login s2fa alice 'alice-Pa55word' ''
+check "the host cap refuses another user's code" \
+  bash -c '[ "$(sent_count)" -eq "$0" ] && grep -q "^ERROR No code was sent.*Try again in" <<< "$1"' \
+  "$before" "$LOGIN_OUT"
+
+# --- a user without a number --------------------------------------------------------------------
+next_step
+pam_login s2fa dave 'dave-Pa55word' "$(code_for "$D")"
+check "no number: the plain code prompt, and the app code works" \
+  bash -c 'grep -qx "PROMPT-HIDDEN Verification code: " <<< "$0" && grep -q "^RESULT Success 0$" <<< "$0"' \
+  "$LOGIN_OUT"
+out=$(raw root send_code dave '')
+check "no number: SEND_CODE says no phone" grep -q "^REPLY 0x8b 04" <<< "$out"
+
+# --- a gateway that fails, or hangs -----------------------------------------------------------
+stop_daemon
+phone_config
+check "daemon restarts" start_daemon
+advance_time 3600
+echo fail > "$OUTBOX/mode"
+pam_login s2fa bob 'bob-Pa55word' '000000'
+check "sender exits 1: the user is told plainly" \
+  saw "ERROR Could not send a code; use your app or a backup code."
+check "sender exits 1: the login fails closed" login_failed_with 7
+
+echo hang > "$OUTBOX/mode"
+advance_time 61
+start=$(date +%s%N)
+pam_login s2fa bob 'bob-Pa55word' '000000'
+elapsed=$(( ($(date +%s%N) - start) / 1000000 ))
+check "sender hung: the user is told plainly" \
+  saw "ERROR Could not send a code; use your app or a backup code."
+check "sender hung: the login fails closed" login_failed_with 7
+check "sender hung: given up at the deadline (3 s; took $elapsed ms)" \
+  bash -c '[ "$0" -ge 2900 ] && [ "$0" -lt 9000 ]' "$elapsed"
+
+# The concurrency cap: two hung sends hold both senders; a third fails at once; app-code logins
+# of other users are answered in their usual time meanwhile.
+advance_time 61
+next_step
+start=$(date +%s%N)
+pam_login s2fa dave 'dave-Pa55word' "$(code_for "$D")"
+usual=$(( ($(date +%s%N) - start) / 1000000 ))
+raw root send_code bob '' > "$T/hung.bob" &
+hung1=$!
+raw root send_code alice '' > "$T/hung.alice" &
+hung2=$!
+sleep 0.5
+advance_time 31
+start=$(date +%s%N)
+out=$(raw root send_code erin '' )
+diag "erin (no number) while the senders hang: $out"
+pam_login s2fa dave 'dave-Pa55word' "$(code_for "$D")"
+during=$(( ($(date +%s%N) - start) / 1000000 ))
+check "with the gateway hung, an app-code login still succeeds" login_succeeded
+check "... in its usual time (usual $usual ms, during the hang $during ms)" \
+  bash -c '[ "$0" -lt $(( $1 + 1500 )) ]' "$during" "$usual"
+wait "$hung1" "$hung2"
+check "the hung sends failed closed" bash -c 'grep -q "^REPLY 0x8b 03" "$0" && grep -q "^REPLY 0x8b 03" "$1"' \
+  "$T/hung.bob" "$T/hung.alice"
+echo ok > "$OUTBOX/mode"
+
+# --- never a code in the daemon's log or the audit trail ---------------------------------------
+codes=$(python3 -c '
+import json, re, sys
+for line in open(sys.argv[1]):
+    digits = re.sub(r"[^0-9]", "", json.loads(line)["message"])
+    print(digits[:6])
+' "$OUTBOX/sent" | sort -u)
+admin root log
+audit=$OUT
+leaked=0
+for code in $codes; do
+  if grep -q "$code" "$DAEMON_LOG" || grep -q "$code" <<< "$audit"; then
+    leaked=$((leaked + 1)); diag "code $code found in the log or the audit trail"
+  fi
+done
+check "$(wc -w <<< "$codes") codes sent; none in the daemon's log or the audit trail" test "$leaked" -eq 0
+check "the audit trail says what was sent, masked" \
+  grep -q "code sent (sms, ••••••4567, gateway accepted in [0-9]* ms)" <<< "$audit"
+check "no whole number in the daemon's log" bash -c '! grep -q "7946004567\|5555550123" "$0"' "$DAEMON_LOG"
+
+# --- phone_self_enroll = no ----------------------------------------------------------------------
+stop_daemon
+phone_config "phone_self_enroll = no"
+check "daemon restarts with phone_self_enroll = no" start_daemon
+cli erin -- enroll --sms '+447946009999'
+check "self enrollment refused with a clear message" \
+  bash -c '[ "$0" -ne 0 ] && grep -q "registering your own phone number is turned off" <<< "$1"' \
+  "$CLI_RC" "$CLI_OUT"
+
+finish
