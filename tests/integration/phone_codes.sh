@@ -260,6 +260,13 @@ stop_daemon
 phone_config
 check "daemon restarts" start_daemon
 advance_time 3600
+# otp_only: the stack's earlier modules checked the password; the module (root) asks for the code
+# without one.
+pam_service s2fa-otp otp_only
+phone_login s2fa-otp bob @code
+check "otp_only, phone only: the code is sent at once and logs in" login_succeeded
+check "otp_only: no password prompt" bash -c '! grep -q "Password" <<< "$0"' "$LOGIN_OUT"
+advance_time 61
 echo fail > "$OUTBOX/mode"
 pam_login s2fa bob 'bob-Pa55word' '000000'
 check "sender exits 1: the user is told plainly" \
