@@ -12,6 +12,7 @@
 #include "totp.hpp"
 
 #include <fcntl.h>
+#include <termios.h>
 #include <getopt.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -50,6 +51,8 @@ void usage(FILE* out)
                "  backup-codes [--output FILE]\n"
                "                     make a new set of ten backup codes (the old set stops\n"
                "                     working); asks for a code from your app first\n"
+               "  phone remove       stop codes by text message and voice call; asks for a\n"
+               "                     code first\n"
                "  disable            turn two-factor authentication off; asks for a code from\n"
                "                     your app or a backup code\n"
                "\n"
@@ -258,6 +261,111 @@ std::string phone_ways(std::uint8_t methods)
   return ways;
 }
 
+// Reads a password from the terminal without echo (or a line of standard input when it is not
+// a terminal).
+bool ask_password(SecretBytes& password)
+{
+  printf("Password: ");
+  fflush(stdout);
+  termios saved{};
+  const bool terminal = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0;
+  if (terminal) {
+    termios quiet = saved;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+  }
+  const bool read = read_line(password);
+  if (terminal) {
+    tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+  }
+  printf("\n");
+  return read;
+}
+
+// Asks for a code that proves the second factor. A user with a phone may press Enter to have
+// one sent: the daemon sends it only with the account's password, which is asked for then.
+bool ask_proof(DaemonConnection& daemon, const std::string& user, std::uint8_t methods,
+               SecretBytes& code)
+{
+  const std::uint8_t phone = methods & (protocol::k_method_sms | protocol::k_method_voice);
+  if (phone == 0) {
+    return ask_code("Code from your app, or a backup code: ", code);
+  }
+  daemon.close();
+  if (!ask_code("Code from your app or phone, or a backup code (press Enter to get one sent): ",
+                code)) {
+    return false;
+  }
+  if (!code.view().empty()) {
+    return true;
+  }
+  SecretBytes password;
+  if (!ask_password(password)) {
+    return false;
+  }
+  protocol::SendCodeRequest request;
+  request.user = user;
+  request.service = "studio2fa";
+  request.password = password.view();
+  auto sent = call(daemon, request);
+  if (!sent) {
+    fprintf(stderr, "studio2fa: %s\n", sent.error().message.c_str());
+    return false;
+  }
+  switch (sent->result) {
+  case protocol::SendCodeResult::sent:
+    printf("A code was sent by %s to %.*s.\n",
+           sent->channel == protocol::PhoneChannelChoice::voice ? "voice call" : "text message",
+           static_cast<int>(sent->number.size()), sent->number.data());
+    break;
+  case protocol::SendCodeResult::refused:
+    printf("No code was sent: one was sent too recently or too many were sent. Try again in %u "
+           "seconds, or use the code already sent.\n",
+           static_cast<unsigned>(sent->retry_after));
+    break;
+  case protocol::SendCodeResult::failed:
+    printf("Could not send a code; use your app or a backup code.\n");
+    break;
+  default:
+    fprintf(stderr, "studio2fa: no code was sent (%s)\n", protocol::name(sent->result));
+    return false;
+  }
+  daemon.close();
+  return ask_code("Code: ", code);
+}
+
+// Removes the number codes are sent to, once a code proves the second factor.
+int phone_remove(DaemonConnection& daemon, const std::string& user)
+{
+  auto status = call(daemon, protocol::PhoneStatusRequest{user});
+  if (!status) {
+    return fail(status.error().message);
+  }
+  if ((status->methods & (protocol::k_method_sms | protocol::k_method_voice)) == 0 &&
+      status->pending == 0) {
+    return fail("no phone number is registered for " + user);
+  }
+  if (status->from_directory) {
+    return fail("your number comes from the directory; ask your administrator to change it");
+  }
+  SecretBytes code;
+  if (!ask_proof(daemon, user, status->methods, code)) {
+    return fail("no code given; nothing changed");
+  }
+  auto removed = call(daemon, protocol::PhoneRemoveRequest{user, code.view()});
+  if (!removed) {
+    return call_failed(removed.error(), user, "nothing changed.");
+  }
+  if (removed->result != protocol::CodeResult::ok) {
+    return code_refused(removed->result, removed->retry_after, user, "nothing changed.");
+  }
+  printf("The phone number is removed: no more codes are sent to it.%s\n",
+         (status->methods & protocol::k_method_app) == 0
+             ? " Two-factor authentication is now off: turn it on again with studio2fa enroll."
+             : "");
+  return 0;
+}
+
 // Registers a number for codes by text or voice: the daemon sends a code there, which the user
 // types back to confirm it. A user with a second factor proves it first.
 int enroll_phone(DaemonConnection& daemon, const std::string& user, const std::string& typed,
@@ -276,10 +384,13 @@ int enroll_phone(DaemonConnection& daemon, const std::string& user, const std::s
     return fail("registering your own phone number is turned off here (phone_self_enroll = no, "
                 "or no sender is configured); ask your administrator");
   }
+  if (status->from_directory) {
+    return fail("your number comes from the directory; ask your administrator to change it");
+  }
   SecretBytes proof;
   if (status->methods != 0) {
     daemon.close(); // the daemon closes idle connections while a person types
-    if (!ask_code("Code from your app or phone, or a backup code: ", proof)) {
+    if (!ask_proof(daemon, user, status->methods, proof)) {
       return fail("no code given; nothing changed");
     }
   }
@@ -638,6 +749,11 @@ int main(int argc, char** argv)
     return 2;
   }
   std::string command = argv[optind++];
+  // "phone remove": a command of two words.
+  std::string subcommand;
+  if (command == "phone" && optind < argc) {
+    subcommand = argv[optind++];
+  }
   // Options of the command itself.
   while ((opt = getopt_long(argc, argv, "+", k_options, nullptr)) != -1) {
     if (opt == 'n' && command == "enroll") {
@@ -699,6 +815,13 @@ int main(int argc, char** argv)
   }
   if (command == "disable") {
     return disable(daemon, user);
+  }
+  if (command == "phone") {
+    if (subcommand != "remove") {
+      fprintf(stderr, "studio2fa: usage: studio2fa phone remove\n");
+      return 2;
+    }
+    return phone_remove(daemon, user);
   }
   fprintf(stderr, "studio2fa: unknown command '%s'\n", command.c_str());
   usage(stderr);

@@ -655,6 +655,35 @@ bool encode(const PhoneConfirmReply& msg, FrameBuffer& out)
   return valid(msg.result) && writer.finish();
 }
 
+bool encode(const PhoneRemoveRequest& msg, FrameBuffer& out)
+{
+  return encode_user_code(msg, MessageType::phone_remove, out);
+}
+
+bool decode(std::span<const std::uint8_t> payload, PhoneRemoveRequest& msg)
+{
+  return decode_user_code(payload, msg);
+}
+
+bool encode(const PhoneRemoveReply& msg, FrameBuffer& out)
+{
+  Writer writer(out, reply_type(MessageType::phone_remove));
+  writer.u8(static_cast<std::uint8_t>(msg.result));
+  writer.u32(msg.retry_after);
+  return valid(msg.result) && writer.finish();
+}
+
+bool decode(std::span<const std::uint8_t> payload, PhoneRemoveReply& msg)
+{
+  Reader reader(payload);
+  PhoneRemoveReply decoded;
+  if (!read_code_result(reader, decoded.result, decoded.retry_after) || !reader.at_end()) {
+    return false;
+  }
+  msg = decoded;
+  return true;
+}
+
 bool decode(std::span<const std::uint8_t> payload, PhoneConfirmReply& msg)
 {
   EnrollConfirmReply same;
@@ -1454,6 +1483,8 @@ const char* name(MessageType type)
     return "PHONE_ENROLL";
   case MessageType::phone_confirm:
     return "PHONE_CONFIRM";
+  case MessageType::phone_remove:
+    return "PHONE_REMOVE";
   case MessageType::admin_list:
     return "ADMIN_LIST";
   case MessageType::admin_disable:

@@ -27,6 +27,7 @@ enum class MessageType : std::uint8_t {
   send_code = 0x0B,
   phone_enroll = 0x0C,
   phone_confirm = 0x0D,
+  phone_remove = 0x0E,
   admin_list = 0x10,
   admin_disable = 0x11,
   admin_unlock = 0x12,
@@ -182,6 +183,7 @@ struct PhoneStatusReply;
 struct SendCodeReply;
 struct PhoneEnrollReply;
 struct PhoneConfirmReply;
+struct PhoneRemoveReply;
 
 struct PingRequest {
   static constexpr MessageType k_type = MessageType::ping;
@@ -356,6 +358,17 @@ struct PhoneConfirmRequest {
 };
 struct PhoneConfirmReply {
   EnrollResult result = EnrollResult::bad_code;
+};
+// Code-proven: the number goes (the app, if any, stays).
+struct PhoneRemoveRequest {
+  static constexpr MessageType k_type = MessageType::phone_remove;
+  using Reply = PhoneRemoveReply;
+  std::string_view user;
+  std::string_view code;
+};
+struct PhoneRemoveReply {
+  CodeResult result = CodeResult::bad_code;
+  std::uint32_t retry_after = 0;
 };
 // Administration.
 struct AccountEntry {
@@ -564,6 +577,10 @@ bool encode(const PhoneConfirmRequest& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, PhoneConfirmRequest& msg);
 bool encode(const PhoneConfirmReply& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, PhoneConfirmReply& msg);
+bool encode(const PhoneRemoveRequest& msg, wire::FrameBuffer& out);
+bool decode(std::span<const std::uint8_t> payload, PhoneRemoveRequest& msg);
+bool encode(const PhoneRemoveReply& msg, wire::FrameBuffer& out);
+bool decode(std::span<const std::uint8_t> payload, PhoneRemoveReply& msg);
 bool encode(const AuthenticateRequest& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, AuthenticateRequest& msg);
 bool encode(const AuthenticateReply& msg, wire::FrameBuffer& out);

@@ -155,6 +155,9 @@ public:
   // The confirmation code of the pending number: right, the number becomes the active one.
   Expected<EnrollOutcome> phone_confirm(std::string_view user, std::string_view code,
                                         const Requester& who);
+  // Removes the number (and any number being confirmed), once `code` proves the second factor.
+  Expected<CodeOutcome> phone_remove(std::string_view user, std::string_view code,
+                                     const Requester& who);
 
   // Errors: Errc::already_enrolled, Errc::locked, or a store or crypto failure.
   Expected<EnrollmentOffer> begin_enrollment(std::string_view user, const Requester& who);

@@ -318,4 +318,34 @@ Expected<EnrollOutcome> Authenticator::phone_confirm(std::string_view user, std:
   return outcome;
 }
 
+Expected<CodeOutcome> Authenticator::phone_remove(std::string_view user, std::string_view code,
+                                                  const Requester& who)
+{
+  constexpr std::string_view k_action = "phone-remove";
+  auto proof = prove_code(user, code, Factors::Accept::any, who, k_action);
+  if (!proof) {
+    return Unexpected<Error>{proof.error()};
+  }
+  if (!proof->proved()) {
+    return proof->refusal;
+  }
+  UserRecord& record = proof->record;
+  if (!record.has_phone() && record.pending_phone.empty()) {
+    m_ledger.record(m_ledger.event(who, k_action, user, "not-enrolled", "no phone number"));
+    return CodeOutcome{protocol::CodeResult::not_enrolled, 0};
+  }
+  const std::string detail = "number " + phone::mask(record.phone) + " removed";
+  record.phone.clear();
+  record.phone_methods = 0;
+  record.phone_enrolled_at = 0;
+  record.pending_phone.clear();
+  record.pending_phone_methods = 0;
+  PhoneCodes::use(record);
+  if (auto saved = m_ledger.commit(record, m_ledger.event(who, k_action, user, "success", detail));
+      !saved) {
+    return Unexpected<Error>{saved.error()};
+  }
+  return CodeOutcome{protocol::CodeResult::ok, 0};
+}
+
 } // namespace studio2fa

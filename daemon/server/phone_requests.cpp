@@ -94,4 +94,17 @@ AfterReply phone_confirm(RequestExchange& exchange, const PhoneConfirmRequest& m
   return AfterReply::keep_open;
 }
 
+AfterReply phone_remove(RequestExchange& exchange, const PhoneRemoveRequest& msg)
+{
+  auto outcome =
+      exchange.authenticator().phone_remove(msg.user, msg.code, exchange.acting_for(msg.user));
+  if (!outcome) {
+    return exchange.internal(outcome.error());
+  }
+  encode(code_reply<PhoneRemoveReply>(*outcome), exchange.reply());
+  exchange.log_outcome(outcome->result == CodeResult::ok, "phone number removal",
+                       name(outcome->result), msg.user);
+  return AfterReply::keep_open;
+}
+
 } // namespace studio2fa::requests

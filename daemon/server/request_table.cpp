@@ -116,6 +116,7 @@ constexpr RequestRow k_requests[] = {
   row<SendCodeRequest, requests::send_code>(Senders::self, "send a code"),
   row<PhoneEnrollRequest, requests::phone_enroll>(Senders::self, "register a phone number"),
   row<PhoneConfirmRequest, requests::phone_confirm>(Senders::self, "confirm a phone number"),
+  row<PhoneRemoveRequest, requests::phone_remove>(Senders::self, "remove a phone number"),
   row<AdminListRequest, requests::admin_list>(Senders::admin, "list accounts"),
   row<AdminDisableRequest, requests::admin_disable>(Senders::admin_but_root_only, "disable"),
   row<AdminUnlockRequest, requests::admin_unlock>(Senders::admin_but_root_only, "unlock"),

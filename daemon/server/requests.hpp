@@ -26,6 +26,7 @@ AfterReply phone_status(RequestExchange& exchange, const protocol::PhoneStatusRe
 AfterReply send_code(RequestExchange& exchange, const protocol::SendCodeRequest& msg);
 AfterReply phone_enroll(RequestExchange& exchange, const protocol::PhoneEnrollRequest& msg);
 AfterReply phone_confirm(RequestExchange& exchange, const protocol::PhoneConfirmRequest& msg);
+AfterReply phone_remove(RequestExchange& exchange, const protocol::PhoneRemoveRequest& msg);
 
 // enrollment_requests.cpp
 AfterReply enroll_begin(RequestExchange& exchange, const protocol::EnrollBeginRequest& msg);

@@ -279,6 +279,10 @@ bool same(const PhoneEnrollReply& a, const PhoneEnrollReply& b)
   return a.result == b.result && a.retry_after == b.retry_after && a.number == b.number &&
          a.expires_at == b.expires_at;
 }
+bool same(const PhoneRemoveReply& a, const PhoneRemoveReply& b)
+{
+  return a.result == b.result && a.retry_after == b.retry_after;
+}
 bool same(const PhoneConfirmReply& a, const PhoneConfirmReply& b)
 {
   return a.result == b.result;
@@ -421,6 +425,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   round_trip<PhoneEnrollReply>(payload, reply_type(MessageType::phone_enroll));
   round_trip<PhoneConfirmRequest>(payload, type_byte(MessageType::phone_confirm));
   round_trip<PhoneConfirmReply>(payload, reply_type(MessageType::phone_confirm));
+  round_trip<PhoneRemoveRequest>(payload, type_byte(MessageType::phone_remove));
+  round_trip<PhoneRemoveReply>(payload, reply_type(MessageType::phone_remove));
   round_trip<ErrorReply>(payload, type_byte(MessageType::error));
   return 0;
 }

@@ -346,4 +346,22 @@ check "self enrollment refused with a clear message" \
   bash -c '[ "$0" -ne 0 ] && grep -q "registering your own phone number is turned off" <<< "$1"' \
   "$CLI_RC" "$CLI_OUT"
 
+# --- removing a number ------------------------------------------------------------------------
+advance_time 3600
+next_step
+cli alice "$(code_for "$A")" -- phone remove
+check "alice removes her phone with her app code" \
+  bash -c '[ "$0" -eq 0 ] && grep -q "phone number is removed" <<< "$1"' "$CLI_RC" "$CLI_OUT"
+cli alice -- status
+check "alice's status shows the app alone" \
+  bash -c 'grep -q "Codes come from: authenticator app.$" <<< "$0" && ! grep -q "••••" <<< "$0"' "$CLI_OUT"
+cli bob '' 'bob-Pa55word' @code -- phone remove
+check "bob (phone only) gets a code sent for the proof, with his password, and removes it" \
+  bash -c '[ "$0" -eq 0 ] && grep -q "Two-factor authentication is now off" <<< "$1"' \
+  "$CLI_RC" "$CLI_OUT"
+before=$(sent_count)
+pam_login s2fa bob 'bob-Pa55word'
+check "without a number bob logs in with his password, and nothing is sent" \
+  bash -c '[ "$0" -eq 0 ] && [ "$(sent_count)" -eq "$1" ]' "$LOGIN_RC" "$before"
+
 finish
