@@ -155,6 +155,20 @@ cli alice "$(code_for "$A")" @code -- enroll --sms '+15555550123' --voice '+1555
 check "alice adds a phone for texts and calls after her app code" \
   bash -c '[ "$0" -eq 0 ] && grep -q "text message or voice call to ••••••0123" <<< "$1"' \
   "$CLI_RC" "$CLI_OUT"
+admin root list
+check "admin list shows methods and masked numbers" \
+  bash -c 'grep -qE "^alice .* app\+sms\+voice +••••••0123$" <<< "$0" && grep -qE "^bob .* sms +••••••4567$" <<< "$0" && grep -qE "^dave .* app +-$" <<< "$0"' "$OUT"
+admin root list --json
+check "admin list --json has methods and the masked number" python3 -c '
+import json, sys
+users = {u["user"]: u for u in json.loads(sys.argv[1])}
+assert users["bob"]["methods"] == ["sms"] and users["bob"]["phone"] == "••••••4567"
+assert users["alice"]["methods"] == ["app", "sms", "voice"] and users["dave"]["phone"] is None
+' "$OUT"
+admin root status bob
+check "admin status shows methods and the masked number" \
+  bash -c 'grep -qx "methods: sms" <<< "$0" && grep -qx "phone: ••••••4567" <<< "$0"' "$OUT"
+check "no whole number in the admin listings" bash -c '! grep -q 7946004567 <<< "$0"' "$OUT"
 
 # --- phone only: the code is sent once the password is right ----------------------------------
 advance_time 61
