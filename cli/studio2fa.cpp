@@ -380,12 +380,12 @@ int enroll_phone(DaemonConnection& daemon, const std::string& user, const std::s
   if (!status) {
     return fail(status.error().message);
   }
+  if (status->from_directory) {
+    return fail("your number comes from the directory; ask your administrator to change it");
+  }
   if (!status->self_enroll) {
     return fail("registering your own phone number is turned off here (phone_self_enroll = no, "
                 "or no sender is configured); ask your administrator");
-  }
-  if (status->from_directory) {
-    return fail("your number comes from the directory; ask your administrator to change it");
   }
   SecretBytes proof;
   if (status->methods != 0) {

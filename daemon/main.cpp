@@ -210,6 +210,7 @@ std::unique_ptr<Directory> make_directory(const Config& c, std::string bind_pass
   d.group_filter = c.ldap_group_filter;
   d.member_uid_attribute = c.ldap_member_uid_attribute;
   d.member_dn_attributes = c.ldap_member_attributes;
+  d.phone_attribute = c.phone_attribute;
   return make_ldap_directory(std::move(d));
 }
 
@@ -409,6 +410,7 @@ int run_daemon(int argc, char** argv)
   policy_settings.grace_period = config.grace_period;
   policy_settings.require_groups = config.require_groups;
   policy_settings.exempt_groups = config.exempt_groups;
+  policy_settings.phone_from_directory = !config.phone_attribute.empty();
   PolicyResolver policy(*startup->store, directory.get(), clock, policy_settings);
   if (auto loaded = policy.load(); !loaded) {
     log::error("cannot start: %s", loaded.error().message.c_str());

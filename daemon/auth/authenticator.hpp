@@ -117,6 +117,7 @@ struct PhoneStatus {
   std::uint8_t methods = 0; // protocol::k_method_* bits
   std::string masked;
   bool self_enroll = false;
+  bool from_directory = false;
   std::uint8_t pending = 0;
 };
 
@@ -196,6 +197,10 @@ private:
     const char* why = nullptr; // when not the policy's reason
   };
   Demand demand(UserRecord& record, const PolicyAnswer& policy, std::int64_t now) const;
+  // With phone_attribute: makes the record's number the directory's (the administrators' to
+  // set), committing a change with its audit row. Whether the directory manages the user's
+  // number; false too when it cannot be reached (the record's number is used meanwhile).
+  bool sync_directory_phone(std::string_view user);
   // Records a login's outcome that changes no record, and returns it.
   AuthOutcome record_login(const Requester& who, std::string_view user, AuthOutcome outcome);
   // A wrong password in mode 1 from a peer other than root: counted like a wrong code (toward

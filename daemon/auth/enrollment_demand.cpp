@@ -111,6 +111,7 @@ Expected<UserStatus> Authenticator::status(std::string_view user)
 {
   // Before the lock: the directory may take a while to answer.
   const PolicyAnswer policy = decide(user);
+  sync_directory_phone(user);
   auto held = m_ledger.lock(user);
   auto loaded = m_ledger.load(user);
   if (!loaded) {

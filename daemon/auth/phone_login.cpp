@@ -27,6 +27,61 @@ std::uint8_t record_methods(std::uint8_t wire)
 
 } // namespace
 
+bool Authenticator::sync_directory_phone(std::string_view user)
+{
+  if (m_policy == nullptr || !m_policy->phone_from_directory()) {
+    return false;
+  }
+  auto phone = m_policy->directory_phone(user);
+  if (!phone) {
+    log::warning("the directory's number of %s is unknown (%s); using the one last read",
+                 log::sanitize(user).c_str(), phone.error().message.c_str());
+    return false;
+  }
+  if (!phone->managed) {
+    return false;
+  }
+  auto held = m_ledger.lock(user);
+  auto loaded = m_ledger.load(user);
+  if (!loaded) {
+    log::error("store: %s", loaded.error().message.c_str());
+    return true;
+  }
+  UserRecord record = record_or_new(std::move(*loaded), user);
+  const bool same = phone->number.empty()
+                        ? record.phone.empty() && record.pending_phone.empty()
+                        : record.phone == phone->number && record.phone_methods == k_phone_sms;
+  if (same) {
+    return true;
+  }
+  std::string detail;
+  if (phone->number.empty()) {
+    detail = "the directory holds no number: " + phone::mask(record.phone) + " removed";
+    record.phone.clear();
+    record.phone_methods = 0;
+    record.phone_enrolled_at = 0;
+  } else {
+    detail = "number from the directory: " + phone::mask(phone->number);
+    if (record.phone != phone->number) {
+      record.phone_enrolled_at = m_ledger.now();
+    }
+    record.phone = phone->number;
+    record.phone_methods = k_phone_sms;
+  }
+  record.pending_phone.clear();
+  record.pending_phone_methods = 0;
+  if (record.has_phone_code()) {
+    PhoneCodes::use(record); // a code sent to another number proves nothing now
+  }
+  if (auto saved = m_ledger.commit(
+          record, m_ledger.event(Requester{0, "root", "", "", ""}, "phone-directory", user,
+                                 "success", detail));
+      !saved) {
+    log::error("store: %s", saved.error().message.c_str());
+  }
+  return true;
+}
+
 SendCodeOutcome Authenticator::send_code(std::string_view user, std::string_view password,
                                          std::optional<PhoneChannel> channel,
                                          const Requester& who)
@@ -47,6 +102,7 @@ SendCodeOutcome Authenticator::send_code(std::string_view user, std::string_view
   if (password.empty() && who.uid != 0) {
     return audited(SendCodeResult::denied, "no password");
   }
+  sync_directory_phone(user);
 
   bool has_phone = false;
   {
@@ -129,13 +185,15 @@ SendCodeOutcome Authenticator::send_code(std::string_view user, std::string_view
 
 Expected<PhoneStatus> Authenticator::phone_status(std::string_view user)
 {
+  const bool managed = sync_directory_phone(user);
   auto held = m_ledger.lock(user);
   auto loaded = m_ledger.load(user);
   if (!loaded) {
     return Unexpected<Error>{loaded.error()};
   }
   PhoneStatus status;
-  status.self_enroll = m_phone.self_enroll && m_phone.dispatch != nullptr;
+  status.from_directory = managed;
+  status.self_enroll = m_phone.self_enroll && m_phone.dispatch != nullptr && !managed;
   if (!loaded->has_value()) {
     return status;
   }
@@ -171,6 +229,12 @@ Expected<PhoneEnrollOutcome> Authenticator::phone_enroll(std::string_view user,
   }
   if (!m_phone.self_enroll) {
     return refused(PhoneEnrollResult::not_allowed, "phone_self_enroll = no");
+  }
+  if (m_policy != nullptr && m_policy->phone_from_directory()) {
+    auto phone = m_policy->directory_phone(user);
+    if (!phone || phone->managed) {
+      return refused(PhoneEnrollResult::not_allowed, "the number comes from the directory");
+    }
   }
   auto canonical = phone::parse_e164(number);
   const std::uint8_t bits = record_methods(methods);

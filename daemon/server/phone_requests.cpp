@@ -26,6 +26,7 @@ AfterReply phone_status(RequestExchange& exchange, const PhoneStatusRequest& msg
   out.methods = status->methods;
   out.number = status->masked;
   out.self_enroll = status->self_enroll;
+  out.from_directory = status->from_directory;
   out.pending = status->pending;
   encode(out, exchange.reply());
   return AfterReply::keep_open;

@@ -87,7 +87,7 @@ public:
         }
       }
       if (holds) {
-        out.push_back({dn, group.flags});
+        out.push_back({dn, group.flags, std::nullopt});
       }
     }
     return out;
