@@ -12,9 +12,9 @@
 #include "totp.hpp"
 
 #include <fcntl.h>
-#include <termios.h>
 #include <getopt.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <cerrno>

@@ -323,12 +323,11 @@ int list(DaemonConnection& daemon, bool json)
                "\"enrolled_at\": %s, \"failures\": %u, \"replacing\": %s, \"methods\": %s, "
                "\"phone\": %s}",
                first ? "" : ",", json_string(entry.user).c_str(),
-               s.state == protocol::EnrollmentState::active ? "true" : "false",
-               state_name(s.state), s.required ? "true" : "false",
-               json_string(s.reason).c_str(), json_time(s.grace_until).c_str(),
-               s.lock == protocol::LockState::none
-                 ? "null"
-                 : json_string(lock_name(s.lock)).c_str(),
+               s.state == protocol::EnrollmentState::active ? "true" : "false", state_name(s.state),
+               s.required ? "true" : "false", json_string(s.reason).c_str(),
+               json_time(s.grace_until).c_str(),
+               s.lock == protocol::LockState::none ? "null"
+                                                   : json_string(lock_name(s.lock)).c_str(),
                static_cast<unsigned>(s.backup_codes), json_time(s.last_login).c_str(),
                json_time(s.pass_until).c_str(),
                static_cast<std::int64_t>(s.pass_until) > now ? "true" : "false",
@@ -339,9 +338,8 @@ int list(DaemonConnection& daemon, bool json)
         printf("%-20s %-7s %-8s %-22s %-20s %-13s %-5s %-20s %-20s %-13s %s\n",
                printable(entry.user).c_str(), state_name(s.state), s.required ? "yes" : "no",
                printable(s.reason).c_str(), grace_column(s, now).c_str(), lock_name(s.lock),
-               codes_text(s).c_str(), time_or_dash(s.last_login).c_str(),
-               pass_text(s, now).c_str(), methods_text(methods).c_str(),
-               methods.phone.empty() ? "-" : methods.phone.c_str());
+               codes_text(s).c_str(), time_or_dash(s.last_login).c_str(), pass_text(s, now).c_str(),
+               methods_text(methods).c_str(), methods.phone.empty() ? "-" : methods.phone.c_str());
       }
       first = false;
     }

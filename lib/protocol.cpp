@@ -546,8 +546,7 @@ bool decode(std::span<const std::uint8_t> payload, SendCodeRequest& msg)
   std::uint8_t channel;
   if (!reader.str(decoded.user, limits::user) || !reader.str(decoded.service, limits::service) ||
       !reader.str(decoded.rhost, limits::rhost) || !reader.str(decoded.tty, limits::tty) ||
-      !reader.str(decoded.password, limits::password) || !reader.u8(channel) ||
-      !reader.at_end()) {
+      !reader.str(decoded.password, limits::password) || !reader.u8(channel) || !reader.at_end()) {
     return false;
   }
   decoded.channel = static_cast<PhoneChannelChoice>(channel);
@@ -602,8 +601,8 @@ bool decode(std::span<const std::uint8_t> payload, PhoneEnrollRequest& msg)
   Reader reader(payload);
   PhoneEnrollRequest decoded;
   if (!reader.str(decoded.user, limits::user) || !reader.str(decoded.number, limits::phone_input) ||
-      !reader.u8(decoded.methods) || !reader.str(decoded.code, limits::code) ||
-      !reader.at_end() || !valid_methods(decoded.methods)) {
+      !reader.u8(decoded.methods) || !reader.str(decoded.code, limits::code) || !reader.at_end() ||
+      !valid_methods(decoded.methods)) {
     return false;
   }
   msg = decoded;

@@ -312,8 +312,8 @@ struct PhoneStatusRequest {
   std::string_view user;
 };
 struct PhoneStatusReply {
-  std::uint8_t methods = 0;   // k_method_* bits of the active factors
-  std::string_view number;    // masked; empty without a number
+  std::uint8_t methods = 0;    // k_method_* bits of the active factors
+  std::string_view number;     // masked; empty without a number
   bool from_directory = false; // the number is the directory's (phone_attribute)
   bool self_enroll = false;    // the subject may register a number itself
   std::uint8_t pending = 0;    // k_method_sms/voice bits of a number waiting for confirmation
@@ -340,14 +340,14 @@ struct PhoneEnrollRequest {
   static constexpr MessageType k_type = MessageType::phone_enroll;
   using Reply = PhoneEnrollReply;
   std::string_view user;
-  std::string_view number;    // as typed
-  std::uint8_t methods = 0;   // k_method_sms and/or k_method_voice
-  std::string_view code;      // proof of the subject's present second factor; empty: none
+  std::string_view number;  // as typed
+  std::uint8_t methods = 0; // k_method_sms and/or k_method_voice
+  std::string_view code;    // proof of the subject's present second factor; empty: none
 };
 struct PhoneEnrollReply {
   PhoneEnrollResult result = PhoneEnrollResult::bad_number;
   std::uint32_t retry_after = 0;
-  std::string_view number;    // masked
+  std::string_view number;      // masked
   std::uint64_t expires_at = 0; // with sent: when the confirmation code stops working
 };
 struct PhoneConfirmRequest {

@@ -54,10 +54,10 @@ Authenticator::Authenticator(AccountLedger& ledger, const Sealer& sealer,
                              const BackupCodeHasher& backup_codes, PasswordChecker& passwords,
                              AuthenticatorSettings settings, PolicyResolver* policy,
                              PasswordQueue* password_queue, PhoneLogin phone)
-    : m_ledger(ledger), m_factors(sealer, backup_codes,
-                                  FactorRules{settings.window, settings.lockout_after,
-                                              settings.backup_lockout_after},
-                                  phone.codes),
+    : m_ledger(ledger),
+      m_factors(sealer, backup_codes,
+                FactorRules{settings.window, settings.lockout_after, settings.backup_lockout_after},
+                phone.codes),
       m_passwords(passwords), m_settings(settings), m_policy(policy),
       m_password_queue(password_queue), m_phone(phone)
 {
@@ -197,7 +197,8 @@ AuthOutcome Authenticator::check_code(std::string_view user, AuthMode mode,
       return audited({AuthResult::unavailable, 0, "store error"});
     }
     if (mode == AuthMode::code_only) {
-      if (!loaded->has_value() || (!(*loaded)->has_second_factor() && (*loaded)->lock == LockState::none)) {
+      if (!loaded->has_value() ||
+          (!(*loaded)->has_second_factor() && (*loaded)->lock == LockState::none)) {
         // Not enrolled: the policy says whether this login needs an enrollment. It may ask the
         // directory, so not under the lock.
         held.unlock();

@@ -27,8 +27,7 @@ PhoneDispatch::PhoneDispatch(AccountLedger& ledger, const PhoneCodes& codes,
 }
 
 PhoneSendOutcome PhoneDispatch::send_code(std::string_view user, PhoneCodePurpose purpose,
-                                          std::optional<PhoneChannel> channel,
-                                          const Requester& who)
+                                          std::optional<PhoneChannel> channel, const Requester& who)
 {
   const bool login = purpose == PhoneCodePurpose::login;
   PhoneSendOutcome outcome;
@@ -49,8 +48,8 @@ PhoneSendOutcome PhoneDispatch::send_code(std::string_view user, PhoneCodePurpos
       outcome.notice = k_could_not_send;
       return audited("failed", "store error");
     }
-    const bool has_number = loaded->has_value() && (login ? (*loaded)->has_phone()
-                                                          : !(*loaded)->pending_phone.empty());
+    const bool has_number =
+        loaded->has_value() && (login ? (*loaded)->has_phone() : !(*loaded)->pending_phone.empty());
     if (!has_number) {
       return audited("no_phone", "no phone number");
     }

@@ -2,7 +2,6 @@
 // (SEND_CODE), what a user has (PHONE_STATUS), and registering a number (PHONE_ENROLL, then
 // PHONE_CONFIRM with the code sent to it).
 #include "authenticator.hpp"
-
 #include "log.hpp"
 #include "phone_number.hpp"
 
@@ -73,9 +72,9 @@ bool Authenticator::sync_directory_phone(std::string_view user)
   if (record.has_phone_code()) {
     PhoneCodes::use(record); // a code sent to another number proves nothing now
   }
-  if (auto saved = m_ledger.commit(
-          record, m_ledger.event(Requester{0, "root", "", "", ""}, "phone-directory", user,
-                                 "success", detail));
+  if (auto saved =
+          m_ledger.commit(record, m_ledger.event(Requester{0, "root", "", "", ""},
+                                                 "phone-directory", user, "success", detail));
       !saved) {
     log::error("store: %s", saved.error().message.c_str());
   }
@@ -83,8 +82,7 @@ bool Authenticator::sync_directory_phone(std::string_view user)
 }
 
 SendCodeOutcome Authenticator::send_code(std::string_view user, std::string_view password,
-                                         std::optional<PhoneChannel> channel,
-                                         const Requester& who)
+                                         std::optional<PhoneChannel> channel, const Requester& who)
 {
   auto audited = [&](SendCodeResult result, const char* reason, std::uint32_t wait = 0) {
     SendCodeOutcome outcome;
@@ -145,7 +143,7 @@ SendCodeOutcome Authenticator::send_code(std::string_view user, std::string_view
         const AuthOutcome counted = count_wrong_password(user, who);
         SendCodeOutcome outcome;
         outcome.result = counted.result == protocol::AuthResult::locked ? SendCodeResult::locked
-                                                                         : SendCodeResult::denied;
+                                                                        : SendCodeResult::denied;
         outcome.reason = "wrong password";
         return outcome;
       }
@@ -211,11 +209,9 @@ Expected<PhoneStatus> Authenticator::phone_status(std::string_view user)
   return status;
 }
 
-Expected<PhoneEnrollOutcome> Authenticator::phone_enroll(std::string_view user,
-                                                         std::string_view number,
-                                                         std::uint8_t methods,
-                                                         std::string_view code,
-                                                         const Requester& who)
+Expected<PhoneEnrollOutcome>
+Authenticator::phone_enroll(std::string_view user, std::string_view number, std::uint8_t methods,
+                            std::string_view code, const Requester& who)
 {
   constexpr const char* k_action = "phone-enroll";
   PhoneEnrollOutcome outcome;
@@ -243,8 +239,7 @@ Expected<PhoneEnrollOutcome> Authenticator::phone_enroll(std::string_view user,
   }
   outcome.masked = phone::mask(*canonical);
   const bool sms = (bits & k_phone_sms) != 0 && m_phone.dispatch->can_send(PhoneChannel::sms);
-  const bool voice =
-      (bits & k_phone_voice) != 0 && m_phone.dispatch->can_send(PhoneChannel::voice);
+  const bool voice = (bits & k_phone_voice) != 0 && m_phone.dispatch->can_send(PhoneChannel::voice);
   if (!sms && !voice) {
     return refused(PhoneEnrollResult::no_sender, "no sender for the methods asked for");
   }

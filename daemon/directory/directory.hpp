@@ -45,7 +45,7 @@ struct DirectoryEntry {
   PolicyFlags flags;
   // A user entry's phone_attribute, as the directory holds it; nullopt when it has none (or
   // none is configured).
-  std::optional<std::string> phone;
+  std::optional<std::string> phone = std::nullopt;
 };
 
 class Directory {

@@ -1,9 +1,8 @@
 #include "policy.hpp"
 
-#include "phone_number.hpp"
-
 #include "account_names.hpp"
 #include "log.hpp"
+#include "phone_number.hpp"
 
 #include <algorithm>
 #include <set>

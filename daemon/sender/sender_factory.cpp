@@ -26,8 +26,8 @@ Expected<ChannelSender> make_sender_pool(const Config& config, PhoneChannel chan
   if (!command.empty()) {
     auto sender = CommandSender::create(command, config.sender_user);
     if (!sender) {
-      return make_error(Errc::invalid, std::string(voice ? "voice_command" : "sms_command") +
-                                           ": " + sender.error().message);
+      return make_error(Errc::invalid, std::string(voice ? "voice_command" : "sms_command") + ": " +
+                                           sender.error().message);
     }
     return pooled(std::make_unique<CommandSender>(std::move(*sender)), config);
   }

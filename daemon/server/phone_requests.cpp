@@ -1,4 +1,5 @@
-// PHONE_STATUS, SEND_CODE, PHONE_ENROLL and PHONE_CONFIRM: codes by text message and voice call.
+// PHONE_STATUS, SEND_CODE, PHONE_ENROLL, PHONE_CONFIRM and PHONE_REMOVE: codes by text message
+// and voice call.
 #include "requests.hpp"
 
 #include "log.hpp"
@@ -66,8 +67,8 @@ AfterReply send_code(RequestExchange& exchange, const SendCodeRequest& msg)
 
 AfterReply phone_enroll(RequestExchange& exchange, const PhoneEnrollRequest& msg)
 {
-  auto outcome = exchange.authenticator().phone_enroll(msg.user, msg.number, msg.methods,
-                                                       msg.code, exchange.acting_for(msg.user));
+  auto outcome = exchange.authenticator().phone_enroll(msg.user, msg.number, msg.methods, msg.code,
+                                                       exchange.acting_for(msg.user));
   if (!outcome) {
     return exchange.internal(outcome.error());
   }

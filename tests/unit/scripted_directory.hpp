@@ -87,7 +87,7 @@ public:
         }
       }
       if (holds) {
-        out.push_back({dn, group.flags, std::nullopt});
+        out.push_back({dn, group.flags});
       }
     }
     return out;

@@ -2,7 +2,6 @@
 // with a real store and a fake gateway: SEND_CODE only after the password (or from root with
 // none), a number registered by the code sent to it, a phone-only user's login, and removal.
 #include "auth_fixture.hpp"
-
 #include "phone_dispatch.hpp"
 
 namespace {
@@ -138,8 +137,8 @@ void test_enroll_needs_proof_of_the_app(void** state)
   Fixture& f = fixture(state);
   PhoneSetup p(f);
   const Bytes secret = enroll_alice(f);
-  auto refused = p.auth.phone_enroll("alice", "+447946004567", protocol::k_method_sms, "000000",
-                                     k_who);
+  auto refused =
+      p.auth.phone_enroll("alice", "+447946004567", protocol::k_method_sms, "000000", k_who);
   assert_true(refused.has_value());
   assert_true(refused->result == PhoneEnrollResult::bad_code);
   assert_true(p.sender.messages.empty());
