@@ -73,7 +73,7 @@ UserStatus Authenticator::describe(const UserRecord* record, std::int64_t now) c
       now - record->pending_created_at < static_cast<std::int64_t>(m_settings.enroll_timeout);
   if (record->has_second_factor()) {
     status.state = protocol::EnrollmentState::active;
-    status.enrolled_at = record->enrolled_at;
+    status.enrolled_at = record->enrolled() ? record->enrolled_at : record->phone_enrolled_at;
     status.replacing = pending_alive;
   } else if (pending_alive) {
     status.state = protocol::EnrollmentState::pending;

@@ -40,6 +40,8 @@ check "the sender ran as sender_user, not root" bash -c '! grep -qv "^5090$" "$0
 check "the code was not in the sender's arguments" bash -c '! grep -q "[0-9]\{6\}" "$0/argv"' "$OUTBOX"
 cli bob -- status
 check "status shows the masked number and the method" cli_saw "Codes come from: text message to ••••••4567."
+check "status says it is on since the number was confirmed (not 1970)" \
+  bash -c 'grep -q "^Two-factor authentication is on for bob (since 20" <<< "$0"' "$CLI_OUT"
 check "status never shows the whole number" bash -c '! grep -q 7946004567 <<< "$0"' "$CLI_OUT"
 
 # alice has an app: adding a phone needs its code first.
