@@ -38,6 +38,8 @@ check "the sender got the canonical number" \
 check "the sender got the kind" bash -c '[ "$(last_message | json_field kind)" = sms ]'
 check "the sender ran as sender_user, not root" bash -c '! grep -qv "^5090$" "$0/ran-as"' "$OUTBOX"
 check "the code was not in the sender's arguments" bash -c '! grep -q "[0-9]\{6\}" "$0/argv"' "$OUTBOX"
+cli carol @code -- enroll --sms '+44 7946 007777'
+check "carol registers a number too" test "$CLI_RC" -eq 0
 cli bob -- status
 check "status shows the masked number and the method" cli_saw "Codes come from: text message to ••••••4567."
 check "status says it is on since the number was confirmed (not 1970)" \
@@ -218,8 +220,11 @@ raw root send_code alice '' > "$T/hung.alice" &
 hung2=$!
 sleep 0.5
 start=$(date +%s%N)
-out=$(raw root send_code erin '')
-diag "erin (no number) while the senders hang: $out"
+out=$(raw root send_code carol '')
+third=$(( ($(date +%s%N) - start) / 1000000 ))
+check "a third sending while both senders hang fails closed ($out)" grep -q "^REPLY 0x8b 03" <<< "$out"
+check "... at once, not after send_timeout ($third ms; a request takes $usual ms)" \
+  test "$third" -lt $(( usual + 1500 ))
 timed_login
 during=$TIMED_MS
 check "with the gateway hung, an app-code login still succeeds" grep -q "^REPLY 0x83 00" <<< "$TIMED_OUT"
