@@ -4,6 +4,7 @@
 #include "daemon_connection.hpp"
 #include "fd.hpp"
 #include "otpauth.hpp"
+#include "phone_number.hpp"
 #include "printable.hpp"
 #include "qr_terminal.hpp"
 #include "secret_bytes.hpp"
@@ -13,6 +14,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -39,11 +41,18 @@ void usage(FILE* out)
                "                     move to a new phone: asks for a code from the old one (or a\n"
                "                     backup code), then enrolls the new one; the old one works\n"
                "                     until the new one is confirmed\n"
-               "  status             whether two-factor authentication is on, whether it is\n"
-               "                     required, and how many backup codes are left\n"
+               "  enroll --sms NUMBER | --voice NUMBER\n"
+               "                     get codes by text message or voice call at NUMBER (in\n"
+               "                     international form, +447946004567); a code is sent there\n"
+               "                     to confirm it. With an app already, asks for its code\n"
+               "  status             whether two-factor authentication is on, how codes come\n"
+               "                     (app, text, call), whether it is required, and how many\n"
+               "                     backup codes are left\n"
                "  backup-codes [--output FILE]\n"
                "                     make a new set of ten backup codes (the old set stops\n"
                "                     working); asks for a code from your app first\n"
+               "  phone remove       stop codes by text message and voice call; asks for a\n"
+               "                     code first\n"
                "  disable            turn two-factor authentication off; asks for a code from\n"
                "                     your app or a backup code\n"
                "\n"
@@ -237,6 +246,218 @@ int enroll(DaemonConnection& daemon, const std::string& user, bool show_qr)
     return fail(offer.error().message);
   }
   return show_and_confirm(daemon, *offer, show_qr, false);
+}
+
+// "text message", "voice call" or both, of k_method_* bits.
+std::string phone_ways(std::uint8_t methods)
+{
+  std::string ways;
+  if ((methods & protocol::k_method_sms) != 0) {
+    ways = "text message";
+  }
+  if ((methods & protocol::k_method_voice) != 0) {
+    ways += ways.empty() ? "voice call" : " or voice call";
+  }
+  return ways;
+}
+
+// Reads a password from the terminal without echo (or a line of standard input when it is not
+// a terminal).
+bool ask_password(SecretBytes& password)
+{
+  printf("Password: ");
+  fflush(stdout);
+  termios saved{};
+  const bool terminal = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0;
+  if (terminal) {
+    termios quiet = saved;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+  }
+  const bool read = read_line(password);
+  if (terminal) {
+    tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+  }
+  printf("\n");
+  return read;
+}
+
+// Asks for a code that proves the second factor. A user with a phone may press Enter to have
+// one sent: the daemon sends it only with the account's password, which is asked for then.
+bool ask_proof(DaemonConnection& daemon, const std::string& user, std::uint8_t methods,
+               SecretBytes& code)
+{
+  const std::uint8_t phone = methods & (protocol::k_method_sms | protocol::k_method_voice);
+  if (phone == 0) {
+    return ask_code("Code from your app, or a backup code: ", code);
+  }
+  daemon.close();
+  if (!ask_code("Code from your app or phone, or a backup code (press Enter to get one sent): ",
+                code)) {
+    return false;
+  }
+  if (!code.view().empty()) {
+    return true;
+  }
+  SecretBytes password;
+  if (!ask_password(password)) {
+    return false;
+  }
+  protocol::SendCodeRequest request;
+  request.user = user;
+  request.service = "studio2fa";
+  request.password = password.view();
+  auto sent = call(daemon, request);
+  if (!sent) {
+    fprintf(stderr, "studio2fa: %s\n", sent.error().message.c_str());
+    return false;
+  }
+  switch (sent->result) {
+  case protocol::SendCodeResult::sent:
+    printf("A code was sent by %s to %.*s.\n",
+           sent->channel == protocol::PhoneChannelChoice::voice ? "voice call" : "text message",
+           static_cast<int>(sent->number.size()), sent->number.data());
+    break;
+  case protocol::SendCodeResult::refused:
+    printf("No code was sent: one was sent too recently or too many were sent. Try again in %u "
+           "seconds, or use the code already sent.\n",
+           static_cast<unsigned>(sent->retry_after));
+    break;
+  case protocol::SendCodeResult::failed:
+    printf("Could not send a code; use your app or a backup code.\n");
+    break;
+  default:
+    fprintf(stderr, "studio2fa: no code was sent (%s)\n", protocol::name(sent->result));
+    return false;
+  }
+  daemon.close();
+  return ask_code("Code: ", code);
+}
+
+// Removes the number codes are sent to, once a code proves the second factor.
+int phone_remove(DaemonConnection& daemon, const std::string& user)
+{
+  auto status = call(daemon, protocol::PhoneStatusRequest{user});
+  if (!status) {
+    return fail(status.error().message);
+  }
+  if ((status->methods & (protocol::k_method_sms | protocol::k_method_voice)) == 0 &&
+      status->pending == 0) {
+    return fail("no phone number is registered for " + user);
+  }
+  if (status->from_directory) {
+    return fail("your number comes from the directory; ask your administrator to change it");
+  }
+  SecretBytes code;
+  if (!ask_proof(daemon, user, status->methods, code)) {
+    return fail("no code given; nothing changed");
+  }
+  auto removed = call(daemon, protocol::PhoneRemoveRequest{user, code.view()});
+  if (!removed) {
+    return call_failed(removed.error(), user, "nothing changed.");
+  }
+  if (removed->result != protocol::CodeResult::ok) {
+    return code_refused(removed->result, removed->retry_after, user, "nothing changed.");
+  }
+  printf("The phone number is removed: no more codes are sent to it.%s\n",
+         (status->methods & protocol::k_method_app) == 0
+             ? " Two-factor authentication is now off: turn it on again with studio2fa enroll."
+             : "");
+  return 0;
+}
+
+// Registers a number for codes by text or voice: the daemon sends a code there, which the user
+// types back to confirm it. A user with a second factor proves it first.
+int enroll_phone(DaemonConnection& daemon, const std::string& user, const std::string& typed,
+                 std::uint8_t methods)
+{
+  auto number = phone::parse_e164(typed);
+  if (!number) {
+    return fail("'" + printable(typed) + "' is not a phone number in international form: " +
+                number.error().message + " (for example +447946004567)");
+  }
+  auto status = call(daemon, protocol::PhoneStatusRequest{user});
+  if (!status) {
+    return fail(status.error().message);
+  }
+  if (status->from_directory) {
+    return fail("your number comes from the directory; ask your administrator to change it");
+  }
+  if (!status->self_enroll) {
+    return fail("registering your own phone number is turned off here (phone_self_enroll = no, "
+                "or no sender is configured); ask your administrator");
+  }
+  SecretBytes proof;
+  if (status->methods != 0) {
+    daemon.close(); // the daemon closes idle connections while a person types
+    if (!ask_proof(daemon, user, status->methods, proof)) {
+      return fail("no code given; nothing changed");
+    }
+  }
+  auto sent = call(daemon, protocol::PhoneEnrollRequest{user, *number, methods, proof.view()});
+  if (!sent) {
+    return fail(sent.error().message);
+  }
+  const std::string masked(sent->number);
+  switch (sent->result) {
+  case protocol::PhoneEnrollResult::sent:
+    break;
+  case protocol::PhoneEnrollResult::bad_number:
+    return fail("the daemon did not take that number; give it in international form");
+  case protocol::PhoneEnrollResult::not_allowed:
+    return fail("registering your own phone number is turned off here; ask your administrator");
+  case protocol::PhoneEnrollResult::refused:
+    return fail("no code was sent: one was sent too recently or too many were sent; try again "
+                "in " + std::to_string(sent->retry_after) + " seconds");
+  case protocol::PhoneEnrollResult::failed:
+    return fail("could not send a code to " + masked + "; check the number, or try later");
+  case protocol::PhoneEnrollResult::bad_code:
+    return code_refused(protocol::CodeResult::bad_code, 0, user, "nothing changed.");
+  case protocol::PhoneEnrollResult::throttled:
+    return code_refused(protocol::CodeResult::throttled, sent->retry_after, user,
+                        "Nothing changed.");
+  case protocol::PhoneEnrollResult::locked:
+    return code_refused(protocol::CodeResult::locked, 0, user, "");
+  case protocol::PhoneEnrollResult::no_sender:
+    return fail("this host cannot send codes by " + phone_ways(methods) +
+                "; ask your administrator");
+  }
+  printf("A code was sent by %s to %s.\n",
+         (methods & protocol::k_method_sms) != 0 ? "text message" : "voice call", masked.c_str());
+  daemon.close();
+  for (int attempt = 1; attempt <= k_interactive_attempts; ++attempt) {
+    SecretBytes code;
+    if (!ask_code("Code from the message: ", code)) {
+      return fail("no code given; the number is not confirmed");
+    }
+    auto confirmed = call(daemon, protocol::PhoneConfirmRequest{user, code.view()});
+    if (!confirmed) {
+      if (confirmed.error().code == Errc::invalid) {
+        fprintf(stderr, "studio2fa: that is not the code that was sent\n");
+        continue;
+      }
+      return fail(confirmed.error().message);
+    }
+    switch (confirmed->result) {
+    case protocol::EnrollResult::confirmed:
+      printf("Codes now come by %s to %s.\n"
+             "Codes sent to a phone are weaker than an app's: prefer the app where you can.\n",
+             phone_ways(methods).c_str(), masked.c_str());
+      return 0;
+    case protocol::EnrollResult::bad_code:
+      fprintf(stderr, "studio2fa: that code is not right\n");
+      daemon.close();
+      continue;
+    case protocol::EnrollResult::expired:
+    case protocol::EnrollResult::no_pending:
+      return fail("the code has expired or was tried too often; run the command again");
+    case protocol::EnrollResult::throttled:
+      return fail("too many wrong codes; wait a while, then run the command again");
+    case protocol::EnrollResult::locked:
+      return code_refused(protocol::CodeResult::locked, 0, user, "");
+    }
+  }
+  return fail("the number is not confirmed; run the command again for a new code");
 }
 
 int replace(DaemonConnection& daemon, const std::string& user, bool show_qr)
@@ -441,6 +662,21 @@ int status(DaemonConnection& daemon, const std::string& user)
              status.backup_codes <= 2 ? " Make a new set soon: studio2fa backup-codes" : "");
     }
   }
+  if (auto phone = call(daemon, protocol::PhoneStatusRequest{user}); phone) {
+    std::string methods;
+    if ((phone->methods & protocol::k_method_app) != 0) {
+      methods = "authenticator app";
+    }
+    if (const std::string ways = phone_ways(phone->methods); !ways.empty()) {
+      methods += (methods.empty() ? "" : ", ") + ways + " to " + std::string(phone->number);
+    }
+    if (!methods.empty()) {
+      printf("Codes come from: %s.\n", methods.c_str());
+    }
+    if (phone->pending != 0) {
+      printf("A number is waiting for the code sent to it (studio2fa enroll --sms/--voice).\n");
+    }
+  }
   if (status.replacing) {
     printf("A new phone is waiting for its first code (studio2fa enroll --replace); until it\n"
            "gets one, the old phone keeps working.\n");
@@ -465,6 +701,8 @@ int main(int argc, char** argv)
     {"no-qr", no_argument, nullptr, 'n'},
     {"replace", no_argument, nullptr, 'r'},
     {"output", required_argument, nullptr, 'o'},
+    {"sms", required_argument, nullptr, 'S'},
+    {"voice", required_argument, nullptr, 'v'},
     {"help", no_argument, nullptr, 'h'},
     {"version", no_argument, nullptr, 'V'},
     {nullptr, 0, nullptr, 0},
@@ -474,6 +712,8 @@ int main(int argc, char** argv)
   std::string output;
   bool show_qr = true;
   bool replacing = false;
+  std::string number;
+  std::uint8_t phone_methods = 0;
   int opt;
   while ((opt = getopt_long(argc, argv, "+hV", k_options, nullptr)) != -1) {
     switch (opt) {
@@ -488,6 +728,8 @@ int main(int argc, char** argv)
       break;
     case 'r':
     case 'o':
+    case 'S':
+    case 'v':
       fprintf(stderr, "studio2fa: options of a command come after it\n");
       usage(stderr);
       return 2;
@@ -507,12 +749,24 @@ int main(int argc, char** argv)
     return 2;
   }
   std::string command = argv[optind++];
+  // "phone remove": a command of two words.
+  std::string subcommand;
+  if (command == "phone" && optind < argc) {
+    subcommand = argv[optind++];
+  }
   // Options of the command itself.
   while ((opt = getopt_long(argc, argv, "+", k_options, nullptr)) != -1) {
     if (opt == 'n' && command == "enroll") {
       show_qr = false;
     } else if (opt == 'r' && command == "enroll") {
       replacing = true;
+    } else if ((opt == 'S' || opt == 'v') && command == "enroll") {
+      if (!number.empty() && number != optarg) {
+        fprintf(stderr, "studio2fa: --sms and --voice take the same number\n");
+        return 2;
+      }
+      number = optarg;
+      phone_methods |= opt == 'S' ? protocol::k_method_sms : protocol::k_method_voice;
     } else if (opt == 'o' && command == "backup-codes") {
       output = optarg;
       if (output.empty()) {
@@ -543,6 +797,13 @@ int main(int argc, char** argv)
   if (auto connected = daemon.connect(socket_path); !connected) {
     return fail(connected.error().message);
   }
+  if (command == "enroll" && !number.empty()) {
+    if (replacing) {
+      fprintf(stderr, "studio2fa: --replace is for the app; --sms and --voice add a phone\n");
+      return 2;
+    }
+    return enroll_phone(daemon, user, number, phone_methods);
+  }
   if (command == "enroll") {
     return replacing ? replace(daemon, user, show_qr) : enroll(daemon, user, show_qr);
   }
@@ -554,6 +815,13 @@ int main(int argc, char** argv)
   }
   if (command == "disable") {
     return disable(daemon, user);
+  }
+  if (command == "phone") {
+    if (subcommand != "remove") {
+      fprintf(stderr, "studio2fa: usage: studio2fa phone remove\n");
+      return 2;
+    }
+    return phone_remove(daemon, user);
   }
   fprintf(stderr, "studio2fa: unknown command '%s'\n", command.c_str());
   usage(stderr);

@@ -196,6 +196,55 @@ std::string codes_text(const protocol::StatusReply& state)
                                                           : "-";
 }
 
+// How a user's codes come, and to which number: PHONE_STATUS. An account that is not enrolled
+// has none; a daemon that does not know the request (an older one) has apps only.
+struct Methods {
+  std::vector<const char*> names; // "app", "sms", "voice"
+  std::string phone;              // the mask; empty without a number
+};
+
+Methods methods_of(DaemonConnection& daemon, const std::string& user, bool enrolled)
+{
+  Methods out;
+  if (!enrolled) {
+    return out;
+  }
+  auto phone = call(daemon, protocol::PhoneStatusRequest{user});
+  const std::uint8_t bits = phone ? phone->methods : protocol::k_method_app;
+  if ((bits & protocol::k_method_app) != 0) {
+    out.names.push_back("app");
+  }
+  if ((bits & protocol::k_method_sms) != 0) {
+    out.names.push_back("sms");
+  }
+  if ((bits & protocol::k_method_voice) != 0) {
+    out.names.push_back("voice");
+  }
+  if (phone) {
+    out.phone = std::string(phone->number);
+  }
+  return out;
+}
+
+// "app+sms", or "-".
+std::string methods_text(const Methods& methods)
+{
+  std::string text;
+  for (const char* name : methods.names) {
+    text += (text.empty() ? "" : "+") + std::string(name);
+  }
+  return text.empty() ? "-" : text;
+}
+
+std::string methods_json(const Methods& methods)
+{
+  std::string text = "[";
+  for (const char* name : methods.names) {
+    text += (text.size() > 1 ? ", \"" : "\"") + std::string(name) + "\"";
+  }
+  return text + "]";
+}
+
 // --- commands -------------------------------------------------------------------------------
 
 int status(DaemonConnection& daemon, const std::string& user)
@@ -222,6 +271,10 @@ int status(DaemonConnection& daemon, const std::string& user)
   if (status.replacing) {
     printf("replacing: yes (a new phone waits for its first code)\n");
   }
+  const Methods methods =
+      methods_of(daemon, user, status.state == protocol::EnrollmentState::active);
+  printf("methods: %s\n", methods_text(methods).c_str());
+  printf("phone: %s\n", methods.phone.empty() ? "-" : methods.phone.c_str());
   return 0;
 }
 
@@ -236,49 +289,66 @@ int list(DaemonConnection& daemon, bool json)
     if (!answer) {
       return call_failed(answer.error());
     }
-    const protocol::AdminListReply& page = *answer;
+    // Each entry owns its strings: PHONE_STATUS, asked below, reuses the reply buffer.
+    struct Entry {
+      std::string user;
+      std::string reason;
+      protocol::StatusReply state;
+    };
+    std::vector<Entry> entries;
+    for (std::size_t i = 0; i < answer->count; ++i) {
+      entries.push_back({std::string(answer->entries[i].user),
+                         std::string(answer->entries[i].state.reason), answer->entries[i].state});
+      entries.back().state.reason = {};
+    }
+    const bool more = answer->more;
     // Only once the daemon has answered: a refusal (not an administrator) prints no header.
     if (!header_printed) {
       if (json) {
         printf("[");
       } else {
-        printf("%-20s %-7s %-8s %-22s %-20s %-13s %-5s %-20s %s\n", "USER", "2FA", "REQUIRED",
-               "WHY", "GRACE UNTIL", "LOCKED", "CODES", "LAST LOGIN", "PASS UNTIL");
+        printf("%-20s %-7s %-8s %-22s %-20s %-13s %-5s %-20s %-20s %-13s %s\n", "USER", "2FA",
+               "REQUIRED", "WHY", "GRACE UNTIL", "LOCKED", "CODES", "LAST LOGIN", "PASS UNTIL",
+               "METHODS", "PHONE");
       }
       header_printed = true;
     }
-    for (std::size_t i = 0; i < page.count; ++i) {
-      const protocol::AccountEntry& entry = page.entries[i];
+    for (Entry& entry : entries) {
+      entry.state.reason = entry.reason;
       const protocol::StatusReply& s = entry.state;
+      const Methods methods =
+          methods_of(daemon, entry.user, s.state == protocol::EnrollmentState::active);
       if (json) {
         printf("%s\n  {\"user\": %s, \"enabled\": %s, \"state\": \"%s\", \"required\": %s, "
                "\"reason\": %s, \"grace_until\": %s, \"locked\": %s, \"backup_codes\": %u, "
                "\"last_login\": %s, \"pass_until\": %s, \"pass_active\": %s, "
-               "\"enrolled_at\": %s, \"failures\": %u, \"replacing\": %s}",
+               "\"enrolled_at\": %s, \"failures\": %u, \"replacing\": %s, \"methods\": %s, "
+               "\"phone\": %s}",
                first ? "" : ",", json_string(entry.user).c_str(),
-               s.state == protocol::EnrollmentState::active ? "true" : "false",
-               state_name(s.state), s.required ? "true" : "false",
-               json_string(s.reason).c_str(), json_time(s.grace_until).c_str(),
-               s.lock == protocol::LockState::none
-                 ? "null"
-                 : json_string(lock_name(s.lock)).c_str(),
+               s.state == protocol::EnrollmentState::active ? "true" : "false", state_name(s.state),
+               s.required ? "true" : "false", json_string(s.reason).c_str(),
+               json_time(s.grace_until).c_str(),
+               s.lock == protocol::LockState::none ? "null"
+                                                   : json_string(lock_name(s.lock)).c_str(),
                static_cast<unsigned>(s.backup_codes), json_time(s.last_login).c_str(),
                json_time(s.pass_until).c_str(),
                static_cast<std::int64_t>(s.pass_until) > now ? "true" : "false",
-               json_time(s.enrolled_at).c_str(), s.failures, s.replacing ? "true" : "false");
+               json_time(s.enrolled_at).c_str(), s.failures, s.replacing ? "true" : "false",
+               methods_json(methods).c_str(),
+               methods.phone.empty() ? "null" : json_string(methods.phone).c_str());
       } else {
-        printf("%-20s %-7s %-8s %-22s %-20s %-13s %-5s %-20s %s\n",
+        printf("%-20s %-7s %-8s %-22s %-20s %-13s %-5s %-20s %-20s %-13s %s\n",
                printable(entry.user).c_str(), state_name(s.state), s.required ? "yes" : "no",
                printable(s.reason).c_str(), grace_column(s, now).c_str(), lock_name(s.lock),
-               codes_text(s).c_str(), time_or_dash(s.last_login).c_str(),
-               pass_text(s, now).c_str());
+               codes_text(s).c_str(), time_or_dash(s.last_login).c_str(), pass_text(s, now).c_str(),
+               methods_text(methods).c_str(), methods.phone.empty() ? "-" : methods.phone.c_str());
       }
       first = false;
     }
-    if (!page.more || page.count == 0) {
+    if (!more || entries.empty()) {
       break;
     }
-    after = std::string(page.entries[page.count - 1].user);
+    after = entries.back().user;
   }
   if (json) {
     printf("%s]\n", first ? "" : "\n");

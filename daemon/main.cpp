@@ -12,10 +12,14 @@
 #include "log.hpp"
 #include "password_checker.hpp"
 #include "password_queue.hpp"
+#include "phone_codes.hpp"
+#include "phone_dispatch.hpp"
 #include "policy.hpp"
 #include "request_handler.hpp"
 #include "sealer.hpp"
 #include "secret_bytes.hpp"
+#include "send_budget.hpp"
+#include "sender_factory.hpp"
 #include "server.hpp"
 #include "store_factory.hpp"
 #include "store_migration.hpp"
@@ -206,6 +210,7 @@ std::unique_ptr<Directory> make_directory(const Config& c, std::string bind_pass
   d.group_filter = c.ldap_group_filter;
   d.member_uid_attribute = c.ldap_member_uid_attribute;
   d.member_dn_attributes = c.ldap_member_attributes;
+  d.phone_attribute = c.phone_attribute;
   return make_ldap_directory(std::move(d));
 }
 
@@ -381,6 +386,13 @@ int run_daemon(int argc, char** argv)
     log::error("cannot start: %s", backup_codes.error().message.c_str());
     return 1;
   }
+  // Codes sent to phones are hashed under a key of the current studio key's: a code lives
+  // minutes, so a rotation costs at most the codes in flight.
+  auto phone_hasher = PhoneCodeHasher::create(startup->keys->current().bytes.span());
+  if (!phone_hasher) {
+    log::error("cannot start: %s", phone_hasher.error().message.c_str());
+    return 1;
+  }
   auto sealer = Sealer::create(std::move(*startup->keys));
   if (!sealer) {
     log::error("cannot start: %s", sealer.error().message.c_str());
@@ -398,6 +410,7 @@ int run_daemon(int argc, char** argv)
   policy_settings.grace_period = config.grace_period;
   policy_settings.require_groups = config.require_groups;
   policy_settings.exempt_groups = config.exempt_groups;
+  policy_settings.phone_from_directory = !config.phone_attribute.empty();
   PolicyResolver policy(*startup->store, directory.get(), clock, policy_settings);
   if (auto loaded = policy.load(); !loaded) {
     log::error("cannot start: %s", loaded.error().message.c_str());
@@ -421,8 +434,39 @@ int run_daemon(int argc, char** argv)
   password_limits.max_waiting_per_uid = config.password_queue_per_uid;
   password_limits.max_wait = std::chrono::seconds(config.password_queue_wait);
   PasswordQueue password_queue(password_limits);
+  PhoneCodeRules phone_rules;
+  phone_rules.lifetime = config.phone_code_lifetime;
+  phone_rules.resend_after = config.phone_resend_interval;
+  phone_rules.sends_per_user_hour = config.phone_sends_per_user_hour;
+  const PhoneCodes phone_codes(*phone_hasher, phone_rules);
+  SendBudget host_send_budget(config.phone_sends_per_host_hour);
+  auto sms_sender = make_sender_pool(config, PhoneChannel::sms);
+  auto voice_sender = make_sender_pool(config, PhoneChannel::voice);
+  for (const auto* made : {&sms_sender, &voice_sender}) {
+    if (!*made) {
+      log::error("cannot start: %s", made->error().message.c_str());
+      return 1;
+    }
+  }
+  PhoneMessageTexts phone_texts;
+  phone_texts.issuer = config.phone_issuer.empty() ? config.issuer : config.phone_issuer;
+  phone_texts.sms = config.phone_message;
+  phone_texts.voice = config.voice_message;
+  std::optional<PhoneDispatch> phone_dispatch;
+  if (sms_sender->configured() || voice_sender->configured()) {
+    phone_dispatch.emplace(ledger, phone_codes, host_send_budget, sms_sender->pool.get(),
+                           voice_sender->pool.get(), phone_texts);
+    log::info("codes by phone: %s%s%s, at most %u sendings at once per channel",
+              sms_sender->configured() ? "sms" : "",
+              sms_sender->configured() && voice_sender->configured() ? " and " : "",
+              voice_sender->configured() ? "voice" : "", config.sender_concurrency);
+  }
+  PhoneLogin phone_login;
+  phone_login.codes = &phone_codes;
+  phone_login.dispatch = phone_dispatch ? &*phone_dispatch : nullptr;
+  phone_login.self_enroll = config.phone_self_enroll;
   Authenticator authenticator(ledger, *sealer, *backup_codes, passwords, auth_settings, &policy,
-                              &password_queue);
+                              &password_queue, phone_login);
   AccountAdmin admin(ledger, authenticator);
   const StoreMigration migration(config, *startup->store, config.store);
   RequestHandler handler(authenticator, admin,

@@ -110,6 +110,27 @@ bool valid(EnforceResult result)
          static_cast<std::uint8_t>(EnforceResult::refused_not_enrolled);
 }
 
+bool valid(PhoneChannelChoice channel)
+{
+  return static_cast<std::uint8_t>(channel) <= static_cast<std::uint8_t>(PhoneChannelChoice::voice);
+}
+
+bool valid(SendCodeResult result)
+{
+  return static_cast<std::uint8_t>(result) <= static_cast<std::uint8_t>(SendCodeResult::locked);
+}
+
+bool valid(PhoneEnrollResult result)
+{
+  return static_cast<std::uint8_t>(result) <=
+         static_cast<std::uint8_t>(PhoneEnrollResult::no_sender);
+}
+
+bool valid_methods(std::uint8_t methods)
+{
+  return (methods & ~(k_method_app | k_method_sms | k_method_voice)) == 0;
+}
+
 bool valid(ErrorCode code)
 {
   const auto value = static_cast<std::uint16_t>(code);
@@ -477,6 +498,209 @@ bool decode(std::span<const std::uint8_t> payload, EnrollConfirmReply& msg)
     return false;
   }
   msg.result = decoded;
+  return true;
+}
+
+// --- PHONE_STATUS, SEND_CODE, PHONE_ENROLL, PHONE_CONFIRM --------------------------------------
+
+bool encode(const PhoneStatusRequest& msg, FrameBuffer& out)
+{
+  return encode_user(msg, MessageType::phone_status, out);
+}
+
+bool decode(std::span<const std::uint8_t> payload, PhoneStatusRequest& msg)
+{
+  return decode_user(payload, msg);
+}
+
+bool encode(const PhoneStatusReply& msg, FrameBuffer& out)
+{
+  Writer writer(out, reply_type(MessageType::phone_status));
+  writer.u8(msg.methods);
+  writer.str(msg.number, limits::masked_phone);
+  writer.u8(msg.from_directory ? 1 : 0);
+  writer.u8(msg.self_enroll ? 1 : 0);
+  writer.u8(msg.pending);
+  return valid_methods(msg.methods) && valid_methods(msg.pending) && writer.finish();
+}
+
+bool decode(std::span<const std::uint8_t> payload, PhoneStatusReply& msg)
+{
+  Reader reader(payload);
+  PhoneStatusReply decoded;
+  if (!reader.u8(decoded.methods) || !reader.str(decoded.number, limits::masked_phone) ||
+      !read_flag(reader, decoded.from_directory) || !read_flag(reader, decoded.self_enroll) ||
+      !reader.u8(decoded.pending) || !reader.at_end() || !valid_methods(decoded.methods) ||
+      !valid_methods(decoded.pending)) {
+    return false;
+  }
+  msg = decoded;
+  return true;
+}
+
+bool encode(const SendCodeRequest& msg, FrameBuffer& out)
+{
+  Writer writer(out, type_byte(MessageType::send_code));
+  writer.str(msg.user, limits::user);
+  writer.str(msg.service, limits::service);
+  writer.str(msg.rhost, limits::rhost);
+  writer.str(msg.tty, limits::tty);
+  writer.str(msg.password, limits::password);
+  writer.u8(static_cast<std::uint8_t>(msg.channel));
+  return valid(msg.channel) && writer.finish();
+}
+
+bool decode(std::span<const std::uint8_t> payload, SendCodeRequest& msg)
+{
+  Reader reader(payload);
+  SendCodeRequest decoded;
+  std::uint8_t channel;
+  if (!reader.str(decoded.user, limits::user) || !reader.str(decoded.service, limits::service) ||
+      !reader.str(decoded.rhost, limits::rhost) || !reader.str(decoded.tty, limits::tty) ||
+      !reader.str(decoded.password, limits::password) || !reader.u8(channel) || !reader.at_end()) {
+    return false;
+  }
+  decoded.channel = static_cast<PhoneChannelChoice>(channel);
+  if (!valid(decoded.channel)) {
+    return false;
+  }
+  msg = decoded;
+  return true;
+}
+
+bool encode(const SendCodeReply& msg, FrameBuffer& out)
+{
+  Writer writer(out, reply_type(MessageType::send_code));
+  writer.u8(static_cast<std::uint8_t>(msg.result));
+  writer.u32(msg.retry_after);
+  writer.u8(static_cast<std::uint8_t>(msg.channel));
+  writer.str(msg.number, limits::masked_phone);
+  return valid(msg.result) && valid(msg.channel) && writer.finish();
+}
+
+bool decode(std::span<const std::uint8_t> payload, SendCodeReply& msg)
+{
+  Reader reader(payload);
+  SendCodeReply decoded;
+  std::uint8_t result;
+  std::uint8_t channel;
+  if (!reader.u8(result) || !reader.u32(decoded.retry_after) || !reader.u8(channel) ||
+      !reader.str(decoded.number, limits::masked_phone) || !reader.at_end()) {
+    return false;
+  }
+  decoded.result = static_cast<SendCodeResult>(result);
+  decoded.channel = static_cast<PhoneChannelChoice>(channel);
+  if (!valid(decoded.result) || !valid(decoded.channel)) {
+    return false;
+  }
+  msg = decoded;
+  return true;
+}
+
+bool encode(const PhoneEnrollRequest& msg, FrameBuffer& out)
+{
+  Writer writer(out, type_byte(MessageType::phone_enroll));
+  writer.str(msg.user, limits::user);
+  writer.str(msg.number, limits::phone_input);
+  writer.u8(msg.methods);
+  writer.str(msg.code, limits::code);
+  return valid_methods(msg.methods) && writer.finish();
+}
+
+bool decode(std::span<const std::uint8_t> payload, PhoneEnrollRequest& msg)
+{
+  Reader reader(payload);
+  PhoneEnrollRequest decoded;
+  if (!reader.str(decoded.user, limits::user) || !reader.str(decoded.number, limits::phone_input) ||
+      !reader.u8(decoded.methods) || !reader.str(decoded.code, limits::code) || !reader.at_end() ||
+      !valid_methods(decoded.methods)) {
+    return false;
+  }
+  msg = decoded;
+  return true;
+}
+
+bool encode(const PhoneEnrollReply& msg, FrameBuffer& out)
+{
+  Writer writer(out, reply_type(MessageType::phone_enroll));
+  writer.u8(static_cast<std::uint8_t>(msg.result));
+  writer.u32(msg.retry_after);
+  writer.str(msg.number, limits::masked_phone);
+  writer.u64(msg.expires_at);
+  return valid(msg.result) && writer.finish();
+}
+
+bool decode(std::span<const std::uint8_t> payload, PhoneEnrollReply& msg)
+{
+  Reader reader(payload);
+  PhoneEnrollReply decoded;
+  std::uint8_t result;
+  if (!reader.u8(result) || !reader.u32(decoded.retry_after) ||
+      !reader.str(decoded.number, limits::masked_phone) || !reader.u64(decoded.expires_at) ||
+      !reader.at_end()) {
+    return false;
+  }
+  decoded.result = static_cast<PhoneEnrollResult>(result);
+  if (!valid(decoded.result)) {
+    return false;
+  }
+  msg = decoded;
+  return true;
+}
+
+bool encode(const PhoneConfirmRequest& msg, FrameBuffer& out)
+{
+  return encode_user_code(msg, MessageType::phone_confirm, out);
+}
+
+bool decode(std::span<const std::uint8_t> payload, PhoneConfirmRequest& msg)
+{
+  return decode_user_code(payload, msg);
+}
+
+bool encode(const PhoneConfirmReply& msg, FrameBuffer& out)
+{
+  Writer writer(out, reply_type(MessageType::phone_confirm));
+  writer.u8(static_cast<std::uint8_t>(msg.result));
+  return valid(msg.result) && writer.finish();
+}
+
+bool encode(const PhoneRemoveRequest& msg, FrameBuffer& out)
+{
+  return encode_user_code(msg, MessageType::phone_remove, out);
+}
+
+bool decode(std::span<const std::uint8_t> payload, PhoneRemoveRequest& msg)
+{
+  return decode_user_code(payload, msg);
+}
+
+bool encode(const PhoneRemoveReply& msg, FrameBuffer& out)
+{
+  Writer writer(out, reply_type(MessageType::phone_remove));
+  writer.u8(static_cast<std::uint8_t>(msg.result));
+  writer.u32(msg.retry_after);
+  return valid(msg.result) && writer.finish();
+}
+
+bool decode(std::span<const std::uint8_t> payload, PhoneRemoveReply& msg)
+{
+  Reader reader(payload);
+  PhoneRemoveReply decoded;
+  if (!read_code_result(reader, decoded.result, decoded.retry_after) || !reader.at_end()) {
+    return false;
+  }
+  msg = decoded;
+  return true;
+}
+
+bool decode(std::span<const std::uint8_t> payload, PhoneConfirmReply& msg)
+{
+  EnrollConfirmReply same;
+  if (!decode(payload, same)) {
+    return false;
+  }
+  msg.result = same.result;
   return true;
 }
 
@@ -1315,6 +1539,16 @@ const char* name(MessageType type)
     return "ENROLL_REPLACE";
   case MessageType::enroll_prompt:
     return "ENROLL_PROMPT";
+  case MessageType::phone_status:
+    return "PHONE_STATUS";
+  case MessageType::send_code:
+    return "SEND_CODE";
+  case MessageType::phone_enroll:
+    return "PHONE_ENROLL";
+  case MessageType::phone_confirm:
+    return "PHONE_CONFIRM";
+  case MessageType::phone_remove:
+    return "PHONE_REMOVE";
   case MessageType::admin_list:
     return "ADMIN_LIST";
   case MessageType::admin_disable:
@@ -1360,6 +1594,54 @@ const char* name(AuthResult result)
     return "locked";
   case AuthResult::enroll_required:
     return "enroll-required";
+  }
+  return "?";
+}
+
+const char* name(SendCodeResult result)
+{
+  switch (result) {
+  case SendCodeResult::sent:
+    return "sent";
+  case SendCodeResult::denied:
+    return "denied";
+  case SendCodeResult::refused:
+    return "refused";
+  case SendCodeResult::failed:
+    return "failed";
+  case SendCodeResult::no_phone:
+    return "no-phone";
+  case SendCodeResult::unavailable:
+    return "unavailable";
+  case SendCodeResult::throttled:
+    return "throttled";
+  case SendCodeResult::locked:
+    return "locked";
+  }
+  return "?";
+}
+
+const char* name(PhoneEnrollResult result)
+{
+  switch (result) {
+  case PhoneEnrollResult::sent:
+    return "sent";
+  case PhoneEnrollResult::bad_number:
+    return "bad-number";
+  case PhoneEnrollResult::not_allowed:
+    return "not-allowed";
+  case PhoneEnrollResult::refused:
+    return "refused";
+  case PhoneEnrollResult::failed:
+    return "failed";
+  case PhoneEnrollResult::bad_code:
+    return "bad-code";
+  case PhoneEnrollResult::throttled:
+    return "throttled";
+  case PhoneEnrollResult::locked:
+    return "locked";
+  case PhoneEnrollResult::no_sender:
+    return "no-sender";
   }
   return "?";
 }

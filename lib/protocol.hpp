@@ -23,6 +23,11 @@ enum class MessageType : std::uint8_t {
   disable = 0x07,
   enroll_replace = 0x08,
   enroll_prompt = 0x09,
+  phone_status = 0x0A,
+  send_code = 0x0B,
+  phone_enroll = 0x0C,
+  phone_confirm = 0x0D,
+  phone_remove = 0x0E,
   admin_list = 0x10,
   admin_disable = 0x11,
   admin_unlock = 0x12,
@@ -57,6 +62,8 @@ inline constexpr std::size_t action = 32;  // audit action and outcome names
 inline constexpr std::size_t import_secret = 128;
 inline constexpr std::size_t display_line = 512; // one line of ENROLL_PROMPT text
 inline constexpr std::size_t dn = 512;           // a directory entry's name
+inline constexpr std::size_t phone_input = 40;   // a phone number as typed (phone::k_max_input)
+inline constexpr std::size_t masked_phone = 32;  // "••••••4567"
 } // namespace limits
 
 inline constexpr std::size_t k_backup_codes_per_set = 10; // also the most a user can have
@@ -114,6 +121,32 @@ enum class PolicySource : std::uint8_t {
 };
 enum class EnforceAction : std::uint8_t { query = 0, on = 1, off = 2 };
 enum class EnforceResult : std::uint8_t { done = 0, refused_not_enrolled = 1 };
+// How a code reaches a phone, and the methods bits of PHONE_STATUS.
+enum class PhoneChannelChoice : std::uint8_t { any = 0, sms = 1, voice = 2 };
+inline constexpr std::uint8_t k_method_app = 1;
+inline constexpr std::uint8_t k_method_sms = 2;
+inline constexpr std::uint8_t k_method_voice = 4;
+enum class SendCodeResult : std::uint8_t {
+  sent = 0,        // the gateway took the code
+  denied = 1,      // the password was wrong (or missing): nothing sent
+  refused = 2,     // a ration refused it: wait retry_after
+  failed = 3,      // the gateway failed or did not answer in time: fail closed
+  no_phone = 4,    // the subject has no number (or no sender for its methods)
+  unavailable = 5, // the daemon could not decide (store error, directory unreachable)
+  throttled = 6,   // too many wrong codes: wait retry_after
+  locked = 7,
+};
+enum class PhoneEnrollResult : std::uint8_t {
+  sent = 0,        // a confirmation code went to the number: PHONE_CONFIRM next
+  bad_number = 1,  // not an E.164 number, or no method
+  not_allowed = 2, // phone_self_enroll = no, or the directory supplies the subject's number
+  refused = 3,     // a ration refused it: wait retry_after
+  failed = 4,      // the gateway failed: nothing to confirm
+  bad_code = 5,    // the code proving the present second factor was wrong
+  throttled = 6,
+  locked = 7,
+  no_sender = 8, // no sender is configured for the methods asked for
+};
 // Which way ADMIN_MIGRATE copies users' records.
 enum class MigrateDirection : std::uint8_t { to_directory = 0, to_local = 1 };
 // ADMIN_HEALTH: the store the daemon serves, and how a directory store's conditional writes go.
@@ -151,6 +184,11 @@ struct AdminEnforceReply;
 struct AdminRekeyReply;
 struct AdminMigrateReply;
 struct AdminHealthReply;
+struct PhoneStatusReply;
+struct SendCodeReply;
+struct PhoneEnrollReply;
+struct PhoneConfirmReply;
+struct PhoneRemoveReply;
 
 struct PingRequest {
   static constexpr MessageType k_type = MessageType::ping;
@@ -272,6 +310,71 @@ struct EnrollReplaceReply {
   EnrollBeginReply offer{{}, {}, {}, {}, 0, 0, 0};
 };
 
+// Codes by text message and voice call.
+struct PhoneStatusRequest {
+  static constexpr MessageType k_type = MessageType::phone_status;
+  using Reply = PhoneStatusReply;
+  std::string_view user;
+};
+struct PhoneStatusReply {
+  std::uint8_t methods = 0;    // k_method_* bits of the active factors
+  std::string_view number;     // masked; empty without a number
+  bool from_directory = false; // the number is the directory's (phone_attribute)
+  bool self_enroll = false;    // the subject may register a number itself
+  std::uint8_t pending = 0;    // k_method_sms/voice bits of a number waiting for confirmation
+};
+// A login code sent to the subject's phone: only with the right password, or from root with
+// none (the PAM stack's earlier modules checked it).
+struct SendCodeRequest {
+  static constexpr MessageType k_type = MessageType::send_code;
+  using Reply = SendCodeReply;
+  std::string_view user;
+  std::string_view service;
+  std::string_view rhost;
+  std::string_view tty;
+  std::string_view password;
+  PhoneChannelChoice channel = PhoneChannelChoice::any;
+};
+struct SendCodeReply {
+  SendCodeResult result = SendCodeResult::denied;
+  std::uint32_t retry_after = 0;
+  PhoneChannelChoice channel = PhoneChannelChoice::any; // with sent: sms or voice
+  std::string_view number;                              // with sent: masked
+};
+struct PhoneEnrollRequest {
+  static constexpr MessageType k_type = MessageType::phone_enroll;
+  using Reply = PhoneEnrollReply;
+  std::string_view user;
+  std::string_view number;  // as typed
+  std::uint8_t methods = 0; // k_method_sms and/or k_method_voice
+  std::string_view code;    // proof of the subject's present second factor; empty: none
+};
+struct PhoneEnrollReply {
+  PhoneEnrollResult result = PhoneEnrollResult::bad_number;
+  std::uint32_t retry_after = 0;
+  std::string_view number;      // masked
+  std::uint64_t expires_at = 0; // with sent: when the confirmation code stops working
+};
+struct PhoneConfirmRequest {
+  static constexpr MessageType k_type = MessageType::phone_confirm;
+  using Reply = PhoneConfirmReply;
+  std::string_view user;
+  std::string_view code;
+};
+struct PhoneConfirmReply {
+  EnrollResult result = EnrollResult::bad_code;
+};
+// Code-proven: the number goes (the app, if any, stays).
+struct PhoneRemoveRequest {
+  static constexpr MessageType k_type = MessageType::phone_remove;
+  using Reply = PhoneRemoveReply;
+  std::string_view user;
+  std::string_view code;
+};
+struct PhoneRemoveReply {
+  CodeResult result = CodeResult::bad_code;
+  std::uint32_t retry_after = 0;
+};
 // Administration.
 struct AccountEntry {
   std::string_view user;
@@ -459,6 +562,8 @@ const char* name(MessageType type);
 
 // Short names of results, for logs and the audit trail: "success", "denied", "bad-code", ...
 const char* name(AuthResult result);
+const char* name(SendCodeResult result);
+const char* name(PhoneEnrollResult result);
 const char* name(CodeResult result);
 const char* name(EnrollResult result);
 const char* name(AdminDisableResult result);
@@ -482,6 +587,26 @@ bool decode(std::span<const std::uint8_t> payload, StatusRequest& msg);
 bool encode(const StatusReply& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, StatusReply& msg);
 
+bool encode(const PhoneStatusRequest& msg, wire::FrameBuffer& out);
+bool decode(std::span<const std::uint8_t> payload, PhoneStatusRequest& msg);
+bool encode(const PhoneStatusReply& msg, wire::FrameBuffer& out);
+bool decode(std::span<const std::uint8_t> payload, PhoneStatusReply& msg);
+bool encode(const SendCodeRequest& msg, wire::FrameBuffer& out);
+bool decode(std::span<const std::uint8_t> payload, SendCodeRequest& msg);
+bool encode(const SendCodeReply& msg, wire::FrameBuffer& out);
+bool decode(std::span<const std::uint8_t> payload, SendCodeReply& msg);
+bool encode(const PhoneEnrollRequest& msg, wire::FrameBuffer& out);
+bool decode(std::span<const std::uint8_t> payload, PhoneEnrollRequest& msg);
+bool encode(const PhoneEnrollReply& msg, wire::FrameBuffer& out);
+bool decode(std::span<const std::uint8_t> payload, PhoneEnrollReply& msg);
+bool encode(const PhoneConfirmRequest& msg, wire::FrameBuffer& out);
+bool decode(std::span<const std::uint8_t> payload, PhoneConfirmRequest& msg);
+bool encode(const PhoneConfirmReply& msg, wire::FrameBuffer& out);
+bool decode(std::span<const std::uint8_t> payload, PhoneConfirmReply& msg);
+bool encode(const PhoneRemoveRequest& msg, wire::FrameBuffer& out);
+bool decode(std::span<const std::uint8_t> payload, PhoneRemoveRequest& msg);
+bool encode(const PhoneRemoveReply& msg, wire::FrameBuffer& out);
+bool decode(std::span<const std::uint8_t> payload, PhoneRemoveReply& msg);
 bool encode(const AuthenticateRequest& msg, wire::FrameBuffer& out);
 bool decode(std::span<const std::uint8_t> payload, AuthenticateRequest& msg);
 bool encode(const AuthenticateReply& msg, wire::FrameBuffer& out);

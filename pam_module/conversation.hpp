@@ -17,6 +17,12 @@ public:
 
   const char* get() const { return m_text != nullptr ? m_text : ""; }
   char** out() { return &m_text; }
+  void swap(Answer& other)
+  {
+    char* mine = m_text;
+    m_text = other.m_text;
+    other.m_text = mine;
+  }
 
 private:
   char* m_text = nullptr;

@@ -38,6 +38,7 @@ constexpr const char* k_password_as_code_message =
   "it asks for the password alone: the administrator must turn on keyboard-interactive "
   "authentication in sshd_config (KbdInteractiveAuthentication yes, AuthenticationMethods "
   "keyboard-interactive).";
+constexpr const char* k_could_not_send = "Could not send a code; use your app or a backup code.";
 constexpr unsigned k_few_backup_codes = 2;
 constexpr int k_enrollment_attempts = 3;
 
@@ -119,8 +120,9 @@ public:
         // enroll now: the daemon says which.
         return authenticate(protocol::AuthMode::code_only, "", "");
       }
+      // The earlier modules checked the password: a code may be sent now (root's request).
       Answer code;
-      if (int rc = prompt_hidden(m_pamh, k_code_prompt, code); rc != PAM_SUCCESS) {
+      if (int rc = ask_code("", code); rc != PAM_SUCCESS) {
         return rc;
       }
       if (answered_with_password(code.get())) {
@@ -148,7 +150,7 @@ public:
     // The code is asked for whatever the password was, and the answer does not say which was
     // wrong: a password cannot be confirmed without the second factor.
     Answer code;
-    if (rc = prompt_hidden(m_pamh, k_code_prompt, code); rc != PAM_SUCCESS) {
+    if (rc = ask_code(password, code); rc != PAM_SUCCESS) {
       return rc;
     }
     if (answered_with_password(code.get())) {
@@ -158,6 +160,131 @@ public:
   }
 
 private:
+  // Asks for the code. A user with a phone only is sent one first (the daemon sends it only when
+  // `password` is right, or, empty, when root asks after the stack's earlier modules); a user
+  // with an app and a phone is told that an empty answer (or "sms", "voice") sends one, and is
+  // asked again after it went. Whatever became of a sending, a code is asked for: a backup code
+  // works, and the answer never tells whether the password was right.
+  int ask_code(const char* password, Answer& code)
+  {
+    const std::uint8_t methods = phone_methods();
+    const std::uint8_t phone = methods & (protocol::k_method_sms | protocol::k_method_voice);
+    if (phone == 0) {
+      return prompt_hidden(m_pamh, k_code_prompt, code);
+    }
+    if ((methods & protocol::k_method_app) == 0) {
+      if (int rc = send_code(password, protocol::PhoneChannelChoice::any); rc != PAM_SUCCESS) {
+        return rc;
+      }
+      return prompt_hidden(m_pamh, k_code_prompt, code);
+    }
+    const bool texts = (phone & protocol::k_method_sms) != 0;
+    const char* offer = texts ? "Verification code (press Enter to get one by text message): "
+                              : "Verification code (press Enter to get one by voice call): ";
+    if (int rc = prompt_hidden(m_pamh, offer, code); rc != PAM_SUCCESS) {
+      return rc;
+    }
+    protocol::PhoneChannelChoice channel = protocol::PhoneChannelChoice::any;
+    if (strcmp(code.get(), "sms") == 0 || strcmp(code.get(), "text") == 0) {
+      channel = protocol::PhoneChannelChoice::sms;
+    } else if (strcmp(code.get(), "voice") == 0 || strcmp(code.get(), "call") == 0) {
+      channel = protocol::PhoneChannelChoice::voice;
+    } else if (code.get()[0] != '\0') {
+      return PAM_SUCCESS;
+    }
+    if (int rc = send_code(password, channel); rc != PAM_SUCCESS) {
+      return rc;
+    }
+    Answer again;
+    if (int rc = prompt_hidden(m_pamh, k_code_prompt, again); rc != PAM_SUCCESS) {
+      return rc;
+    }
+    code.swap(again);
+    return PAM_SUCCESS;
+  }
+
+  // The k_method_* bits of the user's second factors; the app alone when the daemon does not
+  // know PHONE_STATUS (an older daemon) or cannot tell.
+  std::uint8_t phone_methods()
+  {
+    if (!protocol::encode(protocol::PhoneStatusRequest{m_user}, m_request)) {
+      return protocol::k_method_app;
+    }
+    ClientError error = m_client.connect(m_args.socket_path, m_args.timeout_ms);
+    if (error == ClientError::none) {
+      error = m_client.call(m_request, m_reply);
+    }
+    m_client.close();
+    m_request.wipe();
+    protocol::PhoneStatusReply status;
+    if (error != ClientError::none ||
+        m_reply.type() != protocol::reply_type(protocol::MessageType::phone_status) ||
+        !protocol::decode(m_reply.payload(), status)) {
+      return protocol::k_method_app;
+    }
+    return status.methods;
+  }
+
+  // Asks the daemon to send a code and tells the user what became of it. PAM_SUCCESS unless the
+  // login must end here (locked, throttled, the daemon unreachable).
+  int send_code(const char* password, protocol::PhoneChannelChoice channel)
+  {
+    protocol::SendCodeRequest request;
+    request.user = m_user;
+    request.service = item_string(m_pamh, PAM_SERVICE);
+    request.rhost = item_string(m_pamh, PAM_RHOST);
+    request.tty = item_string(m_pamh, PAM_TTY);
+    request.password = password;
+    request.channel = channel;
+    if (!protocol::encode(request, m_request)) {
+      m_request.wipe();
+      return PAM_SUCCESS; // an over-long password: the code prompt follows and fails
+    }
+    if (int rc = exchange(protocol::MessageType::send_code); rc != PAM_SUCCESS) {
+      return rc;
+    }
+    protocol::SendCodeReply reply;
+    if (!protocol::decode(m_reply.payload(), reply)) {
+      return unavailable(ClientError::protocol);
+    }
+    char message[200];
+    switch (reply.result) {
+    case protocol::SendCodeResult::sent:
+      snprintf(message, sizeof(message), "A code was sent by %s to %.*s.",
+               reply.channel == protocol::PhoneChannelChoice::voice ? "voice call" : "text message",
+               static_cast<int>(reply.number.size()), reply.number.data());
+      tell(m_pamh, m_flags, message);
+      return PAM_SUCCESS;
+    case protocol::SendCodeResult::refused:
+      snprintf(message, sizeof(message),
+               "No code was sent: one was sent too recently or too many were sent. Try again "
+               "in %u seconds, or use the code already sent, your app or a backup code.",
+               static_cast<unsigned>(reply.retry_after));
+      tell_error(m_pamh, m_flags, message);
+      return PAM_SUCCESS;
+    case protocol::SendCodeResult::failed:
+      pam_syslog(m_pamh, LOG_ERR, "studio2fad could not send a code to %s's phone", m_user);
+      tell_error(m_pamh, m_flags, k_could_not_send);
+      return PAM_SUCCESS;
+    case protocol::SendCodeResult::throttled:
+      snprintf(message, sizeof(message),
+               "Too many wrong codes. Wait %u seconds before trying again.",
+               static_cast<unsigned>(reply.retry_after));
+      tell_error(m_pamh, m_flags, message);
+      return PAM_AUTH_ERR;
+    case protocol::SendCodeResult::locked:
+      tell_error(m_pamh, m_flags, k_locked_message);
+      return PAM_MAXTRIES;
+    case protocol::SendCodeResult::unavailable:
+      tell_error(m_pamh, m_flags, k_unavailable_message);
+      return PAM_AUTHINFO_UNAVAIL;
+    case protocol::SendCodeResult::denied:   // a wrong password: the code prompt follows
+    case protocol::SendCodeResult::no_phone: // an app code or a backup code may still come
+      break;
+    }
+    return PAM_SUCCESS;
+  }
+
   // Whether the answer to a code prompt is the password just given (PAM_AUTHTOK, stored by this
   // module or an earlier one). sshd's password authentication, and any application that answers
   // every hidden prompt with the same text, does that: it is no code, and sent as one it would

@@ -40,12 +40,13 @@ AuthOutcome busy()
 Authenticator::Authenticator(AccountLedger& ledger, const Sealer& sealer,
                              const BackupCodeHasher& backup_codes, PasswordChecker& passwords,
                              AuthenticatorSettings settings, PolicyResolver* policy,
-                             PasswordQueue* password_queue)
-    : m_ledger(ledger), m_factors(sealer, backup_codes,
-                                  FactorRules{settings.window, settings.lockout_after,
-                                              settings.backup_lockout_after}),
+                             PasswordQueue* password_queue, PhoneLogin phone)
+    : m_ledger(ledger),
+      m_factors(sealer, backup_codes,
+                FactorRules{settings.window, settings.lockout_after, settings.backup_lockout_after},
+                phone.codes),
       m_passwords(passwords), m_settings(settings), m_policy(policy),
-      m_password_queue(password_queue)
+      m_password_queue(password_queue), m_phone(phone)
 {
 }
 
@@ -114,7 +115,7 @@ AuthOutcome Authenticator::authenticate(std::string_view user, AuthMode mode,
   if (record && record->lock != LockState::none) {
     return audited({AuthResult::locked, 0, "locked"});
   }
-  const bool enrolled = record && record->enrolled();
+  const bool enrolled = record && record->has_second_factor();
 
   // A throttled subject's password is not checked when a wrong one would count (a peer other
   // than root), nor before a code.
@@ -208,7 +209,8 @@ AuthOutcome Authenticator::check_code(std::string_view user, AuthMode mode,
       continue;
     }
     if (mode == AuthMode::code_only) {
-      if (!loaded->has_value() || (!(*loaded)->enrolled() && (*loaded)->lock == LockState::none)) {
+      if (!loaded->has_value() ||
+          (!(*loaded)->has_second_factor() && (*loaded)->lock == LockState::none)) {
         // Not enrolled: the policy says whether this login needs an enrollment. It may ask the
         // directory, so not under the lock.
         held.unlock();
@@ -222,7 +224,7 @@ AuthOutcome Authenticator::check_code(std::string_view user, AuthMode mode,
     if (loaded->has_value() && (*loaded)->lock != LockState::none) {
       return audited({AuthResult::locked, 0, "locked"});
     }
-    if (!loaded->has_value() || !(*loaded)->enrolled()) {
+    if (!loaded->has_value() || !(*loaded)->has_second_factor()) {
       // Code only: the normal answer for a user without 2FA. After a password: the enrollment
       // went away between the two looks; no code can be checked, so no success.
       return audited(mode == AuthMode::code_only

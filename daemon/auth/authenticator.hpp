@@ -11,6 +11,7 @@
 #include "factors.hpp"
 #include "password_checker.hpp"
 #include "password_queue.hpp"
+#include "phone_dispatch.hpp"
 #include "policy.hpp"
 #include "protocol.hpp"
 #include "sealer.hpp"
@@ -94,19 +95,70 @@ struct BackupCodesOutcome {
   std::vector<SecretBytes> codes; // with CodeResult::ok: the new set, XXXX-XXXX-XXXX
 };
 
+// Codes by text message and voice call; without `dispatch`, no code is ever sent.
+struct PhoneLogin {
+  const PhoneCodes* codes = nullptr;
+  PhoneDispatch* dispatch = nullptr;
+  bool self_enroll = true; // users may register their own number (phone_self_enroll)
+};
+
+// The answer to SEND_CODE.
+struct SendCodeOutcome {
+  protocol::SendCodeResult result = protocol::SendCodeResult::denied;
+  std::uint32_t retry_after = 0;
+  PhoneChannel channel = PhoneChannel::sms; // with sent
+  std::string masked;                       // with sent: the number's mask
+  const char* reason = "";                  // for the log
+  bool busy = false;                        // the password check got no turn
+};
+
+// What PHONE_STATUS says of a user.
+struct PhoneStatus {
+  std::uint8_t methods = 0; // protocol::k_method_* bits
+  std::string masked;
+  bool self_enroll = false;
+  bool from_directory = false;
+  std::uint8_t pending = 0;
+};
+
+struct PhoneEnrollOutcome {
+  protocol::PhoneEnrollResult result = protocol::PhoneEnrollResult::bad_number;
+  std::uint32_t retry_after = 0;
+  std::string masked;
+  std::int64_t expires_at = 0;
+};
+
 class Authenticator {
 public:
   // `ledger` is shared with AccountAdmin. Without `policy`, nobody is required to use 2FA.
   // Password checks wait for their turn in `password_queue`; without one they run at once.
   Authenticator(AccountLedger& ledger, const Sealer& sealer, const BackupCodeHasher& backup_codes,
                 PasswordChecker& passwords, AuthenticatorSettings settings,
-                PolicyResolver* policy = nullptr, PasswordQueue* password_queue = nullptr);
+                PolicyResolver* policy = nullptr, PasswordQueue* password_queue = nullptr,
+                PhoneLogin phone = {});
 
   Expected<UserStatus> status(std::string_view user);
 
   // Evaluates the factors that `mode` asks for (see PROTOCOL.md, AUTHENTICATE).
   AuthOutcome authenticate(std::string_view user, protocol::AuthMode mode,
                            std::string_view password, std::string_view code, const Requester& who);
+
+  // Sends a login code to the subject's phone, only once `password` is right, or with none
+  // from root (the PAM stack's earlier modules checked it). See PROTOCOL.md, SEND_CODE.
+  SendCodeOutcome send_code(std::string_view user, std::string_view password,
+                            std::optional<PhoneChannel> channel, const Requester& who);
+  Expected<PhoneStatus> phone_status(std::string_view user);
+  // Registers `number` as the subject's pending number and sends it a confirmation code; a
+  // subject with a second factor proves it with `code` first.
+  Expected<PhoneEnrollOutcome> phone_enroll(std::string_view user, std::string_view number,
+                                            std::uint8_t methods, std::string_view code,
+                                            const Requester& who);
+  // The confirmation code of the pending number: right, the number becomes the active one.
+  Expected<EnrollOutcome> phone_confirm(std::string_view user, std::string_view code,
+                                        const Requester& who);
+  // Removes the number (and any number being confirmed), once `code` proves the second factor.
+  Expected<CodeOutcome> phone_remove(std::string_view user, std::string_view code,
+                                     const Requester& who);
 
   // Errors: Errc::already_enrolled, Errc::locked, or a store or crypto failure.
   Expected<EnrollmentOffer> begin_enrollment(std::string_view user, const Requester& who);
@@ -145,6 +197,10 @@ private:
     const char* why = nullptr; // when not the policy's reason
   };
   Demand demand(UserRecord& record, const PolicyAnswer& policy, std::int64_t now) const;
+  // With phone_attribute: makes the record's number the directory's (the administrators' to
+  // set), committing a change with its audit row. Whether the directory manages the user's
+  // number; false too when it cannot be reached (the record's number is used meanwhile).
+  bool sync_directory_phone(std::string_view user);
   // Records a login's outcome that changes no record, and returns it.
   AuthOutcome record_login(const Requester& who, std::string_view user, AuthOutcome outcome);
   // A wrong password in mode 1 from a peer other than root: counted like a wrong code (toward
@@ -215,6 +271,7 @@ private:
   AuthenticatorSettings m_settings;
   PolicyResolver* m_policy;
   PasswordQueue* m_password_queue;
+  PhoneLogin m_phone;
 };
 
 } // namespace studio2fa

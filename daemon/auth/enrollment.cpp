@@ -50,7 +50,7 @@ Expected<EnrollmentOffer> Authenticator::begin_enrollment_held(std::string_view 
     m_ledger.record(m_ledger.event(who, "enroll-begin", user, "locked", ""));
     return make_error(Errc::locked, k_locked);
   }
-  if (record.enrolled()) {
+  if (record.has_second_factor()) {
     m_ledger.record(m_ledger.event(who, "enroll-begin", user, "refused", "already enrolled"));
     return make_error(Errc::already_enrolled, k_already_enrolled);
   }

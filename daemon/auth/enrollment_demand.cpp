@@ -33,7 +33,7 @@ Authenticator::Demand Authenticator::demand(UserRecord& record, const PolicyAnsw
 {
   Demand owed;
   owed.required = policy.required();
-  if (record.enrolled() || record.pass_until > now) {
+  if (record.has_second_factor() || record.pass_until > now) {
     return owed; // enrolled, or a temporary pass: nothing to demand now
   }
   if (record.pass_until > 0) {
@@ -71,9 +71,9 @@ UserStatus Authenticator::describe(const UserRecord* record, std::int64_t now) c
   const bool pending_alive =
       record->has_pending() &&
       now - record->pending_created_at < static_cast<std::int64_t>(m_settings.enroll_timeout);
-  if (record->enrolled()) {
+  if (record->has_second_factor()) {
     status.state = protocol::EnrollmentState::active;
-    status.enrolled_at = record->enrolled_at;
+    status.enrolled_at = record->enrolled() ? record->enrolled_at : record->phone_enrolled_at;
     status.replacing = pending_alive;
   } else if (pending_alive) {
     status.state = protocol::EnrollmentState::pending;
@@ -111,6 +111,7 @@ Expected<UserStatus> Authenticator::status(std::string_view user)
 {
   // Before the lock: the directory may take a while to answer.
   const PolicyAnswer policy = decide(user);
+  sync_directory_phone(user);
   auto held = m_ledger.lock(user);
   auto loaded = m_ledger.load(user);
   if (!loaded) {
@@ -135,7 +136,7 @@ AuthOutcome Authenticator::admit_unenrolled(std::string_view user, AuthMode mode
   if (updated.lock != LockState::none) {
     return audited({AuthResult::locked, 0, "locked"});
   }
-  if (updated.enrolled()) {
+  if (updated.has_second_factor()) {
     // Enrolled since the first look: only a code can let this login through.
     return audited(
         mode == AuthMode::code_only

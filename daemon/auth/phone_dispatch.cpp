@@ -26,8 +26,10 @@ PhoneDispatch::PhoneDispatch(AccountLedger& ledger, const PhoneCodes& codes,
 {
 }
 
-PhoneSendOutcome PhoneDispatch::send_login_code(std::string_view user, const Requester& who)
+PhoneSendOutcome PhoneDispatch::send_code(std::string_view user, PhoneCodePurpose purpose,
+                                          std::optional<PhoneChannel> channel, const Requester& who)
 {
+  const bool login = purpose == PhoneCodePurpose::login;
   PhoneSendOutcome outcome;
   auto audited = [&](const char* result, const std::string& detail) {
     m_ledger.record(m_ledger.event(who, k_action, user, result, detail));
@@ -46,21 +48,31 @@ PhoneSendOutcome PhoneDispatch::send_login_code(std::string_view user, const Req
       outcome.notice = k_could_not_send;
       return audited("failed", "store error");
     }
-    if (!loaded->has_value() || !(*loaded)->has_phone()) {
+    const bool has_number =
+        loaded->has_value() && (login ? (*loaded)->has_phone() : !(*loaded)->pending_phone.empty());
+    if (!has_number) {
       return audited("no_phone", "no phone number");
     }
     UserRecord& record = **loaded;
-    // Text first: a call is for those who asked for calls only.
-    const bool sms = (record.phone_methods & k_phone_sms) != 0 && m_sms != nullptr;
-    const bool voice = (record.phone_methods & k_phone_voice) != 0 && m_voice != nullptr;
+    const std::uint8_t methods = login ? record.phone_methods : record.pending_phone_methods;
+    // Text first: a call is for those who asked for calls only, or who ask for one now.
+    bool sms = (methods & k_phone_sms) != 0 && m_sms != nullptr;
+    bool voice = (methods & k_phone_voice) != 0 && m_voice != nullptr;
+    if (channel && (*channel == PhoneChannel::sms ? sms : voice)) {
+      sms = *channel == PhoneChannel::sms;
+      voice = !sms;
+    }
     if (!sms && !voice) {
       return audited("no_phone", "no sender configured for the number's methods");
     }
     outgoing.channel = sms ? PhoneChannel::sms : PhoneChannel::voice;
     pool = sms ? m_sms : m_voice;
+    const std::string& number = login ? record.phone : record.pending_phone;
+    outcome.channel = outgoing.channel;
+    outcome.masked = phone::mask(number);
 
     const std::int64_t now = m_ledger.now();
-    auto issued = m_codes.issue(record, PhoneCodePurpose::login, now);
+    auto issued = m_codes.issue(record, purpose, now);
     if (!issued) {
       log::error("%s", issued.error().message.c_str());
       outcome.result = PhoneSendOutcome::Result::failed;
@@ -85,7 +97,7 @@ PhoneSendOutcome PhoneDispatch::send_login_code(std::string_view user, const Req
     if (auto saved = m_ledger.commit(record, m_ledger.event(who, k_action, user, "issued",
                                                             std::string("code made for ") +
                                                                 name(outgoing.channel) + ", " +
-                                                                phone::mask(record.phone)));
+                                                                outcome.masked));
         !saved) {
       log::error("store: %s", saved.error().message.c_str());
       m_host_budget.give_back(now);
@@ -93,7 +105,7 @@ PhoneSendOutcome PhoneDispatch::send_login_code(std::string_view user, const Req
       outcome.notice = k_could_not_send;
       return outcome;
     }
-    outgoing.number = record.phone;
+    outgoing.number = number;
     outgoing.message = compose_message(m_texts, outgoing.channel, issued->code.view(),
                                        (m_codes.rules().lifetime + 59) / 60);
     sent_at = now;
@@ -118,7 +130,7 @@ PhoneSendOutcome PhoneDispatch::send_login_code(std::string_view user, const Req
   const std::string detail = std::string("not sent (") + name(outgoing.channel) + ", " +
                              phone::mask(outgoing.number) + ", " + sent.problem + ")";
   if (loaded && loaded->has_value() && (*loaded)->phone_code_sent_at == sent_at &&
-      (*loaded)->phone_code_purpose == PhoneCodePurpose::login) {
+      (*loaded)->phone_code_purpose == purpose) {
     UserRecord& record = **loaded;
     PhoneCodes::use(record);
     if (auto saved = m_ledger.commit(record, m_ledger.event(who, k_action, user, "failed", detail));

@@ -13,6 +13,7 @@
 #include "sender_pool.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -30,6 +31,9 @@ struct PhoneSendOutcome {
   // What the user is told, e.g. "A code was sent by text message to ••••••4567." (never the
   // code or the whole number).
   std::string notice;
+  // With sent (and failed): the channel used and the number's mask.
+  PhoneChannel channel = PhoneChannel::sms;
+  std::string masked;
 };
 
 class PhoneDispatch {
@@ -38,7 +42,21 @@ public:
   PhoneDispatch(AccountLedger& ledger, const PhoneCodes& codes, SendBudget& host_budget,
                 SenderPool* sms, SenderPool* voice, PhoneMessageTexts texts);
 
-  PhoneSendOutcome send_login_code(std::string_view user, const Requester& who);
+  PhoneSendOutcome send_login_code(std::string_view user, const Requester& who)
+  {
+    return send_code(user, PhoneCodePurpose::login, std::nullopt, who);
+  }
+  // A code for `purpose`: to record.phone for login, to record.pending_phone (which the caller
+  // has committed) to confirm a new number. `channel`: the one to use if the number takes it;
+  // none: text first, a call for numbers that take calls only.
+  PhoneSendOutcome send_code(std::string_view user, PhoneCodePurpose purpose,
+                             std::optional<PhoneChannel> channel, const Requester& who);
+
+  // Whether a sender is configured for `channel`.
+  bool can_send(PhoneChannel channel) const
+  {
+    return (channel == PhoneChannel::sms ? m_sms : m_voice) != nullptr;
+  }
 
 private:
   AccountLedger& m_ledger;

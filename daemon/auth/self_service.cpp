@@ -14,7 +14,7 @@ using protocol::LockState;
 
 CodeOutcome Authenticator::refusal_for(const UserRecord* record, std::int64_t now) const
 {
-  if (record == nullptr || !record->enrolled()) {
+  if (record == nullptr || !record->has_second_factor()) {
     return {CodeResult::not_enrolled, 0};
   }
   if (record->lock != LockState::none) {

@@ -39,6 +39,9 @@ CodeClaim TotpFactor::claim(const UserRecord& record, std::string_view code) con
 Expected<FactorMatch> TotpFactor::check(const UserRecord& record, std::string_view code,
                                         std::int64_t now) const
 {
+  if (!record.enrolled()) {
+    return FactorMatch{false, 0}; // a phone-only record: no app code to match
+  }
   auto step = match(record.user, k_purpose_active, record.sealed_secret, record.params,
                     record.last_step, code, now);
   if (!step) {

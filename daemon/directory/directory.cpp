@@ -96,7 +96,7 @@ std::optional<T> first_value(LDAP* ld, LDAPMessage* entry, const char* attribute
   return parsed;
 }
 
-DirectoryEntry read_entry(LDAP* ld, LDAPMessage* entry)
+DirectoryEntry read_entry(LDAP* ld, LDAPMessage* entry, const std::string& phone_attribute)
 {
   DirectoryEntry out;
   if (LdapString dn(ldap_get_dn(ld, entry)); dn) {
@@ -106,6 +106,17 @@ DirectoryEntry read_entry(LDAP* ld, LDAPMessage* entry)
   out.flags.exempt = first_value<bool>(ld, entry, k_attr_exempt, parse_boolean, out.dn);
   out.flags.grace_period =
       first_value<std::uint32_t>(ld, entry, k_attr_grace, parse_seconds, out.dn);
+  if (!phone_attribute.empty()) {
+    out.phone = first_value<std::string>(
+        ld, entry, phone_attribute.c_str(),
+        [](const berval& value) -> std::optional<std::string> {
+          if (value.bv_len == 0 || value.bv_len > 64) {
+            return std::nullopt;
+          }
+          return std::string(value.bv_val, value.bv_len);
+        },
+        out.dn);
+  }
   return out;
 }
 
@@ -221,7 +232,9 @@ private:
     char attr_required[] = "studio2faRequired";
     char attr_exempt[] = "studio2faExempt";
     char attr_grace[] = "studio2faGracePeriod";
-    char* attributes[] = {attr_required, attr_exempt, attr_grace, nullptr};
+    std::string phone = m_settings.phone_attribute;
+    char* attributes[] = {attr_required, attr_exempt, attr_grace,
+                          phone.empty() ? nullptr : phone.data(), nullptr};
     auto rc = m_connector.run(deadline, [&](LDAP* ld, timeval* left) {
       LDAPMessage* raw = nullptr;
       const int result = ldap_search_ext_s(ld, base.c_str(), scope, filter.c_str(), attributes, 0,
@@ -231,7 +244,7 @@ private:
         for (LDAPMessage* entry = message ? ldap_first_entry(ld, message.get()) : nullptr;
              entry != nullptr;
              entry = ldap_next_entry(ld, entry)) {
-          out.push_back(read_entry(ld, entry));
+          out.push_back(read_entry(ld, entry, m_settings.phone_attribute));
         }
       }
       return result;

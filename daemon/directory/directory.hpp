@@ -30,6 +30,7 @@ struct DirectorySettings {
   std::string group_filter;
   std::string member_uid_attribute;             // "memberUid": names
   std::vector<std::string> member_dn_attributes; // "member", "uniqueMember": DNs
+  std::string phone_attribute; // "mobile": users' numbers for codes by text; empty: none read
 };
 
 // The studio2faPolicy attributes of one entry; empty optionals for absent attributes.
@@ -42,6 +43,9 @@ struct PolicyFlags {
 struct DirectoryEntry {
   std::string dn;
   PolicyFlags flags;
+  // A user entry's phone_attribute, as the directory holds it; nullopt when it has none (or
+  // none is configured).
+  std::optional<std::string> phone = std::nullopt;
 };
 
 class Directory {

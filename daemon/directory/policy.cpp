@@ -2,6 +2,7 @@
 
 #include "account_names.hpp"
 #include "log.hpp"
+#include "phone_number.hpp"
 
 #include <algorithm>
 #include <set>
@@ -173,7 +174,7 @@ Expected<CachedPolicy> PolicyResolver::ask_directory(std::string_view user, Dead
       return Unexpected<Error>{flags.error()};
     }
     if (flags->has_value()) {
-      ancestors.push_back({dn, **flags});
+      ancestors.push_back({dn, **flags, std::nullopt});
     }
   }
 
@@ -339,6 +340,37 @@ PasswordSource PolicyResolver::password_source(std::string_view user)
     return {};
   }
   return {PasswordSource::Kind::directory, cached->dn};
+}
+
+Expected<DirectoryPhone> PolicyResolver::directory_phone(std::string_view user)
+{
+  DirectoryPhone phone;
+  if (m_directory == nullptr || !m_settings.phone_from_directory || user == "root") {
+    return phone;
+  }
+  if (directory_resting()) {
+    return make_error("the directory is not answering");
+  }
+  auto entry = m_directory->find_user(user, deadline_after(m_settings.timeout));
+  if (!entry) {
+    directory_failed("cannot read the number of " + log::sanitize(user) + ": " +
+                     entry.error().message);
+    return Unexpected<Error>{entry.error()};
+  }
+  if (!entry->has_value()) {
+    return phone;
+  }
+  phone.managed = true;
+  if ((*entry)->phone) {
+    auto number = phone::parse_e164(*(*entry)->phone);
+    if (number) {
+      phone.number = std::move(*number);
+    } else {
+      log::warning("directory: the number of %s is not an E.164 number; no codes by text",
+                   log::sanitize(user).c_str());
+    }
+  }
+  return phone;
 }
 
 } // namespace studio2fa

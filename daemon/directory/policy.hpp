@@ -33,6 +33,13 @@ struct PolicySettings {
   unsigned grace_period = 86400;          // default seconds a newly required user has
   std::vector<std::string> require_groups; // local groups whose members must use 2FA
   std::vector<std::string> exempt_groups;  // "!group" entries of require_groups
+  bool phone_from_directory = false;       // directory users' numbers are phone_attribute's
+};
+
+// A directory user's number for codes by text (phone_attribute).
+struct DirectoryPhone {
+  bool managed = false; // the directory decides this user's number (they may not set one)
+  std::string number;   // E.164; empty: the entry has none (or an unreadable one)
 };
 
 struct PolicyAnswer {
@@ -68,6 +75,12 @@ public:
   // The user's entry for a password check: the cache when fresh, else the directory. Root is
   // never looked up (a directory entry named root must not take over the local account).
   PasswordSource password_source(std::string_view user);
+
+  // The number the directory holds for `user`, read now (it is the administrators' to change,
+  // so a change shows at the next login). Not managed: no phone_attribute, no directory, root,
+  // or a user the directory does not have. An error when the directory cannot be reached.
+  Expected<DirectoryPhone> directory_phone(std::string_view user);
+  bool phone_from_directory() const { return m_settings.phone_from_directory; }
 
   Enforcement enforcement() const;
   // Stores the new switch with its audit event, then uses it.

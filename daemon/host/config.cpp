@@ -228,6 +228,45 @@ Expected<void> set_milliseconds(unsigned& field, std::string_view value, unsigne
   return {};
 }
 
+// A command line: an absolute program path and its arguments, separated by spaces (no quoting:
+// an argument with a space belongs in a wrapper script). Empty: no command.
+Expected<void> set_command(std::vector<std::string>& field, std::string_view value)
+{
+  std::string checked;
+  if (auto set = set_text(checked, value, 4000); !set) {
+    return set;
+  }
+  std::vector<std::string> argv;
+  while (!value.empty()) {
+    const std::size_t start = value.find_first_not_of(" \t");
+    if (start == std::string_view::npos) {
+      break;
+    }
+    value.remove_prefix(start);
+    const std::size_t end = value.find_first_of(" \t");
+    argv.emplace_back(value.substr(0, end));
+    value.remove_prefix(end == std::string_view::npos ? value.size() : end);
+  }
+  if (!argv.empty() && argv.front().front() != '/') {
+    return make_error("must start with the absolute path of the program, such as "
+                      "/usr/local/libexec/send-sms");
+  }
+  if (argv.size() > 32) {
+    return make_error("at most 32 words");
+  }
+  field = std::move(argv);
+  return {};
+}
+
+// A message text for a phone: one line with {code} in it.
+Expected<void> set_phone_text(std::string& field, std::string_view value)
+{
+  if (value.find("{code}") == std::string_view::npos) {
+    return make_error("must contain {code}, where the code goes");
+  }
+  return set_text(field, value, 480);
+}
+
 const std::array k_keys = {
   ConfigKey{"socket_path", "/run/studio2fa/studio2fad.sock",
             "Unix socket the PAM module and the command-line tools connect to.",
@@ -529,6 +568,99 @@ const std::array k_keys = {
             [](Config& c, std::string_view v) {
               return set_duration(c.offline_cache_age, v, 1, 30ULL * 86400);
             }},
+  // --- codes by text message and voice call ---
+  ConfigKey{"sms_command", "",
+            "The command that sends a text message: an absolute path, then its arguments, "
+            "separated by spaces. It runs as sender_user and reads one JSON object on standard "
+            "input: {\"number\": \"+447946004567\", \"message\": \"...\", \"kind\": \"sms\"}; exit "
+            "status 0 within send_timeout means the gateway took the message. The code is never "
+            "in its arguments or environment. Empty: no codes by text message.",
+            [](Config& c, std::string_view v) { return set_command(c.sms_command, v); }},
+  ConfigKey{"voice_command", "",
+            "The command that places a voice call reading the code, as sms_command (kind "
+            "\"voice\"). Empty: no codes by voice call.",
+            [](Config& c, std::string_view v) { return set_command(c.voice_command, v); }},
+  ConfigKey{"sender_user", "nobody",
+            "The unprivileged user sms_command and voice_command run as (with its group and no "
+            "other groups); never root.",
+            [](Config& c, std::string_view v) -> Expected<void> {
+              if (v.size() > 64 || v.find_first_of(" \t:,/") != std::string_view::npos) {
+                return make_error("must be a user name of up to 64 characters");
+              }
+              if (v == "root") {
+                return make_error("must not be root: the sender runs a script that talks to "
+                                  "the network");
+              }
+              c.sender_user = std::string(v);
+              return {};
+            }},
+  ConfigKey{"send_timeout", "10s",
+            "The longest a sending may take; a command still running then is killed, and the "
+            "login is told that no code could be sent.",
+            [](Config& c, std::string_view v) { return set_milliseconds(c.send_timeout, v, 1, 120); }},
+  ConfigKey{"sender_concurrency", "4",
+            "Sendings per channel that may run at once; further ones fail at once, so that a "
+            "hung gateway never holds more than these of the worker threads. Must be below "
+            "worker_threads.",
+            [](Config& c, std::string_view v) {
+              return set_number(c.sender_concurrency, v, 1, 63);
+            }},
+  ConfigKey{"phone_code_lifetime", "5m",
+            "How long a code sent by text or voice works (at most 10m, as NIST SP 800-63B "
+            "allows).",
+            [](Config& c, std::string_view v) -> Expected<void> {
+              auto seconds = parse_duration(v);
+              if (seconds && *seconds > 600) {
+                return make_error("must be at most 10m: NIST SP 800-63B allows an out-of-band "
+                                  "code ten minutes at most");
+              }
+              return set_duration(c.phone_code_lifetime, v, 30, 600);
+            }},
+  ConfigKey{"phone_resend_interval", "60s",
+            "The least time between two codes sent to one user; a request sooner is refused with "
+            "the seconds left.",
+            [](Config& c, std::string_view v) {
+              return set_duration(c.phone_resend_interval, v, 60, 3600);
+            }},
+  ConfigKey{"phone_sends_per_user_hour", "5",
+            "Codes sent to one user in an hour, by every host sharing the store together.",
+            [](Config& c, std::string_view v) {
+              return set_number(c.phone_sends_per_user_hour, v, 1, 100);
+            }},
+  ConfigKey{"phone_sends_per_host_hour", "100",
+            "Codes this host sends in an hour, to all users together: a cap against SMS pumping "
+            "and a runaway bill.",
+            [](Config& c, std::string_view v) {
+              return set_number(c.phone_sends_per_host_hour, v, 1, 1000000);
+            }},
+  ConfigKey{"phone_message",
+            "{code} is your {issuer} login code. It works for {minutes} minutes. Do not give it "
+            "to anyone.",
+            "The text message; {code}, {issuer} and {minutes} are replaced.",
+            [](Config& c, std::string_view v) { return set_phone_text(c.phone_message, v); }},
+  ConfigKey{"voice_message",
+            "This is {issuer}. Your login code is: {code}. Again: {code}. It works for {minutes} "
+            "minutes.",
+            "What a voice call says; {code} is read digit by digit.",
+            [](Config& c, std::string_view v) { return set_phone_text(c.voice_message, v); }},
+  ConfigKey{"phone_issuer", "",
+            "The studio's name in texts and calls ({issuer}); empty: issuer.",
+            [](Config& c, std::string_view v) { return set_text(c.phone_issuer, v, 64); }},
+  ConfigKey{"phone_self_enroll", "yes",
+            "Whether users may register their own number (studio2fa enroll --sms/--voice); "
+            "with no, only numbers from the directory (phone_attribute) are used.",
+            [](Config& c, std::string_view v) { return set_flag(c.phone_self_enroll, v); }},
+  ConfigKey{"phone_attribute", "",
+            "For directory users: the attribute of their entry that holds the number codes go "
+            "to by text message, such as mobile; the administrators' to change, so such users "
+            "cannot register one themselves. Empty: numbers come only from self enrollment.",
+            [](Config& c, std::string_view v) -> Expected<void> {
+              if (v.empty()) {
+                c.phone_attribute.clear();
+                return {};
+              }
+              return set_attribute(c.phone_attribute, v);
+            }},
 };
 
 } // namespace
@@ -661,6 +793,15 @@ Expected<Config> parse_config(std::string_view text, std::string_view source_nam
                            "you trust) ldap_allow_cleartext = yes");
       }
     }
+  }
+  const bool sends_codes = !config.sms_command.empty() || !config.voice_command.empty();
+  if (sends_codes && config.sender_concurrency >= config.worker_threads) {
+    return whole("sender_concurrency (" + std::to_string(config.sender_concurrency) +
+                 ") must be below worker_threads (" + std::to_string(config.worker_threads) +
+                 "), so that a hung gateway leaves threads for other logins");
+  }
+  if (!config.phone_attribute.empty() && config.ldap_uris.empty()) {
+    return whole("phone_attribute needs a directory (ldap_uri)");
   }
   if (config.store == Config::StoreKind::directory) {
     if (config.ldap_uris.empty() || config.enrollment_base.empty()) {

@@ -86,6 +86,22 @@ struct Config {
   std::string ldap_write_uri; // empty: the first of ldap_uris
   OfflineLogins offline_logins = OfflineLogins::deny;
   unsigned offline_cache_age = 0; // seconds
+
+  // Codes by text message and voice call (studio2fad.conf(5), "CODES BY PHONE").
+  std::vector<std::string> sms_command;   // argv, argv[0] absolute; empty: no command for texts
+  std::vector<std::string> voice_command; // argv, argv[0] absolute; empty: no command for calls
+  std::string sender_user;                // the commands run as this user, never root
+  unsigned send_timeout = 0;              // milliseconds a send may take
+  unsigned sender_concurrency = 0;        // sends running at once, per channel
+  unsigned phone_code_lifetime = 0;       // seconds
+  unsigned phone_resend_interval = 0;     // seconds
+  unsigned phone_sends_per_user_hour = 0;
+  unsigned phone_sends_per_host_hour = 0;
+  std::string phone_message; // with {code}, {issuer}, {minutes}
+  std::string voice_message;
+  std::string phone_issuer; // empty: issuer
+  bool phone_self_enroll = true;
+  std::string phone_attribute; // the directory attribute holding a user's number; empty: none
 };
 
 struct ConfigKey {

@@ -26,7 +26,8 @@ std::int64_t elapsed_ms(Clock::time_point start)
 }
 
 // Runs in the child between fork and exec: only async-signal-safe calls, nothing allocated.
-[[noreturn]] void exec_child(int input, int null_fd, uid_t uid, gid_t gid, char* const argv[])
+[[noreturn]] void exec_child(int input, int null_fd, int max_fd, uid_t uid, gid_t gid,
+                             char* const argv[])
 {
   static char path_variable[] = "PATH=/usr/local/bin:/usr/bin:/bin";
   static char* const environment[] = {path_variable, nullptr};
@@ -35,7 +36,10 @@ std::int64_t elapsed_ms(Clock::time_point start)
       dup2(null_fd, STDERR_FILENO) < 0) {
     _exit(126);
   }
-  close_range(3, ~0U, 0);
+  // One close() each, not close_range(), which glibc has only since 2.34.
+  for (int fd = 3; fd < max_fd; ++fd) {
+    close(fd);
+  }
   // Never run the command with the daemon's privileges: every drop must succeed.
   if (setgroups(0, nullptr) != 0 || setgid(gid) != 0 || setuid(uid) != 0 || getuid() != uid ||
       geteuid() != uid) {
@@ -165,12 +169,14 @@ SendOutcome CommandSender::send(const OutgoingCode& code, std::chrono::milliseco
   if (!null_fd.valid()) {
     return failed("cannot open /dev/null");
   }
+  const long open_max = sysconf(_SC_OPEN_MAX);
+  const int max_fd = open_max > 0 && open_max < 1 << 20 ? static_cast<int>(open_max) : 1 << 16;
   const pid_t pid = fork();
   if (pid < 0) {
     return failed("cannot start the command");
   }
   if (pid == 0) {
-    exec_child(theirs.get(), null_fd.get(), m_uid, m_gid, argv.data());
+    exec_child(theirs.get(), null_fd.get(), max_fd, m_uid, m_gid, argv.data());
   }
   setpgid(pid, pid); // also done in the child: whichever runs first, the group exists for kill()
   theirs.reset();

@@ -41,11 +41,6 @@ AfterReply status(RequestExchange& exchange, const StatusRequest& msg)
   return AfterReply::keep_open;
 }
 
-namespace {
-
-// A service, remote host or tty as the audit trail keeps it. Root's clients are the PAM module
-// inside sshd, login and su, which take them from PAM; any other peer may say what it likes, so
-// its word is marked as such.
 std::string client_said(const PeerCredentials& peer, std::string_view text)
 {
   if (peer.uid == 0 || text.empty()) {
@@ -53,8 +48,6 @@ std::string client_said(const PeerCredentials& peer, std::string_view text)
   }
   return "client-said:" + std::string(text);
 }
-
-} // namespace
 
 AfterReply authenticate(RequestExchange& exchange, const AuthenticateRequest& msg)
 {

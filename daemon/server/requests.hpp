@@ -16,6 +16,18 @@ AfterReply ping(RequestExchange& exchange, const protocol::PingRequest& msg);
 AfterReply status(RequestExchange& exchange, const protocol::StatusRequest& msg);
 AfterReply authenticate(RequestExchange& exchange, const protocol::AuthenticateRequest& msg);
 
+// A service, remote host or tty as the audit trail keeps it. Root's clients are the PAM module
+// inside sshd, login and su, which take them from PAM; any other peer may say what it likes, so
+// its word is marked as such.
+std::string client_said(const PeerCredentials& peer, std::string_view text);
+
+// phone_requests.cpp
+AfterReply phone_status(RequestExchange& exchange, const protocol::PhoneStatusRequest& msg);
+AfterReply send_code(RequestExchange& exchange, const protocol::SendCodeRequest& msg);
+AfterReply phone_enroll(RequestExchange& exchange, const protocol::PhoneEnrollRequest& msg);
+AfterReply phone_confirm(RequestExchange& exchange, const protocol::PhoneConfirmRequest& msg);
+AfterReply phone_remove(RequestExchange& exchange, const protocol::PhoneRemoveRequest& msg);
+
 // enrollment_requests.cpp
 AfterReply enroll_begin(RequestExchange& exchange, const protocol::EnrollBeginRequest& msg);
 AfterReply enroll_prompt(RequestExchange& exchange, const protocol::EnrollPromptRequest& msg);

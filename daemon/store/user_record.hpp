@@ -100,6 +100,8 @@ struct UserRecord {
   bool has_pending() const { return !pending_secret.empty(); }
   bool has_phone() const { return !phone.empty() && phone_methods != 0; }
   bool has_phone_code() const { return phone_code_purpose != PhoneCodePurpose::none; }
+  // An active second factor of any kind: an app's secret or a confirmed phone number.
+  bool has_second_factor() const { return enrolled() || has_phone(); }
 };
 
 // The stored record of `user`, or a new, empty one when there is none.

@@ -264,6 +264,42 @@ bool same(const AdminImportReply& a, const AdminImportReply& b)
 {
   return a.result == b.result && a.index == b.index;
 }
+bool same(const PhoneStatusRequest& a, const PhoneStatusRequest& b)
+{
+  return a.user == b.user;
+}
+bool same(const PhoneStatusReply& a, const PhoneStatusReply& b)
+{
+  return a.methods == b.methods && a.number == b.number && a.from_directory == b.from_directory &&
+         a.self_enroll == b.self_enroll && a.pending == b.pending;
+}
+bool same(const SendCodeRequest& a, const SendCodeRequest& b)
+{
+  return a.user == b.user && a.service == b.service && a.rhost == b.rhost && a.tty == b.tty &&
+         a.password == b.password && a.channel == b.channel;
+}
+bool same(const SendCodeReply& a, const SendCodeReply& b)
+{
+  return a.result == b.result && a.retry_after == b.retry_after && a.channel == b.channel &&
+         a.number == b.number;
+}
+bool same(const PhoneEnrollRequest& a, const PhoneEnrollRequest& b)
+{
+  return a.user == b.user && a.number == b.number && a.methods == b.methods && a.code == b.code;
+}
+bool same(const PhoneEnrollReply& a, const PhoneEnrollReply& b)
+{
+  return a.result == b.result && a.retry_after == b.retry_after && a.number == b.number &&
+         a.expires_at == b.expires_at;
+}
+bool same(const PhoneRemoveReply& a, const PhoneRemoveReply& b)
+{
+  return a.result == b.result && a.retry_after == b.retry_after;
+}
+bool same(const PhoneConfirmReply& a, const PhoneConfirmReply& b)
+{
+  return a.result == b.result;
+}
 bool same(const ErrorReply& a, const ErrorReply& b)
 {
   return a.code == b.code && a.message == b.message;
@@ -396,6 +432,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   round_trip<AdminMigrateReply>(payload, reply_type(MessageType::admin_migrate));
   round_trip<AdminHealthRequest>(payload, type_byte(MessageType::admin_health));
   round_trip<AdminHealthReply>(payload, reply_type(MessageType::admin_health));
+  round_trip<PhoneStatusRequest>(payload, type_byte(MessageType::phone_status));
+  round_trip<PhoneStatusReply>(payload, reply_type(MessageType::phone_status));
+  round_trip<SendCodeRequest>(payload, type_byte(MessageType::send_code));
+  round_trip<SendCodeReply>(payload, reply_type(MessageType::send_code));
+  round_trip<PhoneEnrollRequest>(payload, type_byte(MessageType::phone_enroll));
+  round_trip<PhoneEnrollReply>(payload, reply_type(MessageType::phone_enroll));
+  round_trip<PhoneConfirmRequest>(payload, type_byte(MessageType::phone_confirm));
+  round_trip<PhoneConfirmReply>(payload, reply_type(MessageType::phone_confirm));
+  round_trip<PhoneRemoveRequest>(payload, type_byte(MessageType::phone_remove));
+  round_trip<PhoneRemoveReply>(payload, reply_type(MessageType::phone_remove));
   round_trip<ErrorReply>(payload, type_byte(MessageType::error));
   return 0;
 }

@@ -335,6 +335,16 @@ bool reply_decodes(const FrameBuffer& reply, MessageType request_type)
     return decodes_as<AdminMigrateReply>(reply);
   case MessageType::admin_health:
     return decodes_as<AdminHealthReply>(reply);
+  case MessageType::phone_status:
+    return decodes_as<PhoneStatusReply>(reply);
+  case MessageType::send_code:
+    return decodes_as<SendCodeReply>(reply);
+  case MessageType::phone_enroll:
+    return decodes_as<PhoneEnrollReply>(reply);
+  case MessageType::phone_confirm:
+    return decodes_as<PhoneConfirmReply>(reply);
+  case MessageType::phone_remove:
+    return decodes_as<PhoneRemoveReply>(reply);
   case MessageType::error:
     break;
   }

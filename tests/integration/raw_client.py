@@ -6,7 +6,7 @@ real clients never would: another user's name, malformed frames, slow or oversiz
 
 Commands (one request each, unless said otherwise):
     ping | status USER | authenticate USER MODE PASSWORD CODE | enroll_begin USER
-    enroll_confirm USER CODE
+    enroll_confirm USER CODE | send_code USER PASSWORD [CHANNEL]
     raw HEX                  send these bytes as they are
     slow HEX SECONDS         send HEX one byte per second (stops after SECONDS)
     hold SECONDS             connect, send nothing, report when the daemon closes
@@ -18,7 +18,8 @@ import struct
 import sys
 import time
 
-TYPES = {"ping": 1, "status": 2, "authenticate": 3, "enroll_begin": 4, "enroll_confirm": 5}
+TYPES = {"ping": 1, "status": 2, "authenticate": 3, "enroll_begin": 4, "enroll_confirm": 5,
+         "send_code": 11}
 
 
 def string(text):
@@ -41,6 +42,12 @@ def build(command, args):
         payload = (string(user) + string("raw-client") + string("") + string("")
                    + bytes([int(mode)]) + string(password) + string(code))
         return frame(TYPES["authenticate"], payload)
+    if command == "send_code":
+        user, password = args[0], args[1]
+        channel = int(args[2]) if len(args) > 2 else 0
+        payload = (string(user) + string("raw-client") + string("") + string("")
+                   + string(password) + bytes([channel]))
+        return frame(TYPES["send_code"], payload)
     if command == "enroll_confirm":
         return frame(TYPES["enroll_confirm"], string(args[0]) + string(args[1]))
     raise SystemExit("unknown command " + command)

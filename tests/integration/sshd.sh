@@ -8,6 +8,7 @@
 # they are reminded; a locked user is told so.
 . "$top_srcdir/tests/integration/system_lib.sh"
 skip_if_sanitized "sshd is not built with ASan"
+. "$top_srcdir/tests/integration/phone_lib.sh"
 
 SSHD=$(command -v sshd || echo /usr/sbin/sshd)
 require_programs "$SSHD" ssh ssh-keygen
@@ -279,6 +280,24 @@ check "required, grace over: hank enrolls inside the login, after his key (rc $C
 check "required, grace over: the new key was shown, then the code asked once" \
   bash -c 'test "$0" = "Verification code: |" && grep -q "^   (otpauth://" <<< "$1"' \
   "$(conv_prompts)" "$CONV_OUT"
+stop_sshd
+
+# A code by text message, read off the "phone" (the test sender's record) and typed into ssh.
+stop_daemon
+write_config "${PHONE_LINES[@]}"
+check "the daemon restarts with a command sender" start_daemon
+cli dave @code -- enroll --sms '+44 7946 005555'
+check "dave registers a number for codes by text" \
+  bash -c '[ "$0" -eq 0 ] && grep -q "Codes now come by text message" <<< "$1"' "$CLI_RC" "$CLI_OUT"
+check "sshd starts with sshd-password-and-code again" \
+  start_sshd sshd-password-and-code "AuthenticationMethods keyboard-interactive"
+advance_time 61
+ssh_login dave keyboard-interactive -- 'dave-Pa55word' "@sent:$OUTBOX/sent"
+check "phone only: ssh logs in with the code the text brought (rc $CONV_RC)" logged_in_as dave
+check "phone only: ssh showed where the code went" \
+  conv_saw "A code was sent by text message to ••••••5555."
+check "phone only: password, then the code" \
+  test "$(conv_prompts)" = "Password: |Verification code: |"
 stop_sshd
 
 check "the daemon logged sshd's requests with the remote host" \

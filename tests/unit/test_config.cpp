@@ -220,6 +220,11 @@ const char* const k_key_names[] = {
     "ldap_retry_interval", "ldap_nesting_depth", "policy_cache_ttl",
     // store = directory
     "store", "enrollment_base", "ldap_write_uri", "offline_logins", "offline_cache_age",
+    // codes by text message and voice call
+    "sms_command", "voice_command", "sender_user", "send_timeout", "sender_concurrency",
+    "phone_code_lifetime", "phone_resend_interval", "phone_sends_per_user_hour",
+    "phone_sends_per_host_hour", "phone_message", "voice_message", "phone_issuer",
+    "phone_self_enroll", "phone_attribute",
 };
 
 // --- defaults and the key table -----------------------------------------------------------
@@ -598,6 +603,58 @@ void test_policy_and_directory_keys(void**)
   parse_ok("ldap_uri = ldap://a\n" + base); // StartTLS is the default
 }
 
+// Codes by text and voice: commands, the sender user, the code's lifetime (at most ten
+// minutes), the rations, the texts and where numbers come from.
+void test_phone_keys(void**)
+{
+  const Config defaults = parse_ok("");
+  assert_true(defaults.sms_command.empty() && defaults.voice_command.empty());
+  assert_string_equal(defaults.sender_user.c_str(), "nobody");
+  assert_int_equal(defaults.send_timeout, 10000);
+  assert_int_equal(defaults.sender_concurrency, 4);
+  assert_int_equal(defaults.phone_code_lifetime, 300);
+  assert_int_equal(defaults.phone_resend_interval, 60);
+  assert_int_equal(defaults.phone_sends_per_user_hour, 5);
+  assert_int_equal(defaults.phone_sends_per_host_hour, 100);
+  assert_true(defaults.phone_self_enroll);
+  assert_string_equal(defaults.phone_attribute.c_str(), "");
+  assert_true(defaults.phone_message.find("{code}") != std::string::npos);
+
+  const Config set = parse_ok("sms_command = /usr/local/bin/send-sms --gateway  modem0\n"
+                              "voice_command = /usr/local/bin/call\n"
+                              "sender_user = smsgw\n"
+                              "send_timeout = 1500ms\n"
+                              "phone_code_lifetime = 10m\n"
+                              "phone_sends_per_host_hour = 7\n"
+                              "phone_message = Code {code}\n"
+                              "phone_self_enroll = no\n");
+  assert_int_equal(set.sms_command.size(), 3);
+  assert_string_equal(set.sms_command[0].c_str(), "/usr/local/bin/send-sms");
+  assert_string_equal(set.sms_command[2].c_str(), "modem0");
+  assert_int_equal(set.voice_command.size(), 1);
+  assert_string_equal(set.sender_user.c_str(), "smsgw");
+  assert_int_equal(set.send_timeout, 1500);
+  assert_int_equal(set.phone_code_lifetime, 600);
+  assert_int_equal(set.phone_sends_per_host_hour, 7);
+  assert_string_equal(set.phone_message.c_str(), "Code {code}");
+  assert_false(set.phone_self_enroll);
+
+  assert_error_contains(parse_error_at("phone_code_lifetime = 11m\n", 1), "at most 10m");
+  assert_error_contains(parse_error_at("phone_code_lifetime = 11m\n", 1), "phone_code_lifetime");
+  assert_error_contains(parse_error_at("sms_command = send-sms\n", 1), "absolute path");
+  assert_error_contains(parse_error_at("sender_user = root\n", 1), "must not be root");
+  assert_error_contains(parse_error_at("phone_resend_interval = 10s\n", 1), "60s");
+  assert_error_contains(parse_error_at("phone_message = no code here\n", 1), "{code}");
+  assert_error_contains(parse_error_at("phone_self_enroll = sometimes\n", 1), "yes or no");
+  assert_error_contains(parse_error_at("phone_attribute = mo bile\n", 1), "attribute name");
+  assert_error_contains(parse_error_at("sender_concurrency = 0\n", 1), "from 1");
+  // A hung gateway must leave worker threads for other logins.
+  assert_error_contains(parse_error("sms_command = /bin/true\nworker_threads = 4\n"),
+                        "below worker_threads");
+  parse_ok("worker_threads = 2\n"); // no sender: the cap does not matter
+  assert_error_contains(parse_error("phone_attribute = mobile\n"), "needs a directory");
+}
+
 // --- the sample config ----------------------------------------------------------------------
 
 // The sample with every "#key = value" line uncommented.
@@ -792,6 +849,7 @@ int main()
       cmocka_unit_test(test_durations_in_config),
       cmocka_unit_test(test_throttle_base_above_max),
       cmocka_unit_test(test_policy_and_directory_keys),
+      cmocka_unit_test(test_phone_keys),
       cmocka_unit_test(test_sample_config),
       cmocka_unit_test(test_shipped_sample_matches),
       TMP_TEST(test_load_config_accepts_root_0644),
