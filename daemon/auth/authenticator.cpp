@@ -72,7 +72,7 @@ std::uint32_t Authenticator::throttle_wait(const UserRecord& record, std::int64_
 bool Authenticator::leads_to_commit(const std::optional<UserRecord>& record, std::string_view code,
                                     std::int64_t now) const
 {
-  return record && record->enrolled() && record->lock == LockState::none && !code.empty() &&
+  return record && record->has_second_factor() && record->lock == LockState::none && !code.empty() &&
          throttle_wait(*record, now) == 0;
 }
 
