@@ -327,6 +327,21 @@ def phone_numbers():
     }
 
 
+def body_templates():
+    value = "\n042917 is your Studio code. A&B=C+D \"q\" \\ caf\u00e9"
+    return {
+        "twilio-form": "fTo={number}&From=%2B15005550006&Body={message}" + value,
+        "form-with-kind": "fto={number}&text={message}&channel={kind}" + value,
+        "json-object": 'j{"to": "{number}", "text": "{message}", "channel": "{kind}"}' + value,
+        "json-nested": 'j{"messages": [{"to": ["{number}"], "body": "code: {message}"}], "n": 1}'
+                       + value,
+        "json-escaped-quote": 'j{"a": "say \\"{message}\\"", "to": "{number}"}' + value,
+        "json-outside-string": 'j{"to": {number}, "text": "{message}"}' + value,
+        "form-plus": "fto={number}&from=+1555&m={message}" + value,
+        "unknown-placeholder": "fto={number}&m={message}&x={code}" + value,
+    }
+
+
 def main():
     write("fuzz_protocol", protocol_frames())
     write("fuzz_request_handler", handler_inputs())
@@ -334,6 +349,7 @@ def main():
     write("fuzz_base32_otpauth", base32_texts())
     write("fuzz_directory_names", directory_names())
     write("fuzz_phone_number", phone_numbers())
+    write("fuzz_body_template", body_templates())
 
 
 if __name__ == "__main__":
