@@ -69,8 +69,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the sender gave up (its deadline)
+        except OSError:
+            pass  # the sender gave up (its deadline): ssl.SSLError, a broken pipe, a reset
 
 
 def serve(cert, key, port_file, record):

@@ -197,6 +197,32 @@ check "an auth header file not owned by root is refused" [ "$SENT_RC" -eq 2 ]
 chown 0:0 "$AUTH"
 check "nothing was sent with a refused config" [ "$(requests)" -eq "$before" ]
 
+# --- the shipped examples ---------------------------------------------------------------------
+# example_config FILE: the example of conf/sender-examples/ as the config, its gateways pointed
+# at the fake one (the path kept in the query), with the test's auth header file and CA.
+example_config() {
+  write_config "$(sed -e "s#^\(sms\|voice\)_url = https://[^/]*/#\1_url = https://localhost:$GOOD/ok?was=/#" \
+                      -e "s#^\(sms\|voice\)_auth_header_file = .*#\1_auth_header_file = $AUTH#" \
+                      -e '/^\(sms\|voice\)_ca_file = /d' "$top_srcdir/conf/sender-examples/$1")" \
+    "sms_ca_file = $CA" "voice_ca_file = $CA"
+}
+example_config twilio-style-form.conf
+send sms 5000
+check "twilio-style-form.conf: a text message is accepted" [ "$SENT_RC" -eq 0 ]
+check "twilio-style-form.conf: the form decodes to To, From and Body" \
+  last_request 'urllib.parse.parse_qs(r["body"].encode("latin-1").decode()) == {"To": [n], "From": ["+15005550006"], "Body": [m]} and h["authorization"].startswith("Basic ")'
+send voice 5000
+check "twilio-style-form.conf: a voice call is accepted" [ "$SENT_RC" -eq 0 ]
+check "twilio-style-form.conf: the call's TwiML says the message" \
+  last_request 'urllib.parse.parse_qs(r["body"].encode("latin-1").decode())["Twiml"] == ["<Response><Say>" + m + "</Say></Response>"]'
+example_config generic-json-gateway.conf
+send sms 5000
+check "generic-json-gateway.conf: a text message is accepted" [ "$SENT_RC" -eq 0 ]
+check "generic-json-gateway.conf: the JSON holds the number, message and kind" \
+  last_request 'json.loads(r["body"].encode("latin-1").decode()) == {"to": n, "text": m, "channel": "sms", "priority": "high"}'
+send voice 5000
+check "generic-json-gateway.conf: a voice call is accepted" [ "$SENT_RC" -eq 0 ]
+
 # --- never the message ------------------------------------------------------------------------
 check "the gateway received the code (the record is real)" grep -q "$CODE" "$RECORD"
 check "no output of the sender holds the code" bash -c "! grep -q '$CODE' '$OUTPUT'"
