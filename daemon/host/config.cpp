@@ -229,7 +229,6 @@ Expected<void> set_milliseconds(unsigned& field, std::string_view value, unsigne
   return {};
 }
 
-
 // --- sending codes by HTTPS (sms_url, voice_url, ...) ---
 // Keys of one channel's gateway: `gateway` is &Config::sms_gateway or &Config::voice_gateway.
 template <HttpsGateway Config::*gateway>

@@ -84,8 +84,10 @@ Expected<SecretBytes> read_private_file(const std::string& path, std::size_t max
     return make_error(named + " is not a regular file");
   }
   if (st.st_uid != 0 || (st.st_mode & 077) != 0) {
-    return make_error(named + " must be owned by root with mode 0600 or 0400: it holds a "
-                              "secret; run: chown root: " + path + " && chmod 600 " + path);
+    return make_error(named +
+                      " must be owned by root with mode 0600 or 0400: it holds a "
+                      "secret; run: chown root: " +
+                      path + " && chmod 600 " + path);
   }
   if (st.st_size == 0) {
     return make_error(named + " is empty");

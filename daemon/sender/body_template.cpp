@@ -28,7 +28,8 @@ std::size_t placeholder_length(std::string_view rest)
     return 0;
   }
   std::size_t end = 1;
-  while (end < rest.size() && end <= 17 && ((rest[end] >= 'a' && rest[end] <= 'z') || rest[end] == '_')) {
+  while (end < rest.size() && end <= 17 &&
+         ((rest[end] >= 'a' && rest[end] <= 'z') || rest[end] == '_')) {
     ++end;
   }
   if (end == 1 || end > 17 || end >= rest.size() || rest[end] != '}') {
@@ -48,14 +49,13 @@ Expected<void> check_form_text(std::string_view text, std::size_t at)
     return make_error(Errc::invalid, "a '+' in a form body means a space: write %2B for a plus "
                                      "sign (as in From=%2B15005550006)");
   }
-  if (c == '%' && (at + 2 >= text.size() || !is_hex_digit(text[at + 1]) ||
-                   !is_hex_digit(text[at + 2]))) {
+  if (c == '%' &&
+      (at + 2 >= text.size() || !is_hex_digit(text[at + 1]) || !is_hex_digit(text[at + 2]))) {
     return make_error(Errc::invalid, "a '%' in a form body must start an escape such as %2B");
   }
-  if (std::strchr("#\"<>\\`{}[]|^", c) != nullptr ||
-      static_cast<unsigned char>(c) >= 0x80) {
-    return make_error(Errc::invalid, std::string("a '") + c +
-                                         "' in a form body must be percent-encoded");
+  if (std::strchr("#\"<>\\`{}[]|^", c) != nullptr || static_cast<unsigned char>(c) >= 0x80) {
+    return make_error(Errc::invalid,
+                      std::string("a '") + c + "' in a form body must be percent-encoded");
   }
   return {};
 }
@@ -201,7 +201,8 @@ SecretBytes BodyTemplate::render(std::string_view number, std::string_view messa
   SecretBytes body(bound);
   std::uint8_t* out = body.data();
   auto put = [&](std::string_view value) {
-    out = m_format == BodyFormat::json ? put_json_escaped(value, out) : put_form_escaped(value, out);
+    out =
+        m_format == BodyFormat::json ? put_json_escaped(value, out) : put_form_escaped(value, out);
   };
   for (const Piece& piece : m_pieces) {
     switch (piece.slot) {

@@ -3,14 +3,13 @@
 #include "fd.hpp"
 #include "file_safety.hpp"
 
-#include <curl/curl.h>
-#include <fcntl.h>
-#include <openssl/crypto.h>
-
 #include <algorithm>
 #include <cstring>
+#include <curl/curl.h>
+#include <fcntl.h>
 #include <memory>
 #include <mutex>
+#include <openssl/crypto.h>
 
 namespace studio2fa {
 
@@ -47,7 +46,8 @@ bool is_header_line(std::string_view line)
 {
   const std::size_t colon = line.find(':');
   if (colon == 0 || colon == std::string_view::npos || colon > 64 ||
-      !std::all_of(line.begin(), line.begin() + static_cast<std::ptrdiff_t>(colon), is_token_char)) {
+      !std::all_of(line.begin(), line.begin() + static_cast<std::ptrdiff_t>(colon),
+                   is_token_char)) {
     return false;
   }
   const std::string_view value = line.substr(colon + 1);
@@ -82,8 +82,7 @@ Expected<SecretBytes> read_auth_lines(const std::string& path, const std::string
     }
     // The error names the line, never its text: that holds the credential.
     if (!is_header_line(line)) {
-      return make_error(Errc::invalid, path + " (" + key + "): line " +
-                                           std::to_string(count + 1) +
+      return make_error(Errc::invalid, path + " (" + key + "): line " + std::to_string(count + 1) +
                                            " is not a header line such as "
                                            "'Authorization: Bearer ...'");
     }
@@ -113,8 +112,8 @@ std::size_t discard_answer(char*, std::size_t size, std::size_t count, void*)
 // Why a transfer failed, in words for the log.
 std::string transfer_problem(CURLcode code, const char* detail, std::chrono::milliseconds deadline)
 {
-  const std::string why = std::string(*detail != '\0' ? detail : curl_easy_strerror(code))
-                              .substr(0, 200);
+  const std::string why =
+      std::string(*detail != '\0' ? detail : curl_easy_strerror(code)).substr(0, 200);
   if (code == CURLE_OPERATION_TIMEDOUT) {
     return "no answer within " + std::to_string(deadline.count()) + " ms";
   }

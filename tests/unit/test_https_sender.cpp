@@ -5,13 +5,12 @@
 #include "body_template.hpp"
 #include "https_sender.hpp"
 
-#include <curl/curl.h>
-
 #include <cstdarg>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <curl/curl.h>
 #include <fstream>
 #include <setjmp.h>
 #include <string>
@@ -105,7 +104,8 @@ void test_json_escaping(void**)
                       "Studio N\xc3\xb8rd \xe2\x80\xa2");
   // Nothing a value holds can end the string early or start another key.
   const std::string hostile = json_escaped("\", \"to\": \"+10000000000");
-  for (std::size_t at = hostile.find('"'); at != std::string::npos; at = hostile.find('"', at + 1)) {
+  for (std::size_t at = hostile.find('"'); at != std::string::npos;
+       at = hostile.find('"', at + 1)) {
     assert_true(at > 0 && hostile[at - 1] == '\\');
   }
 }
@@ -121,8 +121,8 @@ void test_form_template(void**)
                       "To=%2B447946004567&From=%2B15005550006&Body=042917%20is%20your%20code."
                       "%20A%26B%3DC%2BD");
   // {kind}, a placeholder used twice, and text around them.
-  const BodyTemplate twice = parse_ok("n={number}&m={message}&k={kind}&again={number}",
-                                      BodyFormat::form);
+  const BodyTemplate twice =
+      parse_ok("n={number}&m={message}&k={kind}&again={number}", BodyFormat::form);
   assert_string_equal(rendered(twice, "+15551234567", "1, 2", "voice").c_str(),
                       "n=%2B15551234567&m=1%2C%202&k=voice&again=%2B15551234567");
   assert_string_equal(content_type(BodyFormat::form), "application/x-www-form-urlencoded");
@@ -130,12 +130,13 @@ void test_form_template(void**)
 
 void test_json_template(void**)
 {
-  const BodyTemplate body = parse_ok(
-      "{\"to\": \"{number}\", \"text\": \"{message}\", \"channel\": \"{kind}\", \"n\": 1}",
-      BodyFormat::json);
-  assert_string_equal(rendered(body, "+447946004567", "Code \"042917\"\nbye\\", "sms").c_str(),
-                      "{\"to\": \"+447946004567\", \"text\": \"Code \\\"042917\\\"\\u000abye\\\\\", "
-                      "\"channel\": \"sms\", \"n\": 1}");
+  const BodyTemplate body =
+      parse_ok("{\"to\": \"{number}\", \"text\": \"{message}\", \"channel\": \"{kind}\", \"n\": 1}",
+               BodyFormat::json);
+  assert_string_equal(
+      rendered(body, "+447946004567", "Code \"042917\"\nbye\\", "sms").c_str(),
+      "{\"to\": \"+447946004567\", \"text\": \"Code \\\"042917\\\"\\u000abye\\\\\", "
+      "\"channel\": \"sms\", \"n\": 1}");
   // Inside a string, with other text: "call {number} now".
   const BodyTemplate inside = parse_ok("[{\"m\": \"to {number}: {message}!\"}]", BodyFormat::json);
   assert_string_equal(rendered(inside, "+15551234567", "x").c_str(),
