@@ -5,7 +5,9 @@
 # (escaped, and decoding to the number and message sent), the auth header arriving, 500 refused,
 # a gateway slower than the deadline given up on in time, a rogue certificate (another CA's, or
 # another host's) refused, http:// and a readable auth header file refused at config, a redirect
-# not followed, and the message (which holds the code) in no output.
+# not followed, and the message (which holds the code) in no output. The examples of
+# conf/sender-examples/ run too: the two gateway configs against the fake gateway, the command
+# sender script with a stand-in sendmail.
 . "$(dirname "$0")/lib.sh"
 
 SEND_CODE=$top_builddir/tests/integration/send_code
@@ -222,6 +224,27 @@ check "generic-json-gateway.conf: the JSON holds the number, message and kind" \
   last_request 'json.loads(r["body"].encode("latin-1").decode()) == {"to": n, "text": m, "channel": "sms", "priority": "high"}'
 send voice 5000
 check "generic-json-gateway.conf: a voice call is accepted" [ "$SENT_RC" -eq 0 ]
+
+# The command sender example, with a stand-in sendmail that keeps its arguments and its input.
+sed -e "s|^SENDMAIL = .*|SENDMAIL = \"$T/sendmail\"|" \
+  "$top_srcdir/conf/sender-examples/sms-command.example" > "$T/sms-command"
+printf '#!/bin/sh\necho "$@" > %s/sendmail.argv\ncat > %s/sendmail.mail\n' "$T" "$T" > "$T/sendmail"
+chmod 0755 "$T/sms-command" "$T/sendmail"
+sender_json() { # KIND: the JSON object studio2fad writes to a command sender
+  N="$NUMBER" M="$MESSAGE" python3 -c 'import json, os, sys
+print(json.dumps({"number": os.environ["N"], "message": os.environ["M"], "kind": sys.argv[1]}))' "$1"
+}
+sender_json sms | "$T/sms-command" > "$T/command.out" 2>&1
+check "sms-command.example hands a text message on (exit 0)" [ $? -eq 0 ]
+check "sms-command.example mails the message to the number's gateway address" \
+  grep -q "^To: 447946004567@sms.provider.example$" "$T/sendmail.mail"
+check "sms-command.example passes the message through a pipe" grep -qF "$MESSAGE" "$T/sendmail.mail"
+check "sms-command.example never puts the message in argv or its output" \
+  bash -c "! grep -q '$CODE' '$T/sendmail.argv' '$T/command.out'"
+sender_json voice | "$T/sms-command" > /dev/null 2>&1
+check "sms-command.example refuses a voice call (exit 2)" [ $? -eq 2 ]
+echo 'not json' | "$T/sms-command" > /dev/null 2>&1
+check "sms-command.example refuses input that is not the sender's JSON (exit 2)" [ $? -eq 2 ]
 
 # --- never the message ------------------------------------------------------------------------
 check "the gateway received the code (the record is real)" grep -q "$CODE" "$RECORD"
