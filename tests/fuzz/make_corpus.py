@@ -281,6 +281,11 @@ def config_texts():
         "bad-key": "no_such_key = 1\n",
         "duplicate": "issuer = a\nissuer = b\n",
         "base-over-max": "throttle_base = 10m\nthrottle_max = 5m\n",
+        "https-gateways": "sms_url = https://gw.example/sms?a=1\n"
+                          "sms_body_template = To={number}&From=%2B15005550006&Body={message}\n"
+                          "sms_auth_header_file = /etc/studio2fa/gw.auth\n"
+                          "voice_url = https://gw.example/call\nvoice_content_type = json\n"
+                          'voice_body_template = {"to": "{number}", "say": "{message}"}\n',
         "cleartext": "ldap_uri = ldap://x\nldap_base = dc=x\nldap_starttls = no\n",
         "sasl-and-bind-dn": "ldap_uri = ldapi:///\nldap_base = dc=x\nldap_sasl_external = yes\n"
                             "ldap_bind_dn = cn=a,dc=x\nldap_bind_password_file = /p\n",
