@@ -7,6 +7,8 @@ packages=(
   # build
   build-essential autoconf automake libtool pkg-config
   libpam0g-dev libldap2-dev libssl-dev libsqlite3-dev libqrencode-dev
+  # the HTTPS sender of codes (libcurl with OpenSSL, as EL's libcurl)
+  libcurl4-openssl-dev
   # tests: unit (CMocka), PAM and NSS wrappers, an independent TOTP generator, a QR decoder,
   # a fake clock, and the tools the test scripts call
   libcmocka-dev libpam-wrapper libpamtest0-dev libnss-wrapper oathtool zbar-tools faketime

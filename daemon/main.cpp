@@ -7,6 +7,7 @@
 #include "config.hpp"
 #include "directory.hpp"
 #include "file_safety.hpp"
+#include "https_sender.hpp"
 #include "keyring.hpp"
 #include "ldap_config.hpp"
 #include "log.hpp"
@@ -364,6 +365,10 @@ int run_daemon(int argc, char** argv)
   log::init(foreground || check_only, debug);
   if (!init_secure_heap(256 * 1024)) {
     log::warning("cannot set up a locked memory area for secrets; they may be swapped");
+  }
+  // While the process has one thread: libcurl's global set-up is not thread-safe before 7.84.
+  if (!init_https_senders()) {
+    log::warning("cannot initialise libcurl: codes cannot be sent by HTTPS");
   }
   auto startup = prepare(config_path, config_given);
   if (!startup) {

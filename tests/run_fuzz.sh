@@ -21,13 +21,14 @@ jobs=${FUZZ_JOBS:-$(nproc)}
 cxx=${FUZZ_CXX:-clang++}
 out=build-fuzz
 targets=(fuzz_protocol fuzz_request_handler fuzz_config fuzz_base32_otpauth fuzz_directory_names
-         fuzz_phone_number fuzz_ldap_record_codec)
+         fuzz_phone_number fuzz_ldap_record_codec fuzz_body_template)
 
 # What libFuzzer needs per target: the longest input worth trying, and any extra option.
 max_len() {
   case $1 in
     fuzz_protocol | fuzz_request_handler) echo 8300 ;; # a whole frame and a little more
     fuzz_config) echo 4096 ;;
+    fuzz_body_template) echo 4200 ;; # the longest template accepted, a value, and more
     *) echo 1024 ;;
   esac
 }
@@ -52,7 +53,7 @@ common_flags=(-std=c++20 -g -O1 -fno-omit-frame-pointer -fsanitize=address,undef
               -fno-sanitize-recover=all -Wall -Wextra -Wshadow -Wformat=2 -Wno-format-nonliteral
               -I lib -I daemon -I daemon/server -I daemon/auth -I daemon/store -I daemon/directory
               -I daemon/keys -I daemon/host -I daemon/sender -DSYSCONFDIR='"/etc"')
-libs=(-lcrypto -lsqlite3 -lcrypt -lldap -llber -lqrencode -lpthread)
+libs=(-lcrypto -lsqlite3 -lcrypt -lldap -llber -lqrencode -lcurl -lpthread)
 mkdir -p "$out/obj" "$out/logs"
 
 # clang links libFuzzer and the sanitizers from its runtime package, which Debian only

@@ -1,6 +1,7 @@
 #include "config.hpp"
 
 #include "fd.hpp"
+#include "file_safety.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -265,6 +266,68 @@ Expected<void> set_phone_text(std::string& field, std::string_view value)
     return make_error("must contain {code}, where the code goes");
   }
   return set_text(field, value, 480);
+}
+
+// --- sending codes by HTTPS (sms_url, voice_url, ...) ---
+// Keys of one channel's gateway: `gateway` is &Config::sms_gateway or &Config::voice_gateway.
+template <HttpsGateway Config::*gateway>
+Expected<void> set_gateway_url(Config& c, std::string_view v)
+{
+  HttpsGateway& g = c.*gateway;
+  if (v.empty()) {
+    g.url.clear();
+    return {};
+  }
+  if (!v.starts_with("https://")) {
+    return make_error("must be an https:// URL: the message holds a login code, which is never "
+                      "sent in clear");
+  }
+  if (v.size() > 2048) {
+    return make_error("must be at most 2048 bytes");
+  }
+  for (const char ch : v) {
+    if (static_cast<unsigned char>(ch) <= 0x20 || ch == 0x7f) {
+      return make_error("must not contain spaces or control characters");
+    }
+  }
+  const std::string_view after_scheme = v.substr(8);
+  const std::string_view authority = after_scheme.substr(0, after_scheme.find_first_of("/?#"));
+  if (authority.empty()) {
+    return make_error("must name a host, as in https://gateway.example/send");
+  }
+  if (authority.find('@') != std::string_view::npos) {
+    return make_error("must not carry credentials: put them in an auth header file");
+  }
+  g.url = std::string(v);
+  return {};
+}
+
+template <HttpsGateway Config::*gateway>
+Expected<void> set_gateway_body(Config& c, std::string_view v)
+{
+  // Checked against the content type once the whole file is read (it may come later).
+  return set_text((c.*gateway).body_template, v, BodyTemplate::k_max_template_size);
+}
+
+template <HttpsGateway Config::*gateway>
+Expected<void> set_gateway_content_type(Config& c, std::string_view v)
+{
+  if (v != "form" && v != "json") {
+    return make_error("must be form or json");
+  }
+  (c.*gateway).content_type = v == "json" ? BodyFormat::json : BodyFormat::form;
+  return {};
+}
+
+template <HttpsGateway Config::*gateway>
+Expected<void> set_gateway_path(std::string HttpsGateway::*field, Config& c, std::string_view v)
+{
+  std::string& path = (c.*gateway).*field;
+  if (v.empty()) {
+    path.clear();
+    return {};
+  }
+  return set_absolute_path(path, v);
 }
 
 const std::array k_keys = {
@@ -661,42 +724,59 @@ const std::array k_keys = {
               }
               return set_attribute(c.phone_attribute, v);
             }},
+  // --- sending codes by HTTPS ---
+  ConfigKey{"sms_url", "",
+            "Send text messages by an HTTPS POST to this gateway URL (https:// only; the "
+            "certificate and host name are always verified). 2xx answers mean accepted. Empty: "
+            "no HTTPS gateway for text messages. See SENDING CODES: HTTPS in studio2fad.conf(5).",
+            set_gateway_url<&Config::sms_gateway>},
+  ConfigKey{"sms_body_template", "",
+            "The body posted to sms_url, with {number} (E.164), {message} and {kind} (sms or "
+            "voice) replaced by their values escaped for sms_content_type, such as "
+            "To={number}&From=%2B15005550006&Body={message}.",
+            set_gateway_body<&Config::sms_gateway>},
+  ConfigKey{"sms_content_type", "form",
+            "form (application/x-www-form-urlencoded: values percent-encoded) or json "
+            "(application/json: placeholders inside quotes, values JSON-escaped).",
+            set_gateway_content_type<&Config::sms_gateway>},
+  ConfigKey{"sms_auth_header_file", "",
+            "File holding the header lines that authenticate to the gateway, such as "
+            "'Authorization: Bearer ...'; owned by root, mode 0600. Empty: none.",
+            [](Config& c, std::string_view v) {
+              return set_gateway_path<&Config::sms_gateway>(&HttpsGateway::auth_header_file, c, v);
+            }},
+  ConfigKey{"sms_ca_file", "",
+            "CA certificates (PEM) that the gateway's certificate must chain to, for a private "
+            "CA; empty: the system's.",
+            [](Config& c, std::string_view v) {
+              return set_gateway_path<&Config::sms_gateway>(&HttpsGateway::ca_file, c, v);
+            }},
+  ConfigKey{"voice_url", "", "As sms_url, for voice calls.",
+            set_gateway_url<&Config::voice_gateway>},
+  ConfigKey{"voice_body_template", "", "As sms_body_template, for voice_url.",
+            set_gateway_body<&Config::voice_gateway>},
+  ConfigKey{"voice_content_type", "form", "As sms_content_type, for voice_url.",
+            set_gateway_content_type<&Config::voice_gateway>},
+  ConfigKey{"voice_auth_header_file", "", "As sms_auth_header_file, for voice_url.",
+            [](Config& c, std::string_view v) {
+              return set_gateway_path<&Config::voice_gateway>(&HttpsGateway::auth_header_file, c,
+                                                               v);
+            }},
+  ConfigKey{"voice_ca_file", "", "As sms_ca_file, for voice_url.",
+            [](Config& c, std::string_view v) {
+              return set_gateway_path<&Config::voice_gateway>(&HttpsGateway::ca_file, c, v);
+            }},
 };
 
 } // namespace
 
 Expected<std::string> read_bind_password(const std::string& path)
 {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
-  if (!fd.valid()) {
-    return make_error("cannot open ldap_bind_password_file " + path + ": " + std::strerror(errno));
+  auto content = read_private_file(path, 1024, "ldap_bind_password_file");
+  if (!content) {
+    return make_error(content.error().message);
   }
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) {
-    return make_error("cannot inspect " + path + ": " + std::strerror(errno));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    return make_error(path + " (ldap_bind_password_file) is not a regular file");
-  }
-  if (st.st_uid != 0 || (st.st_mode & 077) != 0) {
-    return make_error(path + " (ldap_bind_password_file) must be owned by root with mode 0600 or "
-                             "0400: it holds a password");
-  }
-  if (st.st_size > 1024) {
-    return make_error(path + " (ldap_bind_password_file) is too large for a password");
-  }
-  std::string password(static_cast<std::size_t>(st.st_size), '\0');
-  std::size_t got = 0;
-  while (got < password.size()) {
-    const ssize_t n = ::read(fd.get(), password.data() + got, password.size() - got);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      return make_error("cannot read " + path + ": " + std::strerror(errno));
-    }
-    got += static_cast<std::size_t>(n);
-  }
+  std::string password(content->view());
   while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) {
     password.pop_back();
   }
@@ -705,7 +785,6 @@ Expected<std::string> read_bind_password(const std::string& path)
   }
   return password;
 }
-
 
 std::span<const ConfigKey> config_keys()
 {
@@ -794,7 +873,8 @@ Expected<Config> parse_config(std::string_view text, std::string_view source_nam
       }
     }
   }
-  const bool sends_codes = !config.sms_command.empty() || !config.voice_command.empty();
+  const bool sends_codes = !config.sms_command.empty() || !config.voice_command.empty() ||
+                           !config.sms_gateway.url.empty() || !config.voice_gateway.url.empty();
   if (sends_codes && config.sender_concurrency >= config.worker_threads) {
     return whole("sender_concurrency (" + std::to_string(config.sender_concurrency) +
                  ") must be below worker_threads (" + std::to_string(config.worker_threads) +
@@ -812,6 +892,27 @@ Expected<Config> parse_config(std::string_view text, std::string_view source_nam
       return whole(config.ldap_write_uri + " without ldap_starttls would send the records in "
                                            "clear: set ldap_starttls = yes, use ldaps:// or "
                                            "ldapi://, or ldap_allow_cleartext = yes");
+    }
+  }
+  for (const auto& [channel, gateway] :
+       {std::pair{"sms", &config.sms_gateway}, std::pair{"voice", &config.voice_gateway}}) {
+    const std::string prefix(channel);
+    if (gateway->url.empty()) {
+      if (!gateway->body_template.empty() || !gateway->auth_header_file.empty() ||
+          !gateway->ca_file.empty()) {
+        return whole(prefix + "_body_template, " + prefix + "_auth_header_file and " + prefix +
+                     "_ca_file need " + prefix + "_url");
+      }
+      continue;
+    }
+    if (!(prefix == "sms" ? config.sms_command : config.voice_command).empty()) {
+      return whole(prefix + "_command and " + prefix + "_url are both set: choose one sender");
+    }
+    if (gateway->body_template.empty()) {
+      return whole(prefix + "_url needs " + prefix + "_body_template");
+    }
+    if (auto body = BodyTemplate::parse(gateway->body_template, gateway->content_type); !body) {
+      return whole("bad value for " + prefix + "_body_template: " + body.error().message);
     }
   }
   return config;

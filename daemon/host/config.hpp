@@ -5,6 +5,7 @@
 // of keys in studio2fad.conf(5).
 #pragma once
 
+#include "body_template.hpp"
 #include "duration.hpp"
 #include "expected.hpp"
 #include "totp.hpp"
@@ -19,6 +20,16 @@
 namespace studio2fa {
 
 inline constexpr const char* k_default_config_path = SYSCONFDIR "/studio2fa/studio2fad.conf";
+
+// One channel's HTTPS gateway (studio2fad.conf(5), "SENDING CODES: HTTPS"): the keys sms_url,
+// sms_body_template, ... and the same with voice_. An empty url: no HTTPS sender for the channel.
+struct HttpsGateway {
+  std::string url; // https:// only
+  std::string body_template;
+  BodyFormat content_type = BodyFormat::form;
+  std::string auth_header_file; // empty: no auth header
+  std::string ca_file;          // empty: the system's CAs
+};
 
 struct Config {
   std::string socket_path;
@@ -102,6 +113,9 @@ struct Config {
   std::string phone_issuer; // empty: issuer
   bool phone_self_enroll = true;
   std::string phone_attribute; // the directory attribute holding a user's number; empty: none
+  // Sending codes by HTTPS (issue 14).
+  HttpsGateway sms_gateway;
+  HttpsGateway voice_gateway;
 };
 
 struct ConfigKey {

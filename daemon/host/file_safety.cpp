@@ -1,9 +1,13 @@
 #include "file_safety.hpp"
 
+#include "fd.hpp"
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace studio2fa {
 
@@ -61,6 +65,49 @@ Expected<void> check_private_path(const std::string& path, PathKind kind)
                       octal_mode(st.st_mode) + "); run: " + fix + path);
   }
   return {};
+}
+
+Expected<SecretBytes> read_private_file(const std::string& path, std::size_t max_size,
+                                        const char* what)
+{
+  const std::string named = path + " (" + what + ")";
+  Fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+  if (!fd.valid()) {
+    return make_error("cannot open " + std::string(what) + " " + path + ": " +
+                      std::strerror(errno));
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) {
+    return make_error("cannot inspect " + path + ": " + std::strerror(errno));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return make_error(named + " is not a regular file");
+  }
+  if (st.st_uid != 0 || (st.st_mode & 077) != 0) {
+    return make_error(named +
+                      " must be owned by root with mode 0600 or 0400: it holds a "
+                      "secret; run: chown root: " +
+                      path + " && chmod 600 " + path);
+  }
+  if (st.st_size == 0) {
+    return make_error(named + " is empty");
+  }
+  if (static_cast<std::uint64_t>(st.st_size) > max_size) {
+    return make_error(named + " is larger than " + std::to_string(max_size) + " bytes");
+  }
+  SecretBytes content(static_cast<std::size_t>(st.st_size));
+  std::size_t got = 0;
+  while (got < content.size()) {
+    const ssize_t n = ::read(fd.get(), content.data() + got, content.size() - got);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      return make_error("cannot read " + path + ": " + std::strerror(errno));
+    }
+    got += static_cast<std::size_t>(n);
+  }
+  return content;
 }
 
 std::string parent_directory(const std::string& path)

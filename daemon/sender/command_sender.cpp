@@ -1,5 +1,6 @@
 #include "command_sender.hpp"
 
+#include "body_template.hpp"
 #include "fd.hpp"
 
 #include <cerrno>
@@ -79,21 +80,8 @@ bool write_all(int fd, std::string_view data, Clock::time_point until)
 
 void put_json_string(std::string_view text, std::uint8_t*& out)
 {
-  static constexpr char k_hex[] = "0123456789abcdef";
   *out++ = '"';
-  for (const char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      *out++ = '\\';
-      *out++ = static_cast<std::uint8_t>(c);
-    } else if (byte < 0x20 || byte == 0x7F) {
-      for (const char e : {'\\', 'u', '0', '0', k_hex[byte >> 4], k_hex[byte & 0xF]}) {
-        *out++ = static_cast<std::uint8_t>(e);
-      }
-    } else {
-      *out++ = byte;
-    }
-  }
+  out = put_json_escaped(text, out);
   *out++ = '"';
 }
 

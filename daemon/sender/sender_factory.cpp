@@ -1,6 +1,7 @@
 #include "sender_factory.hpp"
 
 #include "command_sender.hpp"
+#include "https_sender.hpp"
 
 #include <chrono>
 
@@ -23,6 +24,19 @@ Expected<ChannelSender> make_sender_pool(const Config& config, PhoneChannel chan
 {
   const bool voice = channel == PhoneChannel::voice;
   const std::vector<std::string>& command = voice ? config.voice_command : config.sms_command;
+  const HttpsGateway& gateway = voice ? config.voice_gateway : config.sms_gateway;
+  if (!gateway.url.empty()) {
+    if (!command.empty()) {
+      return make_error(Errc::invalid, std::string(voice ? "voice" : "sms") + "_command and " +
+                                           (voice ? "voice" : "sms") +
+                                           "_url are both set: choose one sender");
+    }
+    auto sender = HttpsSender::create(gateway, channel); // reads the auth header file now
+    if (!sender) {
+      return make_error(Errc::invalid, sender.error().message); // names the key already
+    }
+    return pooled(std::make_unique<HttpsSender>(std::move(*sender)), config);
+  }
   if (!command.empty()) {
     auto sender = CommandSender::create(command, config.sender_user);
     if (!sender) {

@@ -288,6 +288,11 @@ def config_texts():
         "bad-key": "no_such_key = 1\n",
         "duplicate": "issuer = a\nissuer = b\n",
         "base-over-max": "throttle_base = 10m\nthrottle_max = 5m\n",
+        "https-gateways": "sms_url = https://gw.example/sms?a=1\n"
+                          "sms_body_template = To={number}&From=%2B15005550006&Body={message}\n"
+                          "sms_auth_header_file = /etc/studio2fa/gw.auth\n"
+                          "voice_url = https://gw.example/call\nvoice_content_type = json\n"
+                          'voice_body_template = {"to": "{number}", "say": "{message}"}\n',
         "cleartext": "ldap_uri = ldap://x\nldap_base = dc=x\nldap_starttls = no\n",
         "sasl-and-bind-dn": "ldap_uri = ldapi:///\nldap_base = dc=x\nldap_sasl_external = yes\n"
                             "ldap_bind_dn = cn=a,dc=x\nldap_bind_password_file = /p\n",
@@ -364,6 +369,21 @@ def ldap_entries():
     }
 
 
+def body_templates():
+    value = "\n042917 is your Studio code. A&B=C+D \"q\" \\ caf\u00e9"
+    return {
+        "twilio-form": "fTo={number}&From=%2B15005550006&Body={message}" + value,
+        "form-with-kind": "fto={number}&text={message}&channel={kind}" + value,
+        "json-object": 'j{"to": "{number}", "text": "{message}", "channel": "{kind}"}' + value,
+        "json-nested": 'j{"messages": [{"to": ["{number}"], "body": "code: {message}"}], "n": 1}'
+                       + value,
+        "json-escaped-quote": 'j{"a": "say \\"{message}\\"", "to": "{number}"}' + value,
+        "json-outside-string": 'j{"to": {number}, "text": "{message}"}' + value,
+        "form-plus": "fto={number}&from=+1555&m={message}" + value,
+        "unknown-placeholder": "fto={number}&m={message}&x={code}" + value,
+    }
+
+
 def main():
     write("fuzz_protocol", protocol_frames())
     write("fuzz_request_handler", handler_inputs())
@@ -372,6 +392,7 @@ def main():
     write("fuzz_directory_names", directory_names())
     write("fuzz_phone_number", phone_numbers())
     write("fuzz_ldap_record_codec", ldap_entries())
+    write("fuzz_body_template", body_templates())
 
 
 if __name__ == "__main__":

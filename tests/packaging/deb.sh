@@ -58,6 +58,12 @@ for page in man1/studio2fa.1 man5/studio2fad.conf.5 man8/pam_studio2fa.8 man8/st
 done
 check "example PAM files in /usr/share/doc/studio2fa/examples" has usr/share/doc/studio2fa/examples/sudo
 check "README.Debian in /usr/share/doc/studio2fa" has usr/share/doc/studio2fa/README.Debian
+for example in generic-json-gateway.conf twilio-style-form.conf sms-command.example; do
+  check "code sender example $example in /usr/share/doc/studio2fa/examples" \
+    has "usr/share/doc/studio2fa/examples/$example"
+done
+check "Depends names libcurl (the HTTPS sender)" \
+  grep -qE '(^|[ ,])libcurl4( |,|$)' <<< "$(dpkg-deb -f "$deb" Depends)"
 
 x=$W/root
 dpkg-deb -x "$deb" "$x"

@@ -71,6 +71,11 @@ check "%preun: systemd_preun studio2fad.service" \
 check "%postun: systemd_postun_with_restart studio2fad.service" \
   grep -qF 'S2FA-TEST-MACRO systemd_postun_with_restart studio2fad.service' <<< "$scripts"
 check "package has /usr/libexec/studio2fa/check-removal" listed /usr/libexec/studio2fa/check-removal
+# The documentation directory is studio2fa/ on EL, studio2fa-VERSION/ with Debian's rpm.
+for example in generic-json-gateway.conf twilio-style-form.conf sms-command.example; do
+  check "package has the code sender example $example" \
+    grep -qE "^/usr/share/doc/studio2fa[^/]*/sender-examples/$example\$" <<< "$files"
+done
 check "%preun: erasing runs check-removal and stops when it refuses" \
   bash -c 'sed -n "/^preuninstall scriptlet/,/^[a-z]* scriptlet/p" <<< "$0" |
     grep -qF "/usr/libexec/studio2fa/check-removal || exit 1"' "$scripts"

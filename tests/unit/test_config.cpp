@@ -225,6 +225,10 @@ const char* const k_key_names[] = {
     "phone_code_lifetime", "phone_resend_interval", "phone_sends_per_user_hour",
     "phone_sends_per_host_hour", "phone_message", "voice_message", "phone_issuer",
     "phone_self_enroll", "phone_attribute",
+    // sending codes by HTTPS
+    "sms_url", "sms_body_template", "sms_content_type", "sms_auth_header_file", "sms_ca_file",
+    "voice_url", "voice_body_template", "voice_content_type", "voice_auth_header_file",
+    "voice_ca_file",
 };
 
 // --- defaults and the key table -----------------------------------------------------------
@@ -730,6 +734,66 @@ void test_shipped_sample_matches(void**)
   }
 }
 
+// sms_url, voice_url and their keys: https only, a template that suits its content type, and
+// the keys without a URL refused rather than ignored.
+void test_https_gateway_keys(void**)
+{
+  const Config none = default_config();
+  assert_true(none.sms_gateway.url.empty() && none.voice_gateway.url.empty());
+  assert_int_equal(static_cast<int>(none.sms_gateway.content_type),
+                   static_cast<int>(BodyFormat::form));
+
+  const Config config = parse_ok(
+      "sms_url = https://gateway.studio.example:8443/v1/sms?account=7\n"
+      "sms_body_template = To={number}&From=%2B15005550006&Body={message}\n"
+      "sms_auth_header_file = /etc/studio2fa/sms-gateway.auth\n"
+      "sms_ca_file = /etc/studio2fa/gateway-ca.pem\n"
+      "voice_url = https://gateway.studio.example/v1/call\n"
+      "voice_content_type = json\n"
+      "voice_body_template = {\"to\": \"{number}\", \"say\": \"{message}\", \"kind\": \"{kind}\"}\n");
+  assert_string_equal(config.sms_gateway.url.c_str(),
+                      "https://gateway.studio.example:8443/v1/sms?account=7");
+  assert_string_equal(config.sms_gateway.body_template.c_str(),
+                      "To={number}&From=%2B15005550006&Body={message}");
+  assert_int_equal(static_cast<int>(config.sms_gateway.content_type),
+                   static_cast<int>(BodyFormat::form));
+  assert_string_equal(config.sms_gateway.auth_header_file.c_str(),
+                      "/etc/studio2fa/sms-gateway.auth");
+  assert_string_equal(config.sms_gateway.ca_file.c_str(), "/etc/studio2fa/gateway-ca.pem");
+  assert_int_equal(static_cast<int>(config.voice_gateway.content_type),
+                   static_cast<int>(BodyFormat::json));
+  assert_true(config.voice_gateway.auth_header_file.empty());
+
+  auto refused = [](const char* text, const char* says) {
+    auto parsed = parse_config(text, "test.conf");
+    assert_false(parsed.has_value());
+    if (parsed.error().message.find(says) == std::string::npos) {
+      fail_msg("'%s' does not say '%s'", parsed.error().message.c_str(), says);
+    }
+  };
+  const char* body = "sms_body_template = to={number}&text={message}\n";
+  refused((std::string("sms_url = http://gateway.example/sms\n") + body).c_str(),
+          "test.conf:1: bad value for sms_url: must be an https:// URL");
+  refused("voice_url = HTTP://gateway.example/\n", "must be an https:// URL");
+  refused("sms_url = https:///path\n", "must name a host");
+  refused("sms_url = https://user:pw@gateway.example/\n", "must not carry credentials");
+  refused("sms_url = https://gateway.example/a b\n", "must not contain spaces");
+  refused("sms_content_type = xml\n", "must be form or json");
+  refused("sms_ca_file = ca.pem\n", "must be an absolute path");
+  refused("sms_url = https://gateway.example/\n", "sms_url needs sms_body_template");
+  refused(body, "need sms_url");
+  refused("voice_auth_header_file = /etc/a\n", "need voice_url");
+  refused("sms_url = https://gateway.example/\nsms_body_template = to={number}\n",
+          "must contain {number} and {message}");
+  refused("sms_url = https://gateway.example/\nsms_body_template = to={number}&m={msg}\n",
+          "unknown placeholder {msg}");
+  // A template is judged by its content type wherever that is set in the file.
+  refused("sms_url = https://gateway.example/\n"
+          "sms_body_template = {\"to\": {number}, \"m\": \"{message}\"}\n"
+          "sms_content_type = json\n",
+          "bad value for sms_body_template: in a JSON body template {number} must stand inside");
+}
+
 // --- load_config ----------------------------------------------------------------------------
 
 void test_load_config_accepts_root_0644(void** state)
@@ -850,6 +914,7 @@ int main()
       cmocka_unit_test(test_throttle_base_above_max),
       cmocka_unit_test(test_policy_and_directory_keys),
       cmocka_unit_test(test_phone_keys),
+      cmocka_unit_test(test_https_gateway_keys),
       cmocka_unit_test(test_sample_config),
       cmocka_unit_test(test_shipped_sample_matches),
       TMP_TEST(test_load_config_accepts_root_0644),
