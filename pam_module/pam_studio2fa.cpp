@@ -10,13 +10,12 @@
 #include "protocol.hpp"
 #include "secure_memory.hpp"
 
-#include <security/pam_ext.h>
-#include <security/pam_modules.h>
-#include <syslog.h>
-
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+#include <syslog.h>
 
 namespace studio2fa {
 
@@ -26,18 +25,18 @@ constexpr const char* k_password_prompt = "Password: ";
 constexpr const char* k_code_prompt = "Verification code: ";
 constexpr const char* k_combined_prompt = "Password and verification code: ";
 constexpr const char* k_unavailable_message =
-  "Two-factor authentication is not available right now. Contact your administrator.";
+    "Two-factor authentication is not available right now. Contact your administrator.";
 constexpr const char* k_busy_message =
-  "Two-factor authentication is busy right now. Try again in a moment.";
+    "Two-factor authentication is busy right now. Try again in a moment.";
 constexpr const char* k_locked_message =
-  "Login is locked for this account. Contact your administrator.";
+    "Login is locked for this account. Contact your administrator.";
 constexpr const char* k_enrolled_message =
-  "Two-factor authentication is now on for this account. Use a code from the app at every login.";
+    "Two-factor authentication is now on for this account. Use a code from the app at every login.";
 constexpr const char* k_password_as_code_message =
-  "The code prompt was answered with the password, so no code was checked. SSH does this when "
-  "it asks for the password alone: the administrator must turn on keyboard-interactive "
-  "authentication in sshd_config (KbdInteractiveAuthentication yes, AuthenticationMethods "
-  "keyboard-interactive).";
+    "The code prompt was answered with the password, so no code was checked. SSH does this when "
+    "it asks for the password alone: the administrator must turn on keyboard-interactive "
+    "authentication in sshd_config (KbdInteractiveAuthentication yes, AuthenticationMethods "
+    "keyboard-interactive).";
 constexpr const char* k_could_not_send = "Could not send a code; use your app or a backup code.";
 constexpr unsigned k_few_backup_codes = 2;
 constexpr int k_enrollment_attempts = 3;
@@ -98,17 +97,27 @@ private:
 class Login {
 public:
   Login(pam_handle_t* pamh, int flags, const ModuleArgs& args, const char* user)
-    : m_pamh(pamh), m_flags(flags), m_args(args), m_user(user)
+      : m_pamh(pamh), m_flags(flags), m_args(args), m_user(user)
   {
   }
 
   int run()
   {
-    protocol::StatusReply status;
-    if (int rc = query_status(status); rc != PAM_SUCCESS) {
+    // One question decides the prompts: PHONE_STATUS says which second factors the user has
+    // (none: not enrolled). A daemon that answers it otherwise (an older one: unknown_type) is
+    // asked STATUS, and an enrolled user taken to have the app alone.
+    bool answered = false;
+    if (int rc = query_methods(m_methods, answered); rc != PAM_SUCCESS) {
       return rc;
     }
-    bool enrolled = status.state == protocol::EnrollmentState::active;
+    if (!answered) {
+      protocol::StatusReply status;
+      if (int rc = query_status(status); rc != PAM_SUCCESS) {
+        return rc;
+      }
+      m_methods = status.state == protocol::EnrollmentState::active ? protocol::k_method_app : 0;
+    }
+    bool enrolled = m_methods != 0;
     if (m_args.debug) {
       pam_syslog(m_pamh, LOG_DEBUG, "user %s is %s", m_user,
                  enrolled ? "enrolled" : "not enrolled");
@@ -167,7 +176,7 @@ private:
   // works, and the answer never tells whether the password was right.
   int ask_code(const char* password, Answer& code)
   {
-    const std::uint8_t methods = phone_methods();
+    const std::uint8_t methods = m_methods;
     const std::uint8_t phone = methods & (protocol::k_method_sms | protocol::k_method_voice);
     if (phone == 0) {
       return prompt_hidden(m_pamh, k_code_prompt, code);
@@ -203,12 +212,15 @@ private:
     return PAM_SUCCESS;
   }
 
-  // The k_method_* bits of the user's second factors; the app alone when the daemon does not
-  // know PHONE_STATUS (an older daemon) or cannot tell.
-  std::uint8_t phone_methods()
+  // The k_method_* bits of the user's second factors (0: none, not enrolled), asked with
+  // PHONE_STATUS. `answered` stays false when the daemon answered something else (an older
+  // daemon's ERROR unknown_type, busy, an internal error): the caller asks STATUS then, whose
+  // errors the user is told. A daemon that cannot be reached ends the login here.
+  int query_methods(std::uint8_t& methods, bool& answered)
   {
+    answered = false;
     if (!protocol::encode(protocol::PhoneStatusRequest{m_user}, m_request)) {
-      return protocol::k_method_app;
+      return PAM_SUCCESS;
     }
     ClientError error = m_client.connect(m_args.socket_path, m_args.timeout_ms);
     if (error == ClientError::none) {
@@ -216,13 +228,16 @@ private:
     }
     m_client.close();
     m_request.wipe();
-    protocol::PhoneStatusReply status;
-    if (error != ClientError::none ||
-        m_reply.type() != protocol::reply_type(protocol::MessageType::phone_status) ||
-        !protocol::decode(m_reply.payload(), status)) {
-      return protocol::k_method_app;
+    if (error != ClientError::none) {
+      return unavailable(error);
     }
-    return status.methods;
+    protocol::PhoneStatusReply status;
+    if (m_reply.type() == protocol::reply_type(protocol::MessageType::phone_status) &&
+        protocol::decode(m_reply.payload(), status)) {
+      methods = status.methods;
+      answered = true;
+    }
+    return PAM_SUCCESS;
   }
 
   // Asks the daemon to send a code and tells the user what became of it. PAM_SUCCESS unless the
@@ -469,8 +484,8 @@ private:
   {
     const time_t now = time(nullptr);
     const std::uint64_t left = grace_until > static_cast<std::uint64_t>(now)
-                                 ? grace_until - static_cast<std::uint64_t>(now)
-                                 : 0;
+                                   ? grace_until - static_cast<std::uint64_t>(now)
+                                   : 0;
     char when[64];
     if (left >= 2 * 86400) {
       snprintf(when, sizeof(when), "%llu days", static_cast<unsigned long long>(left / 86400));
@@ -494,8 +509,10 @@ private:
   int enroll_inline()
   {
     if ((m_flags & PAM_SILENT) != 0) {
-      pam_syslog(m_pamh, LOG_NOTICE, "%s must enroll first, but the application asked for "
-                                     "silence; refusing the login", m_user);
+      pam_syslog(m_pamh, LOG_NOTICE,
+                 "%s must enroll first, but the application asked for "
+                 "silence; refusing the login",
+                 m_user);
       return PAM_AUTH_ERR;
     }
     if (!protocol::encode(protocol::EnrollPromptRequest{m_user}, m_request)) {
@@ -618,6 +635,7 @@ private:
   int m_flags;
   const ModuleArgs& m_args;
   const char* m_user;
+  std::uint8_t m_methods = 0; // k_method_* bits of the user's second factors
   Client m_client;
   wire::FrameBuffer m_request;
   wire::FrameBuffer m_reply;
