@@ -39,7 +39,7 @@ struct AccountAnswer {
 using AccountAnswerLookup = std::function<AccountAnswer(const std::string&)>;
 
 // Canonical names remembered for a short while. A login asks about its user twice within
-// seconds (STATUS, then AUTHENTICATE), and one NSS lookup can cost more than all the rest of a
+// seconds (PHONE_STATUS, then AUTHENTICATE), and one NSS lookup can cost more than all the rest of a
 // request: a name in /etc/passwd takes about 5 µs here, a name that no source knows about 50 µs
 // (files, then systemd's userdb directories), and a remote directory a network round trip.
 // Directories rename accounts rarely: a new name shows after at most `found_ttl`. "No such
