@@ -1,49 +1,52 @@
 #include "monotonic_condition.hpp"
 
-#include <cerrno>
-#include <ctime>
+#include <algorithm>
+#include <cstdint>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 namespace studio2fa {
 
-MonotonicCondition::MonotonicCondition()
+MonotonicCondition::MonotonicCondition() : m_fd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK))
 {
-  pthread_condattr_t attr;
-  pthread_condattr_init(&attr);
-  // steady_clock is CLOCK_MONOTONIC in libstdc++ on Linux, so the deadlines agree.
-  pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-  pthread_cond_init(&m_cond, &attr);
-  pthread_condattr_destroy(&attr);
 }
 
 MonotonicCondition::~MonotonicCondition()
 {
-  pthread_cond_destroy(&m_cond);
+  if (m_fd >= 0) {
+    close(m_fd);
+  }
 }
 
 void MonotonicCondition::notify_one() noexcept
 {
-  pthread_cond_signal(&m_cond);
-}
-
-void MonotonicCondition::notify_all() noexcept
-{
-  pthread_cond_broadcast(&m_cond);
+  if (m_fd >= 0) {
+    const std::uint64_t one = 1;
+    // Only fails when the counter is full, and then the waiter is woken anyway.
+    [[maybe_unused]] ssize_t written = write(m_fd, &one, sizeof(one));
+  }
 }
 
 bool MonotonicCondition::wait_once(std::unique_lock<std::mutex>& lock,
                                    std::chrono::steady_clock::time_point deadline)
 {
-  const auto since_epoch = deadline.time_since_epoch();
-  if (since_epoch.count() < 0) {
+  using std::chrono::milliseconds;
+  const auto now = std::chrono::steady_clock::now();
+  if (now >= deadline) {
     return false;
   }
-  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(since_epoch);
-  const auto nanoseconds =
-      std::chrono::duration_cast<std::chrono::nanoseconds>(since_epoch - seconds);
-  timespec until{};
-  until.tv_sec = static_cast<time_t>(seconds.count());
-  until.tv_nsec = static_cast<long>(nanoseconds.count());
-  return pthread_cond_timedwait(&m_cond, lock.mutex()->native_handle(), &until) != ETIMEDOUT;
+  // Rounded up, so that a wake-up never comes before the deadline and spins.
+  auto left = std::chrono::ceil<milliseconds>(deadline - now).count();
+  left = std::min<decltype(left)>(left, m_fd >= 0 ? 60'000 : 10);
+  lock.unlock();
+  pollfd waiting{m_fd, POLLIN, 0};
+  if (poll(&waiting, 1, static_cast<int>(left)) > 0 && m_fd >= 0) {
+    std::uint64_t count = 0;
+    [[maybe_unused]] ssize_t got = read(m_fd, &count, sizeof(count));
+  }
+  lock.lock();
+  return true;
 }
 
 } // namespace studio2fa
