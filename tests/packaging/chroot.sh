@@ -35,7 +35,7 @@ fi
 
 # --- the cached base ----------------------------------------------------------------------------
 suite=bookworm
-include=libldap-2.5-0,libsqlite3-0,libssl3,libqrencode4,openssh-server,openssh-client,pamtester,expect,procps
+include=libldap-2.5-0,libsqlite3-0,libssl3,libqrencode4,libcurl4,openssh-server,openssh-client,pamtester,expect,procps
 cache=${S2FA_CHROOT_CACHE:-/var/cache/studio2fa-test}
 mirror=${S2FA_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 base=$cache/$suite-minbase-$(echo "$suite $include" | sha256sum | cut -c1-12).tar.gz
