@@ -282,11 +282,7 @@ private:
       tell_error(m_pamh, m_flags, k_could_not_send);
       return PAM_SUCCESS;
     case protocol::SendCodeResult::throttled:
-      snprintf(message, sizeof(message),
-               "Too many wrong codes. Wait %u seconds before trying again.",
-               static_cast<unsigned>(reply.retry_after));
-      tell_error(m_pamh, m_flags, message);
-      return PAM_AUTH_ERR;
+      return tell_throttled(reply.retry_after);
     case protocol::SendCodeResult::locked:
       tell_error(m_pamh, m_flags, k_locked_message);
       return PAM_MAXTRIES;
@@ -354,6 +350,16 @@ private:
     }
     return authenticate(protocol::AuthMode::password_and_code, combined.password(),
                         combined.code());
+  }
+
+  // Too many wrong codes: the user is told how long to wait.
+  int tell_throttled(std::uint32_t retry_after)
+  {
+    char message[160];
+    snprintf(message, sizeof(message), "Too many wrong codes. Wait %u seconds before trying again.",
+             static_cast<unsigned>(retry_after));
+    tell_error(m_pamh, m_flags, message);
+    return PAM_AUTH_ERR;
   }
 
   int unavailable(ClientError error)
@@ -462,14 +468,8 @@ private:
         tell_grace(reply.grace_until);
       }
       return PAM_IGNORE;
-    case protocol::AuthResult::throttled: {
-      char message[160];
-      snprintf(message, sizeof(message),
-               "Too many wrong codes. Wait %u seconds before trying again.",
-               static_cast<unsigned>(reply.retry_after));
-      tell_error(m_pamh, m_flags, message);
-      return PAM_AUTH_ERR;
-    }
+    case protocol::AuthResult::throttled:
+      return tell_throttled(reply.retry_after);
     case protocol::AuthResult::unavailable:
       tell_error(m_pamh, m_flags, k_unavailable_message);
       return PAM_AUTHINFO_UNAVAIL;
