@@ -12,7 +12,7 @@ packages=(
   # tests: unit (CMocka), PAM and NSS wrappers, an independent TOTP generator, a QR decoder,
   # a fake clock, and the tools the test scripts call
   libcmocka-dev libpam-wrapper libpamtest0-dev libnss-wrapper oathtool zbar-tools faketime
-  sqlite3 openssl python3 util-linux bsdutils procps man-db groff-base
+  sqlite3 openssl python3 util-linux bsdutils procps man-db groff-base strace
   # tests against the real login programs (sshd, ssh, su, sudo) driven by expect; they run
   # in a private mount namespace and never use the machine's own configuration. (Where
   # services may start, installing openssh-server also starts the stock ssh service.)

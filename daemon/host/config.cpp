@@ -631,6 +631,20 @@ const std::array k_keys = {
             [](Config& c, std::string_view v) {
               return set_duration(c.offline_cache_age, v, 1, 30ULL * 86400);
             }},
+  ConfigKey{"cache_sync", "normal",
+            "With store = directory: normal (this host's copy of what the directory accepted, "
+            "and the audit rows that go with it, are written without waiting for the disk: a "
+            "crash of the daemon loses none, an OS crash or power cut may lose the last second "
+            "of them, or the last 30 seconds on a host idle since) or full (each waits for the disk, as every write does with store = local; "
+            "a login then costs one more disk flush). Writes accepted while the directory cannot "
+            "be reached always wait for the disk.",
+            [](Config& c, std::string_view v) -> Expected<void> {
+              if (v != "normal" && v != "full") {
+                return make_error("must be normal or full");
+              }
+              c.cache_sync_full = v == "full";
+              return {};
+            }},
   // --- codes by text message and voice call ---
   ConfigKey{"sms_command", "",
             "The command that sends a text message: an absolute path, then its arguments, "

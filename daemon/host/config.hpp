@@ -97,6 +97,7 @@ struct Config {
   std::string ldap_write_uri; // empty: the first of ldap_uris
   OfflineLogins offline_logins = OfflineLogins::deny;
   unsigned offline_cache_age = 0; // seconds
+  bool cache_sync_full = false;   // cache_sync = full
 
   // Codes by text message and voice call (studio2fad.conf(5), "CODES BY PHONE").
   std::vector<std::string> sms_command;   // argv, argv[0] absolute; empty: no command for texts

@@ -54,6 +54,7 @@ bool offline_change_allowed(const UserRecord& cached, const UserRecord& changed)
 
 struct DirectoryStore::Impl {
   OfflineSettings offline;
+  CacheSettings cache;
   std::mutex mutex;
   // When this daemon last read or wrote each user's record in the directory (seconds since the
   // epoch): the age of its cache copy.
@@ -74,10 +75,12 @@ struct DirectoryStore::Impl {
 };
 
 DirectoryStore::DirectoryStore(std::unique_ptr<LdapEnrollmentStore> records,
-                               std::unique_ptr<SqliteStore> local, OfflineSettings offline)
+                               std::unique_ptr<SqliteStore> local, OfflineSettings offline,
+                               CacheSettings cache)
     : m_records(std::move(records)), m_local(std::move(local)), m_impl(std::make_unique<Impl>())
 {
   m_impl->offline = offline;
+  m_impl->cache = cache;
 }
 
 DirectoryStore::~DirectoryStore() = default;
@@ -292,7 +295,12 @@ Expected<void> DirectoryStore::commit(const StoreChanges& changes)
     copy.revision = cached->has_value() ? (*cached)->revision : 0;
     cache_writes.push_back(std::move(copy));
   }
-  if (auto written = m_local->commit({cache_writes, changes.local}); !written) {
+  // What the directory took is durable there: the cache's copy of it, and the audit rows with it,
+  // need not wait for this host's disk (cache_sync). Anything accepted offline, or a change with
+  // no directory part, waits for it.
+  const Durability durability =
+      !online.empty() && offline_users.empty() ? m_impl->cache.copies : changes.durability;
+  if (auto written = m_local->commit({cache_writes, changes.local, durability}); !written) {
     return written;
   }
   const std::int64_t now = wall_now();

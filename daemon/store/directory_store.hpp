@@ -33,10 +33,17 @@ struct OfflineSettings {
   std::chrono::seconds max_age{0}; // offline_cache_age
 };
 
+// How this host's copies of what the directory accepted are committed to its cache (cache_sync):
+// Durability::copy (normal) or Durability::synced (full). Writes accepted offline are always
+// synced: the cache is then their only record.
+struct CacheSettings {
+  Durability copies = Durability::copy;
+};
+
 class DirectoryStore final : public Store {
 public:
   DirectoryStore(std::unique_ptr<LdapEnrollmentStore> records, std::unique_ptr<SqliteStore> local,
-                 OfflineSettings offline);
+                 OfflineSettings offline, CacheSettings cache = {});
   ~DirectoryStore() override;
 
   // EnrollmentStore

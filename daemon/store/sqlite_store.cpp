@@ -2,6 +2,7 @@
 
 #include "fd.hpp"
 #include "group_commit.hpp"
+#include "monotonic.hpp"
 #include "sqlite_audit.hpp"
 #include "sqlite_connection.hpp"
 #include "sqlite_handles.hpp"
@@ -17,6 +18,10 @@ namespace {
 
 // SQLite's default automatic checkpoint size (wal_autocheckpoint), in WAL frames (pages).
 constexpr int k_checkpoint_frames = 1000;
+
+// Durability::copy batches go unsynced (synchronous=NORMAL) for at most this long after the last
+// sync; the batch after that is synced (FULL), and with it every unsynced frame before it.
+constexpr long long k_max_unsynced_ms = 1000;
 
 // SQLite calls this after every commit with the number of frames in the WAL. Installing it also
 // turns off SQLite's own checkpoint inside COMMIT (see after_batch).
@@ -60,11 +65,16 @@ struct SqliteStore::Impl final : GroupCommit::Writer {
 
   // Frames in the WAL after the last commit on the writer connection (count_wal_frames).
   std::atomic<int> wal_frames{0};
+  // The writer's synchronous setting (FULL unless `unsynced`), and since when, by the monotonic
+  // clock, the WAL has held commits not yet synced (0: none). Under `mutex`.
+  bool unsynced = false;
+  long long unsynced_since_ms = 0;
   GroupCommit group{*this};
 
   void write_batch(std::span<GroupCommit::Ticket* const> batch) override;
   void after_batch() override;
   bool step_done(const Statement& stmt);
+  bool choose_sync(std::span<GroupCommit::Ticket* const> batch);
   Expected<void> write_changes(const StoreChanges& changes);
 };
 
@@ -75,6 +85,25 @@ bool SqliteStore::Impl::step_done(const Statement& stmt)
   return rc == SQLITE_DONE;
 }
 
+// Sets the writer's synchronous mode for `batch`: NORMAL when every ticket is a Durability::copy
+// and the oldest unsynced commit is recent enough, FULL otherwise. Returns whether this batch will
+// be synced. Run by sqlite3_exec each time: SQLite applies this PRAGMA when it compiles it, so a
+// prepared one would not switch back. One that fails leaves the setting as it was.
+bool SqliteStore::Impl::choose_sync(std::span<GroupCommit::Ticket* const> batch)
+{
+  const long long now = monotonic_ms();
+  bool lazy = unsynced_since_ms == 0 || now - unsynced_since_ms < k_max_unsynced_ms;
+  for (const GroupCommit::Ticket* ticket : batch) {
+    lazy = lazy && ticket->changes.durability == Durability::copy;
+  }
+  if (lazy != unsynced &&
+      exec(path, db.get(), lazy ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL",
+           "cannot set the synchronous mode")) {
+    unsynced = lazy;
+  }
+  return !unsynced;
+}
+
 // One transaction for the whole batch; a savepoint per ticket, so that one caller's bad or
 // conflicting record fails only that caller. If the commit itself fails (disk full, I/O error),
 // every ticket fails: nobody is told "saved" about something that is not on disk.
@@ -82,6 +111,7 @@ void SqliteStore::Impl::write_batch(std::span<GroupCommit::Ticket* const> batch)
 {
   std::lock_guard db_lock(mutex);
   sqlite3* handle = db.get();
+  const bool synced = choose_sync(batch);
   auto fail_all = [&](const Unexpected<Error>& error) {
     for (GroupCommit::Ticket* ticket : batch) {
       ticket->result = error;
@@ -109,11 +139,18 @@ void SqliteStore::Impl::write_batch(std::span<GroupCommit::Ticket* const> batch)
     step_done(rollback_stmt);
     return;
   }
-  // synchronous=FULL: COMMIT returns once the WAL is fsynced.
+  // synchronous=FULL: COMMIT returns once the WAL, with every unsynced commit before this one,
+  // is fsynced. NORMAL: once it is written to the WAL.
   if (!step_done(commit_stmt)) {
     auto error = db_error(path, handle, "cannot commit");
     step_done(rollback_stmt);
     fail_all(error);
+    return;
+  }
+  if (synced) {
+    unsynced_since_ms = 0;
+  } else if (unsynced_since_ms == 0) {
+    unsynced_since_ms = monotonic_ms();
   }
 }
 

@@ -13,10 +13,23 @@
 
 namespace studio2fa {
 
+// How soon a commit must be on this host's disk.
+enum class Durability {
+  // Before commit() returns: this host's disk holds the only copy of it.
+  synced,
+  // A copy of what the directory has already made durable, with its audit rows (cache_sync =
+  // normal). It is as atomic as `synced` and survives a crash of the daemon; an OS crash or a
+  // power cut may take back the last ones (SqliteStore: those since its last sync, at most
+  // k_max_unsynced_ms of them under load). A record copy that goes back is only an older copy,
+  // which the next conditional write to the directory finds out.
+  copy,
+};
+
 // A records part and a host-local part, committed together by Store::commit.
 struct StoreChanges {
   std::span<const UserRecord> records; // conditional, as in EnrollmentStore::commit_records
   LocalChanges local;
+  Durability durability = Durability::synced;
 
   bool empty() const { return records.empty() && local.empty(); }
 };

@@ -56,8 +56,9 @@ Expected<std::unique_ptr<Store>> open_directory_store(const Config& config,
               cas_form_name((*records)->cas_form()), cached ? "cached" : "deny",
               config.db_path.c_str());
   OfflineSettings offline{cached, std::chrono::seconds(config.offline_cache_age)};
+  CacheSettings cache{config.cache_sync_full ? Durability::synced : Durability::copy};
   return std::unique_ptr<Store>(
-      std::make_unique<DirectoryStore>(std::move(*records), std::move(local), offline));
+      std::make_unique<DirectoryStore>(std::move(*records), std::move(local), offline, cache));
 }
 
 } // namespace
