@@ -23,6 +23,9 @@ packages=(
   systemd
   # the benchmark's references (make bench): installed, never enabled in a PAM stack
   libpam-google-authenticator libpam-oath
+  # the benchmark's name-service cache: it runs its own nscd over glibc's db source in a
+  # private mount namespace (bench/warm_nss.sh); see below for the system-wide one
+  nscd libnss-db
   # packaging tests (tests/packaging/): the RPM with Debian's rpmbuild, its SELinux module with
   # Debian's refpolicy devel files, the Debian package with debhelper, checked by lintian
   rpm bzip2 selinux-policy-dev checkpolicy debhelper dpkg-dev fakeroot lintian binutils
@@ -34,5 +37,20 @@ packages=(
   # libFuzzer and clang's sanitizer runtimes (only "recommended" by clang's packages)
   libclang-rt-14-dev
 )
+had_nscd=no
+dpkg-query -W -f '${Status}' nscd 2> /dev/null | grep -q 'install ok installed' && had_nscd=yes
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${packages[@]}"
+# Debian's nscd package starts a system-wide nscd. The tests' private mount namespaces (sshd,
+# su, sudo) would then get passwd answers from the host's files through its socket, not from
+# their own: one installed here is stopped and kept from starting. One the machine had before
+# is left as it was.
+if [ "$had_nscd" = no ]; then
+  if command -v systemctl > /dev/null && [ -d /run/systemd/system ]; then
+    systemctl disable --now nscd.service 2> /dev/null || true
+  elif [ -x /etc/init.d/nscd ]; then
+    /etc/init.d/nscd stop > /dev/null 2>&1 || true
+    update-rc.d nscd disable > /dev/null 2>&1 || true
+  fi
+  pkill -x nscd 2> /dev/null || true
+fi

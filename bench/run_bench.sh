@@ -90,8 +90,15 @@ pam_run() {  # pam_run SERVICE USERS FIRST COUNT CLIENTS
     --first "$3" --count "$4" --clients "$5" --label "$1"
 }
 
-start_daemon "$B/lib100k"
-startup_100k=$STARTUP_MS
+# Whole logins: the daemon sees the users' names in NSS behind a warm name-service cache, as on a
+# host where sshd or login looked the user up a moment before (bench/warm_nss.sh); without
+# nscd and libnss-db, with names unknown to NSS, and the table says so.
+LOGIN_NSS="names in NSS cache"
+start_daemon "$B/lib100k" "$top_srcdir/bench/warm_nss.sh" "$B/users-100k" 0 $((3 * L)) "$B/warm"
+if [ "$STARTUP_MS" = failed ]; then
+  LOGIN_NSS="names not in NSS: $(grep -m1 'warm_nss' "$B/daemon.log" || tail -n1 "$B/daemon.log")"
+  start_daemon "$B/lib100k"
+fi
 echo "# whole logins through libpam" >&2
 offset=0; ref_offset=0
 LOGINS_32= GA_32=
@@ -111,6 +118,13 @@ for c in 1 8 32; do
   fi
   ref_offset=$((ref_offset + L_REF))
 done
+stop_daemon
+
+start_daemon "$B/lib100k"
+startup_100k=$STARTUP_MS
+line=$(pam_run studio2fa "$B/users-100k" "$offset" "$L" 32)
+row "studio2fa otp_only, names not in NSS" "$line"
+offset=$((offset + L))
 
 # daemon_sweep LABEL FIRST: the daemon alone at 1..64 connections, D verifications each. The
 # first sweep's 1-connection run is taken between two runs of fsync_bench on the database's
@@ -217,6 +231,7 @@ printf '%-34s %12s %12s\n' "daemon RSS after the runs (KiB)" "$rss_1k" "$rss_100
 printf '%-34s %12s %12s\n' "daemon peak RSS (KiB)" "$hwm_1k" "$hwm_100k"
 printf '%-34s %12s %12s\n' "daemon start-up to socket (ms)" "$startup_1k" "$startup_100k"
 printf '%-34s %12s %12s\n' "logins/s at 8 clients" "$(field rate "$scale_1k")" "$(field rate "$scale_100k")"
+echo "whole logins: the daemon with $LOGIN_NSS (one row: names not in NSS)"
 echo "seeding 100,000 enrollments (sealed, one transaction per 5,000): $seed_ms ms"
 echo "daemon alone: \"not in NSS\": $(grep -m1 '^passwd:' /etc/nsswitch.conf | tr -s ' ') knows none of the users, so each"
 echo "  request misses in every source; \"in NSS cache\": the names in NSS (glibc's db source) and"

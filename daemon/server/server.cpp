@@ -40,6 +40,9 @@ constexpr long long k_never = std::numeric_limits<long long>::max();
 constexpr long long k_pace_interval_ms = 10;
 constexpr long long k_pace_burst = 200;
 
+// Closed connections kept for reuse (Server::Impl::spare).
+constexpr std::size_t k_spare_connections = 64;
+
 constexpr const char* k_busy_message = "studio2fad is busy; try again in a moment";
 
 struct Connection {
@@ -110,6 +113,9 @@ struct Server::Impl {
   // timer_mutex when both are held.
   std::mutex connections_mutex;
   std::unordered_map<Connection*, std::unique_ptr<Connection>> connections;
+  // Closed connections kept for the next ones (at most k_spare_connections), wiped: a login's
+  // two connections then cost no allocation, zeroing and page faults of their 16 KiB of buffers.
+  std::vector<std::unique_ptr<Connection>> spare;
   std::unordered_map<uid_t, PeerUsage> usage;
   unsigned open_connections = 0;   // in `connections`, or admitted and about to be
   unsigned shared_connections = 0; // of uids but 0
@@ -301,8 +307,39 @@ struct Server::Impl {
         disarm_timer(); // nothing left to time: sleep until a client comes
       }
     }
-    epoll_ctl(epoll.get(), EPOLL_CTL_DEL, owned->fd.get(), nullptr);
-    // `owned` closes the descriptor and frees the buffers (FrameBuffer wipes itself).
+    // Closing the descriptor takes it out of the epoll set (it is never duplicated).
+    owned->fd.reset();
+    owned->request.wipe();
+    owned->reply.wipe();
+    std::lock_guard lock(connections_mutex);
+    if (spare.size() < k_spare_connections) {
+      spare.push_back(std::move(owned));
+    }
+    // Otherwise `owned` frees it here (its buffers wipe themselves again).
+  }
+
+  // A connection object for a new client: a spare one, reset, or a new one.
+  std::unique_ptr<Connection> take_spare()
+  {
+    std::unique_ptr<Connection> conn;
+    {
+      std::lock_guard lock(connections_mutex);
+      if (!spare.empty()) {
+        conn = std::move(spare.back());
+        spare.pop_back();
+      }
+    }
+    if (!conn) {
+      return std::make_unique<Connection>();
+    }
+    conn->deadline_ms = 0;
+    conn->resume_at_ms = 0;
+    conn->registered = false;
+    conn->received = 0;
+    conn->sent = 0;
+    conn->writing = false;
+    conn->after = RequestHandler::After::keep_open;
+    return conn;
   }
 
   void rearm(Connection* conn)
@@ -373,7 +410,7 @@ struct Server::Impl {
     }
     const long long now = monotonic_ms();
     const long long turn = book_turn(peer.uid, now);
-    auto conn = std::make_unique<Connection>();
+    auto conn = take_spare();
     conn->fd = std::move(fd);
     conn->peer = peer;
     conn->closes_at_ms = now + settings.connection_lifetime * 1000LL;
