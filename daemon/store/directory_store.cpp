@@ -65,11 +65,21 @@ struct DirectoryStore::Impl {
   // The directory's last answer was that it could not be reached: no copies are handed out
   // (load_for_commit) until it answers again, so a login does not wait for it twice.
   bool unreachable = false;
+  // The last write could not reach the write server (ldap_write_uri), whatever the read servers
+  // answer: a record read from a replica then cannot be written, so with offline_logins =
+  // cached a login is decided on this host's copy until the write server answers again.
+  bool write_unreachable = false;
 
   void note_answer(const Error* error)
   {
     std::lock_guard lock(mutex);
     unreachable = error != nullptr && error->code == Errc::unavailable;
+  }
+  void note_write(const Error* error)
+  {
+    note_answer(error);
+    std::lock_guard lock(mutex);
+    write_unreachable = error != nullptr && error->code == Errc::unavailable;
   }
 };
 
@@ -85,6 +95,9 @@ DirectoryStore::~DirectoryStore() = default;
 Expected<std::optional<UserRecord>> DirectoryStore::load(std::string_view user)
 {
   const std::string key(user);
+  if (auto down = write_server_down()) {
+    return from_cache(user, "the write server (ldap_write_uri)", *down);
+  }
   auto loaded = m_records->load(user);
   m_impl->note_answer(loaded ? nullptr : &loaded.error());
   if (loaded) {
@@ -105,6 +118,33 @@ Expected<std::optional<UserRecord>> DirectoryStore::load(std::string_view user)
   if (loaded.error().code != Errc::unavailable || !m_impl->offline.cached) {
     return loaded;
   }
+  return from_cache(user, "the directory", loaded.error());
+}
+
+std::optional<Error> DirectoryStore::write_server_down()
+{
+  {
+    std::lock_guard lock(m_impl->mutex);
+    if (!m_impl->offline.cached || !m_impl->write_unreachable) {
+      return std::nullopt;
+    }
+  }
+  // Asked again at every load while it is down: a stopped server refuses at once, and the
+  // first login after it is back pushes what was accepted here meanwhile.
+  ServerHealth writer = m_records->probe_write_server();
+  std::lock_guard lock(m_impl->mutex);
+  m_impl->write_unreachable = !writer.answers;
+  if (writer.answers) {
+    return std::nullopt;
+  }
+  return Error{Errc::unavailable,
+               "the write server (ldap_write_uri) cannot be reached: " + writer.problem};
+}
+
+Expected<std::optional<UserRecord>>
+DirectoryStore::from_cache(std::string_view user, const char* unreachable, const Error& why)
+{
+  const std::string key(user);
   std::int64_t fresh = 0;
   {
     std::lock_guard lock(m_impl->mutex);
@@ -113,18 +153,18 @@ Expected<std::optional<UserRecord>> DirectoryStore::load(std::string_view user)
     }
   }
   if (fresh == 0 || wall_now() - fresh > m_impl->offline.max_age.count()) {
-    return make_error(Errc::unavailable, loaded.error().message + "; no copy of the record of " +
+    return make_error(Errc::unavailable, why.message + "; no copy of the record of " +
                                              log::sanitize(user) +
                                              " read within offline_cache_age");
   }
   auto cached = m_local->load(user);
   if (!cached || !cached->has_value()) {
     return make_error(Errc::unavailable,
-                      loaded.error().message + "; no cached record of " + log::sanitize(user));
+                      why.message + "; no cached record of " + log::sanitize(user));
   }
-  log::notice("directory store: the directory cannot be reached; %s is checked against this "
-              "host's copy of the record",
-              log::sanitize(user).c_str());
+  log::notice("directory store: %s cannot be reached; %s is checked against this host's copy "
+              "of the record",
+              unreachable, log::sanitize(user).c_str());
   std::lock_guard lock(m_impl->mutex);
   m_impl->offline_loaded[key] = **cached;
   return cached;
@@ -136,8 +176,8 @@ Expected<EnrollmentStore::Loaded> DirectoryStore::load_for_commit(std::string_vi
   bool copy_allowed = false;
   {
     std::lock_guard lock(m_impl->mutex);
-    copy_allowed = !m_impl->unreachable && !m_impl->unsynced.contains(key) &&
-                   !m_impl->offline_loaded.contains(key);
+    copy_allowed = !m_impl->unreachable && !m_impl->write_unreachable &&
+                   !m_impl->unsynced.contains(key) && !m_impl->offline_loaded.contains(key);
   }
   if (copy_allowed) {
     if (auto copy = m_records->copy_of(user)) {
@@ -279,7 +319,7 @@ Expected<void> DirectoryStore::commit(const StoreChanges& changes)
   }
   if (!online.empty()) {
     auto written = m_records->commit_records(online);
-    m_impl->note_answer(written ? nullptr : &written.error());
+    m_impl->note_write(written ? nullptr : &written.error());
     if (!written) {
       return written;
     }
