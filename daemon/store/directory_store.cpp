@@ -212,11 +212,17 @@ void DirectoryStore::reconcile(std::string_view user, std::optional<UserRecord>&
     return;
   }
   const std::uint64_t local_step = (*cached)->last_step;
+  // The first read may come from a replica that has not yet seen this host's last write before
+  // the outage: a push that loses is tried again on a read of the write server (the store reads
+  // it after a lost write), so that only a step the write server itself holds is a conflict.
+  constexpr int k_push_attempts = 3;
   std::string problem;
-  if (directory->last_step >= local_step) {
-    problem = "the directory is already at step " + std::to_string(directory->last_step) +
-              ", at or past step " + std::to_string(local_step) + " accepted here offline";
-  } else {
+  for (int attempt = 1; problem.empty(); ++attempt) {
+    if (directory->last_step >= local_step) {
+      problem = "the directory is already at step " + std::to_string(directory->last_step) +
+                ", at or past step " + std::to_string(local_step) + " accepted here offline";
+      break;
+    }
     UserRecord pushed = *directory;
     pushed.last_step = local_step;
     auto written = m_records->commit_records({&pushed, 1});
@@ -227,13 +233,20 @@ void DirectoryStore::reconcile(std::string_view user, std::optional<UserRecord>&
                   static_cast<unsigned long long>(local_step), log::sanitize(user).c_str());
       return;
     }
-    if (written.error().code != Errc::conflict) {
-      std::lock_guard lock(m_impl->mutex);
-      m_impl->unsynced.insert(std::string(user)); // tried again on the next load
-      return;
+    if (written.error().code == Errc::conflict && attempt < k_push_attempts) {
+      auto reread = m_records->load(user);
+      if (reread && reread->has_value()) {
+        directory = std::move(*reread);
+        continue;
+      }
+    } else if (written.error().code == Errc::conflict) {
+      problem = "pushing step " + std::to_string(local_step) +
+                ", accepted here offline, lost to another write";
+      break;
     }
-    problem = "pushing step " + std::to_string(local_step) +
-              ", accepted here offline, lost to another write";
+    std::lock_guard lock(m_impl->mutex);
+    m_impl->unsynced.insert(std::string(user)); // tried again on the next load
+    return;
   }
   const std::string detail = problem + ": the code may have been used on another host too";
   log::warning("directory store: %s: %s", log::sanitize(user).c_str(), detail.c_str());
