@@ -613,8 +613,9 @@ const std::array k_keys = {
               return {};
             }},
   ConfigKey{"offline_logins", "deny",
-            "With store = directory, when the directory cannot be reached: deny (no login that "
-            "needs a code) or cached (codes are checked against this host's copy of the record, "
+            "With store = directory, when the directory cannot be reached (or its write server "
+            "alone cannot: a record read from a replica could not be written): deny (no login "
+            "that needs a code) or cached (codes are checked against this host's copy of the record, "
             "never a code twice on this host; no backup codes, enrollments or administrative "
             "changes).",
             [](Config& c, std::string_view v) -> Expected<void> {

@@ -66,11 +66,21 @@ struct DirectoryStore::Impl {
   // The directory's last answer was that it could not be reached: no copies are handed out
   // (load_for_commit) until it answers again, so a login does not wait for it twice.
   bool unreachable = false;
+  // The last write could not reach the write server (ldap_write_uri), whatever the read servers
+  // answer: a record read from a replica then cannot be written, so with offline_logins =
+  // cached a login is decided on this host's copy until the write server answers again.
+  bool write_unreachable = false;
 
   void note_answer(const Error* error)
   {
     std::lock_guard lock(mutex);
     unreachable = error != nullptr && error->code == Errc::unavailable;
+  }
+  void note_write(const Error* error)
+  {
+    note_answer(error);
+    std::lock_guard lock(mutex);
+    write_unreachable = error != nullptr && error->code == Errc::unavailable;
   }
 };
 
@@ -88,6 +98,9 @@ DirectoryStore::~DirectoryStore() = default;
 Expected<std::optional<UserRecord>> DirectoryStore::load(std::string_view user)
 {
   const std::string key(user);
+  if (auto down = write_server_down()) {
+    return from_cache(user, "the write server (ldap_write_uri)", *down);
+  }
   auto loaded = m_records->load(user);
   m_impl->note_answer(loaded ? nullptr : &loaded.error());
   if (loaded) {
@@ -108,6 +121,33 @@ Expected<std::optional<UserRecord>> DirectoryStore::load(std::string_view user)
   if (loaded.error().code != Errc::unavailable || !m_impl->offline.cached) {
     return loaded;
   }
+  return from_cache(user, "the directory", loaded.error());
+}
+
+std::optional<Error> DirectoryStore::write_server_down()
+{
+  {
+    std::lock_guard lock(m_impl->mutex);
+    if (!m_impl->offline.cached || !m_impl->write_unreachable) {
+      return std::nullopt;
+    }
+  }
+  // Asked again at every load while it is down: a stopped server refuses at once, and the
+  // first login after it is back pushes what was accepted here meanwhile.
+  ServerHealth writer = m_records->probe_write_server();
+  std::lock_guard lock(m_impl->mutex);
+  m_impl->write_unreachable = !writer.answers;
+  if (writer.answers) {
+    return std::nullopt;
+  }
+  return Error{Errc::unavailable,
+               "the write server (ldap_write_uri) cannot be reached: " + writer.problem};
+}
+
+Expected<std::optional<UserRecord>>
+DirectoryStore::from_cache(std::string_view user, const char* unreachable, const Error& why)
+{
+  const std::string key(user);
   std::int64_t fresh = 0;
   {
     std::lock_guard lock(m_impl->mutex);
@@ -116,18 +156,18 @@ Expected<std::optional<UserRecord>> DirectoryStore::load(std::string_view user)
     }
   }
   if (fresh == 0 || wall_now() - fresh > m_impl->offline.max_age.count()) {
-    return make_error(Errc::unavailable, loaded.error().message + "; no copy of the record of " +
+    return make_error(Errc::unavailable, why.message + "; no copy of the record of " +
                                              log::sanitize(user) +
                                              " read within offline_cache_age");
   }
   auto cached = m_local->load(user);
   if (!cached || !cached->has_value()) {
     return make_error(Errc::unavailable,
-                      loaded.error().message + "; no cached record of " + log::sanitize(user));
+                      why.message + "; no cached record of " + log::sanitize(user));
   }
-  log::notice("directory store: the directory cannot be reached; %s is checked against this "
-              "host's copy of the record",
-              log::sanitize(user).c_str());
+  log::notice("directory store: %s cannot be reached; %s is checked against this host's copy "
+              "of the record",
+              unreachable, log::sanitize(user).c_str());
   std::lock_guard lock(m_impl->mutex);
   m_impl->offline_loaded[key] = **cached;
   return cached;
@@ -139,8 +179,8 @@ Expected<EnrollmentStore::Loaded> DirectoryStore::load_for_commit(std::string_vi
   bool copy_allowed = false;
   {
     std::lock_guard lock(m_impl->mutex);
-    copy_allowed = !m_impl->unreachable && !m_impl->unsynced.contains(key) &&
-                   !m_impl->offline_loaded.contains(key);
+    copy_allowed = !m_impl->unreachable && !m_impl->write_unreachable &&
+                   !m_impl->unsynced.contains(key) && !m_impl->offline_loaded.contains(key);
   }
   if (copy_allowed) {
     if (auto copy = m_records->copy_of(user)) {
@@ -175,11 +215,17 @@ void DirectoryStore::reconcile(std::string_view user, std::optional<UserRecord>&
     return;
   }
   const std::uint64_t local_step = (*cached)->last_step;
+  // The first read may come from a replica that has not yet seen this host's last write before
+  // the outage: a push that loses is tried again on a read of the write server (the store reads
+  // it after a lost write), so that only a step the write server itself holds is a conflict.
+  constexpr int k_push_attempts = 3;
   std::string problem;
-  if (directory->last_step >= local_step) {
-    problem = "the directory is already at step " + std::to_string(directory->last_step) +
-              ", at or past step " + std::to_string(local_step) + " accepted here offline";
-  } else {
+  for (int attempt = 1; problem.empty(); ++attempt) {
+    if (directory->last_step >= local_step) {
+      problem = "the directory is already at step " + std::to_string(directory->last_step) +
+                ", at or past step " + std::to_string(local_step) + " accepted here offline";
+      break;
+    }
     UserRecord pushed = *directory;
     pushed.last_step = local_step;
     auto written = m_records->commit_records({&pushed, 1});
@@ -190,13 +236,20 @@ void DirectoryStore::reconcile(std::string_view user, std::optional<UserRecord>&
                   static_cast<unsigned long long>(local_step), log::sanitize(user).c_str());
       return;
     }
-    if (written.error().code != Errc::conflict) {
-      std::lock_guard lock(m_impl->mutex);
-      m_impl->unsynced.insert(std::string(user)); // tried again on the next load
-      return;
+    if (written.error().code == Errc::conflict && attempt < k_push_attempts) {
+      auto reread = m_records->load(user);
+      if (reread && reread->has_value()) {
+        directory = std::move(*reread);
+        continue;
+      }
+    } else if (written.error().code == Errc::conflict) {
+      problem = "pushing step " + std::to_string(local_step) +
+                ", accepted here offline, lost to another write";
+      break;
     }
-    problem = "pushing step " + std::to_string(local_step) +
-              ", accepted here offline, lost to another write";
+    std::lock_guard lock(m_impl->mutex);
+    m_impl->unsynced.insert(std::string(user)); // tried again on the next load
+    return;
   }
   const std::string detail = problem + ": the code may have been used on another host too";
   log::warning("directory store: %s: %s", log::sanitize(user).c_str(), detail.c_str());
@@ -282,7 +335,7 @@ Expected<void> DirectoryStore::commit(const StoreChanges& changes)
   }
   if (!online.empty()) {
     auto written = m_records->commit_records(online);
-    m_impl->note_answer(written ? nullptr : &written.error());
+    m_impl->note_write(written ? nullptr : &written.error());
     if (!written) {
       return written;
     }

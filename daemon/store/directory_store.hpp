@@ -6,7 +6,9 @@
 // commit() writes the records to the directory first (the conditional write decides), then the
 // local part together with the cache copies, in one SQLite transaction.
 //
-// When the directory cannot be reached (Errc::unavailable), offline_logins says what happens:
+// When the directory cannot be reached (Errc::unavailable), offline_logins says what happens
+// (the write server alone not answering, while a replica still does, counts as unreachable:
+// nothing read from the replica could be written):
 //  - deny: the error goes to the caller, and a login that needs a record fails closed.
 //  - cached: load() answers from the cache if this daemon read or wrote that record in the
 //    directory within offline_cache_age; a commit of it may then only record a TOTP code (a
@@ -25,6 +27,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 
 namespace studio2fa {
 
@@ -68,6 +71,14 @@ public:
   LdapEnrollmentStore& records() { return *m_records; }
 
 private:
+  // With offline_logins = cached, after a write could not reach the write server: asks it
+  // again; the error while it still does not answer.
+  std::optional<Error> write_server_down();
+  // The cache path of load(): this host's copy of `user`'s record, if read or written in the
+  // directory within offline_cache_age. `unreachable` names what could not be reached (for the
+  // log), `why` is its error.
+  Expected<std::optional<UserRecord>> from_cache(std::string_view user, const char* unreachable,
+                                                 const Error& why);
   // After the directory answered again for a user with a last step accepted offline: pushes it
   // (updating `directory` to what was written) or reports the conflict.
   void reconcile(std::string_view user, std::optional<UserRecord>& directory);

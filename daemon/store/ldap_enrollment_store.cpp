@@ -161,6 +161,17 @@ struct LdapEnrollmentStore::Impl {
     names.push_back(nullptr);
     return names;
   }
+  // A write that could not reach the write server says so: with a read replica that still
+  // answers, "the directory" would be the wrong place to look. Other errors pass unchanged.
+  static Unexpected<Error> write_unreachable(const Error& error)
+  {
+    if (error.code != Errc::unavailable) {
+      return Unexpected<Error>{error};
+    }
+    return make_error(Errc::unavailable,
+                      "directory store: the write server (ldap_write_uri) cannot be reached: " +
+                          error.message);
+  }
   Unexpected<Error> failed(const char* what, std::string_view user, int rc) const
   {
     return make_error(Errc::internal, std::string("directory store: ") + what + " of " +
@@ -438,7 +449,7 @@ Expected<void> LdapEnrollmentStore::Impl::add(const UserRecord& record)
     return ldap_add_ext_s(ld, dn.c_str(), attributes.get(), nullptr, nullptr);
   });
   if (!rc) {
-    return Unexpected<Error>{rc.error()};
+    return write_unreachable(rc.error());
   }
   if (*rc == LDAP_ALREADY_EXISTS) {
     forget_after_conflict(record.user);
@@ -521,7 +532,7 @@ Expected<void> LdapEnrollmentStore::Impl::modify(const UserRecord& record)
     return ldap_modify_ext_s(ld, dn.c_str(), mods.get(), control ? controls : nullptr, nullptr);
   });
   if (!rc) {
-    return Unexpected<Error>{rc.error()};
+    return write_unreachable(rc.error());
   }
   if (lost_race(*rc)) {
     forget_after_conflict(record.user);
@@ -540,7 +551,7 @@ Expected<void> LdapEnrollmentStore::commit_records(std::span<const UserRecord> r
 {
   if (!records.empty() && m_impl->form.load() == CasForm::unknown) {
     if (auto form = detect_cas_form(); !form) {
-      return Unexpected<Error>{form.error()};
+      return Impl::write_unreachable(form.error());
     }
   }
   for (const UserRecord& record : records) {
@@ -559,7 +570,7 @@ Expected<void> LdapEnrollmentStore::remove(std::string_view user)
     return ldap_delete_ext_s(ld, dn.c_str(), nullptr, nullptr);
   });
   if (!rc) {
-    return Unexpected<Error>{rc.error()};
+    return Impl::write_unreachable(rc.error());
   }
   if (*rc != LDAP_SUCCESS && *rc != LDAP_NO_SUCH_OBJECT) {
     return m_impl->failed("removing the record", user, *rc);
