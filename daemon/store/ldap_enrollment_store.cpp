@@ -132,7 +132,7 @@ const char* cas_form_name(CasForm form)
 struct LdapEnrollmentStore::Impl {
   explicit Impl(LdapStoreSettings settings)
       : reader(std::move(settings.read)), writer(std::move(settings.write)),
-        base(std::move(settings.base)), timeout(settings.timeout)
+        base(std::move(settings.base)), timeout(settings.timeout), forced(settings.forced)
   {
   }
 
@@ -140,7 +140,10 @@ struct LdapEnrollmentStore::Impl {
   LdapConnector writer;
   std::string base;
   std::chrono::milliseconds timeout;
-  std::atomic<CasForm> form{CasForm::unknown};
+  const CasForm forced;
+  // Forced delete-add needs nothing of the server; forced assertion is settled only once the
+  // root DSE lists the control.
+  std::atomic<CasForm> form{forced == CasForm::delete_add ? CasForm::delete_add : CasForm::unknown};
 
   std::mutex seen_mutex;
   std::unordered_map<std::string, Seen> seen;
@@ -216,6 +219,11 @@ LdapEnrollmentStore::~LdapEnrollmentStore() = default;
 CasForm LdapEnrollmentStore::cas_form() const
 {
   return m_impl->form.load();
+}
+
+bool LdapEnrollmentStore::cas_form_forced() const
+{
+  return m_impl->forced != CasForm::unknown;
 }
 
 std::uint64_t LdapEnrollmentStore::operations() const
@@ -310,9 +318,19 @@ Expected<CasForm> LdapEnrollmentStore::detect_cas_form()
   if (*rc != LDAP_SUCCESS) {
     return m_impl->failed("reading the root DSE", "", *rc);
   }
-  const CasForm form = listed ? CasForm::assertion : CasForm::delete_add;
+  if (m_impl->forced == CasForm::assertion && !listed) {
+    return make_error(Errc::invalid,
+                      "directory store: ldap_compare_and_swap = assertion, but the write server "
+                      "does not list the assertion control (" +
+                          std::string(k_assertion_oid) +
+                          ") in its root DSE; use auto or delete-add for this directory");
+  }
+  const CasForm form = m_impl->forced != CasForm::unknown ? m_impl->forced
+                       : listed                           ? CasForm::assertion
+                                                          : CasForm::delete_add;
   if (m_impl->form.exchange(form) != form) {
-    log::notice("directory store: conditional writes by %s", cas_form_name(form));
+    log::notice("directory store: conditional writes by %s%s", cas_form_name(form),
+                cas_form_forced() ? " (forced by ldap_compare_and_swap)" : "");
   }
   return form;
 }
