@@ -64,6 +64,9 @@ public:
   // has none, or when its last write of that user lost a race (the copy is known to be stale).
   // Up to a few thousand users are remembered.
   std::optional<UserRecord> copy_of(std::string_view user);
+  // A page reads only its own records, by names taken from a sorted index of the container's
+  // names (read for a listing's first page, `after` empty, or once a minute); see the .cpp.
+  // A record added after a listing's first page shows in the next listing.
   Expected<std::vector<UserRecord>> list(std::string_view after, std::size_t limit) override;
   Expected<void> commit_records(std::span<const UserRecord> records) override;
   Expected<void> remove(std::string_view user) override;
