@@ -237,6 +237,8 @@ private:
                                                      const Requester& who);
   Expected<CodeOutcome> disable_once(std::string_view user, std::string_view code,
                                      const Requester& who);
+  Expected<CodeOutcome> phone_remove_once(std::string_view user, std::string_view code,
+                                          const Requester& who);
 
   // A fresh pending secret in `record`, committed with `event`, and the offer that shows it.
   Expected<EnrollmentOffer> start_pending(UserRecord& record, std::int64_t now,

@@ -377,8 +377,17 @@ Expected<EnrollOutcome> Authenticator::phone_confirm(std::string_view user, std:
   return outcome;
 }
 
+// Decided again, code proof included, when its commit loses to another host's write
+// (AccountLedger::retry_on_conflict), as the other self-service requests are: a stale copy of
+// the record must not lose the removal.
 Expected<CodeOutcome> Authenticator::phone_remove(std::string_view user, std::string_view code,
                                                   const Requester& who)
+{
+  return m_ledger.retry_on_conflict([&] { return phone_remove_once(user, code, who); });
+}
+
+Expected<CodeOutcome> Authenticator::phone_remove_once(std::string_view user, std::string_view code,
+                                                       const Requester& who)
 {
   constexpr std::string_view k_action = "phone-remove";
   auto proof = prove_code(user, code, Factors::Accept::any, who, k_action);

@@ -34,19 +34,6 @@ std::string lower(std::string_view text)
   return out;
 }
 
-// RFC 4515 escaping of a filter assertion value, by libldap.
-std::string escape_filter_value(std::string_view value)
-{
-  berval in{static_cast<ber_len_t>(value.size()), const_cast<char*>(value.data())};
-  berval out{0, nullptr};
-  if (ldap_bv2escaped_filter_value(&in, &out) != 0 || out.bv_val == nullptr) {
-    return {};
-  }
-  std::string escaped(out.bv_val, out.bv_len);
-  ber_memfree(out.bv_val);
-  return escaped;
-}
-
 std::optional<bool> parse_boolean(const berval& value)
 {
   const std::string_view text(value.bv_val, value.bv_len);

@@ -16,6 +16,18 @@ std::string_view uri_scheme(std::string_view uri)
   return colon == std::string_view::npos ? std::string_view{} : uri.substr(0, colon);
 }
 
+std::string escape_filter_value(std::string_view value)
+{
+  berval in{static_cast<ber_len_t>(value.size()), const_cast<char*>(value.data())};
+  berval out{0, nullptr};
+  if (ldap_bv2escaped_filter_value(&in, &out) != 0 || out.bv_val == nullptr) {
+    return {};
+  }
+  std::string escaped(out.bv_val, out.bv_len);
+  ber_memfree(out.bv_val);
+  return escaped;
+}
+
 std::optional<timeval> time_left(Deadline deadline)
 {
   const auto left = std::chrono::duration_cast<std::chrono::microseconds>(

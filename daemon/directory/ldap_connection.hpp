@@ -55,6 +55,9 @@ struct LdapConnectionSettings {
   std::chrono::milliseconds connect_timeout{2000};
 };
 
+// RFC 4515 escaping of a filter assertion value, by libldap; empty when libldap fails.
+std::string escape_filter_value(std::string_view value);
+
 // Time left before `deadline`, at least 1 ms (libldap takes a zero timeval as "no limit" in
 // some calls), or nullopt when it has passed.
 std::optional<timeval> time_left(Deadline deadline);

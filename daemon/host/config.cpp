@@ -612,6 +612,23 @@ const std::array k_keys = {
               c.ldap_write_uri = uris.empty() ? std::string() : uris.front();
               return {};
             }},
+  ConfigKey{"ldap_compare_and_swap", "auto",
+            "With store = directory: how a write is made conditional on the record being as "
+            "it was read. auto: a critical assertion control (RFC 4528) where the write server "
+            "lists 1.3.6.1.1.12 in its root DSE, else one modify that deletes the old value and "
+            "adds the new; assertion: the control always (studio2fad refuses to start when the "
+            "server does not list it); delete-add: the delete and add always, for a directory or "
+            "proxy that lists the control but mishandles it.",
+            [](Config& c, std::string_view v) -> Expected<void> {
+              using Cas = Config::CompareAndSwap;
+              if (v != "auto" && v != "assertion" && v != "delete-add") {
+                return make_error("must be auto, assertion or delete-add");
+              }
+              c.ldap_compare_and_swap = v == "auto"        ? Cas::automatic
+                                        : v == "assertion" ? Cas::assertion
+                                                           : Cas::delete_add;
+              return {};
+            }},
   ConfigKey{"offline_logins", "deny",
             "With store = directory, when the directory cannot be reached (or its write server "
             "alone cannot: a record read from a replica could not be written): deny (no login "

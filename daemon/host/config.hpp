@@ -92,9 +92,13 @@ struct Config {
   // directory (one entry per user under enrollment_base) with the database as this host's cache.
   enum class StoreKind { local, directory };
   enum class OfflineLogins { deny, cached };
+  // How conditional writes are sent: automatic (the assertion control where the write server
+  // lists it, else delete-old/add-new), or one of the two forced (ldap_compare_and_swap).
+  enum class CompareAndSwap { automatic, assertion, delete_add };
   StoreKind store = StoreKind::local;
   std::string enrollment_base;
   std::string ldap_write_uri; // empty: the first of ldap_uris
+  CompareAndSwap ldap_compare_and_swap = CompareAndSwap::automatic;
   OfflineLogins offline_logins = OfflineLogins::deny;
   unsigned offline_cache_age = 0; // seconds
   bool cache_sync_full = false;   // cache_sync = full

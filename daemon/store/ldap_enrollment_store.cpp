@@ -17,6 +17,10 @@ constexpr const char* k_assertion_oid = "1.3.6.1.1.12"; // RFC 4528
 constexpr const char* k_entry_filter = "(objectClass=studio2faEnrollment)";
 // Users whose last write this store remembers (see Seen); forgotten all at once past this.
 constexpr std::size_t k_max_seen = 4096;
+// How long list()'s index of names serves the pages after the first; names per search of a
+// page's records (a filter of hundreds of terms is slow on some servers).
+constexpr std::chrono::seconds k_index_life{60};
+constexpr std::size_t k_names_per_query = 128;
 
 // What this host last read or wrote of a user, at the directory's revision (record.revision):
 // the copy load_for_commit() hands out, and what lets a write raise the last step with its own
@@ -132,7 +136,7 @@ const char* cas_form_name(CasForm form)
 struct LdapEnrollmentStore::Impl {
   explicit Impl(LdapStoreSettings settings)
       : reader(std::move(settings.read)), writer(std::move(settings.write)),
-        base(std::move(settings.base)), timeout(settings.timeout)
+        base(std::move(settings.base)), timeout(settings.timeout), forced(settings.forced)
   {
   }
 
@@ -140,7 +144,10 @@ struct LdapEnrollmentStore::Impl {
   LdapConnector writer;
   std::string base;
   std::chrono::milliseconds timeout;
-  std::atomic<CasForm> form{CasForm::unknown};
+  const CasForm forced;
+  // Forced delete-add needs nothing of the server; forced assertion is settled only once the
+  // root DSE lists the control.
+  std::atomic<CasForm> form{forced == CasForm::delete_add ? CasForm::delete_add : CasForm::unknown};
 
   std::mutex seen_mutex;
   std::unordered_map<std::string, Seen> seen;
@@ -213,6 +220,18 @@ struct LdapEnrollmentStore::Impl {
     read_from_writer.insert(user);
   }
 
+  // list()'s index: the container's names, sorted, as last read, and when.
+  std::mutex index_mutex;
+  std::vector<std::string> index;
+  std::optional<std::chrono::steady_clock::time_point> index_read_at;
+
+  // Up to `count` names of the index after `after`, reading the names again first when
+  // `refresh` or the index is older than k_index_life.
+  Expected<std::vector<std::string>> names_after(std::string_view after, std::size_t count,
+                                                 bool refresh);
+  // The entries of `names` (those still there), by one search naming them.
+  Expected<std::vector<std::vector<LdapAttribute>>> entries_of(std::span<const std::string> names);
+
   Expected<void> add(const UserRecord& record);
   Expected<void> modify(const UserRecord& record);
 };
@@ -227,6 +246,11 @@ LdapEnrollmentStore::~LdapEnrollmentStore() = default;
 CasForm LdapEnrollmentStore::cas_form() const
 {
   return m_impl->form.load();
+}
+
+bool LdapEnrollmentStore::cas_form_forced() const
+{
+  return m_impl->forced != CasForm::unknown;
 }
 
 std::uint64_t LdapEnrollmentStore::operations() const
@@ -321,9 +345,19 @@ Expected<CasForm> LdapEnrollmentStore::detect_cas_form()
   if (*rc != LDAP_SUCCESS) {
     return m_impl->failed("reading the root DSE", "", *rc);
   }
-  const CasForm form = listed ? CasForm::assertion : CasForm::delete_add;
+  if (m_impl->forced == CasForm::assertion && !listed) {
+    return make_error(Errc::invalid,
+                      "directory store: ldap_compare_and_swap = assertion, but the write server "
+                      "does not list the assertion control (" +
+                          std::string(k_assertion_oid) +
+                          ") in its root DSE; use auto or delete-add for this directory");
+  }
+  const CasForm form = m_impl->forced != CasForm::unknown ? m_impl->forced
+                       : listed                           ? CasForm::assertion
+                                                          : CasForm::delete_add;
   if (m_impl->form.exchange(form) != form) {
-    log::notice("directory store: conditional writes by %s", cas_form_name(form));
+    log::notice("directory store: conditional writes by %s%s", cas_form_name(form),
+                cas_form_forced() ? " (forced by ldap_compare_and_swap)" : "");
   }
   return form;
 }
@@ -391,16 +425,66 @@ Expected<EnrollmentStore::Loaded> LdapEnrollmentStore::load_for_commit(std::stri
   return EnrollmentStore::load_for_commit(user);
 }
 
-Expected<std::vector<UserRecord>> LdapEnrollmentStore::list(std::string_view after,
-                                                            std::size_t limit)
+Expected<std::vector<std::string>>
+LdapEnrollmentStore::Impl::names_after(std::string_view after, std::size_t count, bool refresh)
 {
-  std::vector<char*> attributes = m_impl->attribute_list();
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(index_mutex);
+    refresh = refresh || !index_read_at || now - *index_read_at > k_index_life;
+  }
+  if (refresh) {
+    char user_attribute[] = "studio2faUser";
+    char* attributes[] = {user_attribute, nullptr};
+    std::vector<std::string> names;
+    auto rc = reader.run(deadline(), [&](LDAP* ld, timeval* left) {
+      names.clear();
+      LDAPMessage* raw = nullptr;
+      const int result = ldap_search_ext_s(ld, base.c_str(), LDAP_SCOPE_ONELEVEL, k_entry_filter,
+                                           attributes, 0, nullptr, nullptr, left, 0, &raw);
+      LdapMessagePtr message(raw);
+      for (LDAPMessage* entry = message ? ldap_first_entry(ld, message.get()) : nullptr;
+           entry != nullptr; entry = ldap_next_entry(ld, entry)) {
+        LdapValues values(ldap_get_values_len(ld, entry, user_attribute));
+        if (values && values.get()[0] != nullptr) {
+          names.emplace_back(values.get()[0]->bv_val, values.get()[0]->bv_len);
+        }
+      }
+      return result;
+    });
+    if (!rc) {
+      return Unexpected<Error>{rc.error()};
+    }
+    if (*rc != LDAP_SUCCESS && *rc != LDAP_NO_SUCH_OBJECT) {
+      return failed("listing the names", base, *rc);
+    }
+    std::sort(names.begin(), names.end());
+    std::lock_guard lock(index_mutex);
+    index = std::move(names);
+    index_read_at = now;
+  }
+  std::lock_guard lock(index_mutex);
+  auto from = std::upper_bound(index.begin(), index.end(), after,
+                               [](std::string_view a, const std::string& b) { return a < b; });
+  const auto n = std::min<std::size_t>(count, static_cast<std::size_t>(index.end() - from));
+  return std::vector<std::string>(from, from + static_cast<std::ptrdiff_t>(n));
+}
+
+Expected<std::vector<std::vector<LdapAttribute>>>
+LdapEnrollmentStore::Impl::entries_of(std::span<const std::string> names)
+{
+  std::string filter = std::string("(&") + k_entry_filter + "(|";
+  for (const std::string& name : names) {
+    filter += "(" + std::string(k_attr_user) + "=" + escape_filter_value(name) + ")";
+  }
+  filter += "))";
+  std::vector<char*> attributes = attribute_list();
   std::vector<std::vector<LdapAttribute>> entries;
-  auto rc = m_impl->reader.run(m_impl->deadline(), [&](LDAP* ld, timeval* left) {
+  auto rc = reader.run(deadline(), [&](LDAP* ld, timeval* left) {
+    entries.clear();
     LDAPMessage* raw = nullptr;
-    const int result =
-        ldap_search_ext_s(ld, m_impl->base.c_str(), LDAP_SCOPE_ONELEVEL, k_entry_filter,
-                          attributes.data(), 0, nullptr, nullptr, left, 0, &raw);
+    const int result = ldap_search_ext_s(ld, base.c_str(), LDAP_SCOPE_ONELEVEL, filter.c_str(),
+                                         attributes.data(), 0, nullptr, nullptr, left, 0, &raw);
     LdapMessagePtr message(raw);
     for (LDAPMessage* entry = message ? ldap_first_entry(ld, message.get()) : nullptr;
          entry != nullptr; entry = ldap_next_entry(ld, entry)) {
@@ -412,24 +496,60 @@ Expected<std::vector<UserRecord>> LdapEnrollmentStore::list(std::string_view aft
     return Unexpected<Error>{rc.error()};
   }
   if (*rc != LDAP_SUCCESS && *rc != LDAP_NO_SUCH_OBJECT) {
-    return m_impl->failed("listing the records", m_impl->base, *rc);
+    return failed("listing the records", base, *rc);
   }
-  // The directory has no order on studio2faUser: the whole container is read and sorted here.
+  return entries;
+}
+
+// A page in name order that reads only its own records. studio2faUser has no ORDERING rule
+// (schema version 3; one would be a schema change), so neither a filter past the last name
+// returned, (studio2faUser>=NAME), nor server-side sorting (RFC 2891; slapd only with the sssvlv
+// overlay) can order the entries; and the simple paged results control (RFC 2696) pages in the
+// server's own order with a cookie bound to one connection, which ADMIN_LIST's cursor (a name,
+// across requests and pooled connections) cannot carry. Instead the names alone (one search
+// returning studio2faUser only: no secrets, no codes) make a sorted index, read again for a
+// listing's first page (`after` empty) or once it is older than k_index_life; each page then
+// reads its records by a search naming them (equality on studio2faUser), which any directory
+// answers. A record removed since the index was read is skipped and the page filled from the
+// names after it; one added since is listed from the next listing on.
+Expected<std::vector<UserRecord>> LdapEnrollmentStore::list(std::string_view after,
+                                                            std::size_t limit)
+{
   std::vector<UserRecord> records;
-  for (const auto& attributes_of_entry : entries) {
-    auto record = decode_record(attributes_of_entry);
-    if (!record) {
-      log::warning("directory store: %s", record.error().message.c_str());
-      continue;
+  std::string last(after);
+  bool refresh = after.empty();
+  while (records.size() < limit) {
+    auto names =
+        m_impl->names_after(last, std::min(limit - records.size(), k_names_per_query), refresh);
+    refresh = false;
+    if (!names) {
+      return Unexpected<Error>{names.error()};
     }
-    if (std::string_view(record->user) > after) {
-      records.push_back(std::move(*record));
+    if (names->empty()) {
+      break;
     }
-  }
-  std::sort(records.begin(), records.end(),
-            [](const UserRecord& a, const UserRecord& b) { return a.user < b.user; });
-  if (records.size() > limit) {
-    records.resize(limit);
+    auto entries = m_impl->entries_of(*names);
+    if (!entries) {
+      return Unexpected<Error>{entries.error()};
+    }
+    std::vector<UserRecord> batch;
+    for (const auto& attributes_of_entry : *entries) {
+      auto record = decode_record(attributes_of_entry);
+      if (!record) {
+        log::warning("directory store: %s", record.error().message.c_str());
+        continue;
+      }
+      if (std::string_view(record->user) > std::string_view(last) &&
+          record->user <= names->back()) {
+        batch.push_back(std::move(*record));
+      }
+    }
+    std::sort(batch.begin(), batch.end(),
+              [](const UserRecord& a, const UserRecord& b) { return a.user < b.user; });
+    for (UserRecord& record : batch) {
+      records.push_back(std::move(record));
+    }
+    last = names->back();
   }
   return records;
 }

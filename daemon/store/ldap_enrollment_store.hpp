@@ -3,14 +3,15 @@
 // host whose studio2fad has store = directory.
 //
 // Every write is conditional on the entry's studio2faRevision, in one modify: where the write
-// server lists the RFC 4528 assertion control in its root DSE, with a critical assertion
-// (studio2faRevision=R), plus (!(studio2faLastStep>=S)) when the write raises the last step to
-// S; elsewhere as a delete of the old revision value and an add of the new one (and the same
-// for a raised last step), which the loser of a race fails with noSuchAttribute. A spent backup
-// code is deleted by its exact value. A write of a record this host holds a copy of at that
-// revision sends only the attributes that changed. Either way a write that lost is Errc::conflict, and the
-// next load() of that user reads the write server, not a replica that may not have the winner's
-// write yet.
+// server lists the RFC 4528 assertion control in its root DSE (or ldap_compare_and_swap =
+// assertion requires it), with a critical assertion (studio2faRevision=R), plus
+// (!(studio2faLastStep>=S)) when the write raises the last step to S; elsewhere, or always with
+// ldap_compare_and_swap = delete-add, as a delete of the old revision value and an add of the
+// new one (and the same for a raised last step), which the loser of a race fails with
+// noSuchAttribute. A spent backup code is deleted by its exact value. A write of a record this
+// host holds a copy of at that revision sends only the attributes that changed. Either way a
+// write that lost is Errc::conflict, and the next load() of that user reads the write server,
+// not a replica that may not have the winner's write yet.
 //
 // commit_records() of many records is atomic per record only: LDAP has no transaction across
 // entries. Records are written in order and the first failure stops the commit; those before
@@ -37,6 +38,9 @@ struct LdapStoreSettings {
   LdapConnectionSettings write; // uris: ldap_write_uri
   std::string base;             // enrollment_base
   std::chrono::milliseconds timeout{5000};
+  // ldap_compare_and_swap: unknown (auto) chooses by the root DSE; assertion requires the
+  // server to list the control; delete_add never sends it.
+  CasForm forced = CasForm::unknown;
 };
 
 class LdapEnrollmentStore final : public EnrollmentStore {
@@ -45,9 +49,13 @@ public:
   ~LdapEnrollmentStore() override;
 
   // Reads the write server's root DSE (supportedControl) to choose the form of conditional
-  // writes. Called at start; a write finds it out itself when the server could not be asked.
+  // writes, or to check the forced one: with settings.forced = assertion, a server that does
+  // not list the control is Errc::invalid (nothing is written then). Called at start; a write
+  // finds it out itself when the server could not be asked.
   Expected<CasForm> detect_cas_form();
   CasForm cas_form() const;
+  // Whether the form was forced by ldap_compare_and_swap rather than chosen by the root DSE.
+  bool cas_form_forced() const;
 
   Expected<std::optional<UserRecord>> load(std::string_view user) override;
   // This store's copy of `user`'s record (see copy_of), or load().
@@ -56,6 +64,9 @@ public:
   // has none, or when its last write of that user lost a race (the copy is known to be stale).
   // Up to a few thousand users are remembered.
   std::optional<UserRecord> copy_of(std::string_view user);
+  // A page reads only its own records, by names taken from a sorted index of the container's
+  // names (read for a listing's first page, `after` empty, or once a minute); see the .cpp.
+  // A record added after a listing's first page shows in the next listing.
   Expected<std::vector<UserRecord>> list(std::string_view after, std::size_t limit) override;
   Expected<void> commit_records(std::span<const UserRecord> records) override;
   Expected<void> remove(std::string_view user) override;

@@ -31,9 +31,23 @@ Expected<std::unique_ptr<LdapEnrollmentStore>> open_directory_records(const Conf
   settings.write = ldap_connection_settings(config, {write_uri}, std::move(password));
   settings.base = config.enrollment_base;
   settings.timeout = std::chrono::milliseconds(config.ldap_timeout);
+  switch (config.ldap_compare_and_swap) {
+  case Config::CompareAndSwap::automatic:
+    break;
+  case Config::CompareAndSwap::assertion:
+    settings.forced = CasForm::assertion;
+    break;
+  case Config::CompareAndSwap::delete_add:
+    settings.forced = CasForm::delete_add;
+    break;
+  }
   auto records = std::make_unique<LdapEnrollmentStore>(std::move(settings));
-  // Said at start; a directory that cannot be asked now is asked again at the first write.
+  // Said at start; a directory that cannot be asked now is asked again at the first write. One
+  // that answers without the control ldap_compare_and_swap = assertion requires stops the start.
   if (auto form = records->detect_cas_form(); !form) {
+    if (form.error().code == Errc::invalid) {
+      return Unexpected<Error>{form.error()};
+    }
     log::warning("directory store: cannot ask %s which conditional writes it takes: %s",
                  write_uri.c_str(), form.error().message.c_str());
   }
@@ -50,11 +64,12 @@ Expected<std::unique_ptr<Store>> open_directory_store(const Config& config,
   const std::string& write_uri =
       config.ldap_write_uri.empty() ? config.ldap_uris.front() : config.ldap_write_uri;
   const bool cached = config.offline_logins == Config::OfflineLogins::cached;
-  log::notice("store: directory (records under %s, written to %s, conditional writes by %s); "
+  log::notice("store: directory (records under %s, written to %s, conditional writes by %s%s); "
               "offline_logins = %s; this host's state in %s",
               config.enrollment_base.c_str(), write_uri.c_str(),
-              cas_form_name((*records)->cas_form()), cached ? "cached" : "deny",
-              config.db_path.c_str());
+              cas_form_name((*records)->cas_form()),
+              (*records)->cas_form_forced() ? ", forced by ldap_compare_and_swap" : "",
+              cached ? "cached" : "deny", config.db_path.c_str());
   OfflineSettings offline{cached, std::chrono::seconds(config.offline_cache_age)};
   CacheSettings cache{config.cache_sync_full ? Durability::synced : Durability::copy};
   return std::unique_ptr<Store>(

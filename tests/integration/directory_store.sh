@@ -11,9 +11,12 @@
 # code, refuses its replay and refuses once its copy is older than offline_cache_age; after
 # slapd returns, A pushes the step it accepted offline, and reports at warning (and in its audit
 # trail) when the directory had already seen it.
+# DIRECTORY_CAS (default auto) is both daemons' ldap_compare_and_swap: slapd's stats log must show
+# the races lost the way that form loses them (directory_delete_add.sh sets delete-add).
 . "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/ldap_lib.sh"
 . "$top_srcdir/tests/integration/ldap_store_lib.sh"
+DIRECTORY_CAS=${DIRECTORY_CAS:-auto}
 
 check "slapd starts with the fixtures (schema version 3)" ldap_start
 # As schema/README.md says: the ACL recipe, the container; the daemons bind as the service
@@ -39,13 +42,14 @@ host() {
     write_config "ldap_uri = $LDAP_URI" "ldap_base = $LDAP_BASE" "ldap_bind_dn = $LDAP_BIND_DN" \
       "ldap_bind_password_file = $LDAP_BIND_PASSWORD_FILE" "ldap_ca_file = $LDAP_CA" \
       "ldap_timeout = 2s" "ldap_connect_timeout = 1s" "store = directory" \
-      "enrollment_base = $ENROLLMENT_BASE" "lockout_after = 3" "$@"
+      "enrollment_base = $ENROLLMENT_BASE" "lockout_after = 3" \
+      "ldap_compare_and_swap = $DIRECTORY_CAS" "$@"
   fi
 }
 CURRENT=none
 stop_hosts() {
   local name
-  for name in a b; do host "$name"; stop_daemon; done
+  for name in a b c; do host "$name"; stop_daemon; done
 }
 trap 'stop_hosts; ldap_cleanup' EXIT
 
@@ -53,8 +57,14 @@ host a "offline_logins = cached" "offline_cache_age = 10m"
 check "host A starts with store = directory" start_daemon
 host b "offline_logins = deny"
 check "host B starts with store = directory" start_daemon
-check "each says which store and which conditional write it uses" \
-  test "$(grep -c 'store: directory (records under ou=studio2fa,dc=studio,dc=example, written to ldap://.*, conditional writes by assertion control (RFC 4528))' "$DAEMON_LOG")" -eq 2
+case $DIRECTORY_CAS in
+auto) form='assertion control (RFC 4528)' ;;
+delete-add) form='delete of the old value and add of the new, forced by ldap_compare_and_swap' ;;
+esac
+check "each says which store and which conditional write it uses ($DIRECTORY_CAS: $form)" \
+  test "$(grep -cF "conditional writes by $form);" "$DAEMON_LOG")" -eq 2
+check "... in one start-up line naming the records and the write server" \
+  test "$(grep -c 'store: directory (records under ou=studio2fa,dc=studio,dc=example, written to ldap://.*, conditional writes by ' "$DAEMON_LOG")" -eq 2
 pam_service s2fa-a; sed -i "s|socket=[^ ]*|socket=$T/run/a.sock|" "$T/pam.d/s2fa-a"
 pam_service s2fa-b; sed -i "s|socket=[^ ]*|socket=$T/run/b.sock|" "$T/pam.d/s2fa-b"
 pam_service s2fa-b-timeout; sed -i "s|socket=[^ ]*|socket=$T/run/b.sock timeout=5|" "$T/pam.d/s2fa-b-timeout"
@@ -97,6 +107,7 @@ race_round() {
   # The reply's first byte is the result: 00 success.
   ACCEPTED=$(cat "$T/race.a" "$T/race.b" | grep -c '^REPLY 0x[0-9a-f]* 00')
 }
+race_from=$(wc -l < "$LDAP_LOG")
 exactly_one=0
 for round in $(seq 1 50); do
   race_round # not in $(...): its next_step must move this shell's clock
@@ -105,6 +116,28 @@ done
 check "one valid code sent to A and B at once, 50 times: exactly one accepted each time ($exactly_one/50)" \
   test "$exactly_one" -eq 50
 diag "conflicts retried: A $(grep -c 'deciding again' "$DAEMON_LOG") (both daemons log to one file)"
+# How the races were lost, in slapd's stats log: a modify's RESULT is err=122 (assertionFailed)
+# under the assertion control, err=16 (noSuchAttribute) under delete/add; "MOD attr=" names each
+# modification's attribute in order, so a delete/add of the revision names it twice.
+race_log=$(tail -n +"$((race_from + 1))" "$LDAP_LOG")
+lost_122=$(grep -c 'RESULT tag=103 err=122 ' <<< "$race_log")
+lost_16=$(grep -c 'RESULT tag=103 err=16 ' <<< "$race_log")
+mods=$(grep -c ' MOD attr=' <<< "$race_log")
+mods_delete_add=$(grep -c ' MOD attr=studio2faRevision studio2faRevision' <<< "$race_log")
+case $DIRECTORY_CAS in
+auto)
+  check "slapd: the races were lost to the assertion (err=122: $lost_122, err=16: $lost_16)" \
+    bash -c '[ "$0" -gt 0 ] && [ "$1" -eq 0 ]' "$lost_122" "$lost_16"
+  check "... every modify replaced the revision once ($mods_delete_add of $mods deleted and added it)" \
+    bash -c '[ "$0" -gt 0 ] && [ "$1" -eq 0 ]' "$mods" "$mods_delete_add"
+  ;;
+delete-add)
+  check "slapd: the races were lost to the delete of the old value (err=16: $lost_16, err=122: $lost_122)" \
+    bash -c '[ "$0" -gt 0 ] && [ "$1" -eq 0 ]' "$lost_16" "$lost_122"
+  check "... every modify deleted the old revision and added the new ($mods_delete_add of $mods)" \
+    bash -c '[ "$0" -gt 0 ] && [ "$0" -eq "$1" ]' "$mods" "$mods_delete_add"
+  ;;
+esac
 
 # --- 3. a backup code spent on A is refused on B -----------------------------------------------
 mkdir -p -m 0777 "$T/home/alice"
@@ -207,5 +240,31 @@ next_step
 login a bob bob-Pa55word "$(code_for "$B")"
 check "slapd stopped, A's copy older than offline_cache_age: the code is refused (rc=$LOGIN_RC)" \
   bash -c '[ "$0" -ne 0 ]' "$LOGIN_RC"
+
+# --- 7. a server that does not list the assertion control ---------------------------------------
+# The frontend hides supportedControl from everyone but the harness: to a daemon, the server no
+# longer lists the control.
+ldap_start > /dev/null
+s2fa_ldap_root ldapmodify > /dev/null <<LDIF
+dn: olcDatabase={-1}frontend,cn=config
+changetype: modify
+add: olcAccess
+olcAccess: {0}to dn.base="" attrs=supportedControl by dn.exact=$S2FA_LDAP_ROOT_DN read by * none
+olcAccess: {1}to * by * read
+LDIF
+DIRECTORY_CAS=assertion
+host c "offline_logins = deny"
+: > "$T/c.log"
+DAEMON_LOG=$T/c.log
+if start_daemon; then started=yes; else started=no; fi
+check "ldap_compare_and_swap = assertion: host C refuses to start where the control is not listed" \
+  test "$started" = no
+check "... saying why" grep -q 'ldap_compare_and_swap = assertion, but the write server does not list the assertion control (1.3.6.1.1.12)' "$T/c.log"
+DIRECTORY_CAS=auto
+host c "offline_logins = deny"
+check "with auto, host C starts" start_daemon
+check "... and chooses the delete and add by itself (not forced)" \
+  grep -q 'conditional writes by delete of the old value and add of the new);' "$T/c.log"
+stop_daemon
 
 finish

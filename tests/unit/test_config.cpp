@@ -200,6 +200,8 @@ void assert_documented_defaults(const Config& config)
                    static_cast<int>(Config::OfflineLogins::deny));
   assert_int_equal(config.offline_cache_age, 8 * 3600);
   assert_false(config.cache_sync_full);
+  assert_int_equal(static_cast<int>(config.ldap_compare_and_swap),
+                   static_cast<int>(Config::CompareAndSwap::automatic));
 }
 
 // Every key this test knows about; a key added to the table must be added here (and to
@@ -220,8 +222,8 @@ const char* const k_key_names[] = {
     "ldap_tls_verify", "ldap_allow_cleartext", "ldap_connect_timeout", "ldap_timeout",
     "ldap_retry_interval", "ldap_nesting_depth", "policy_cache_ttl",
     // store = directory
-    "store", "enrollment_base", "ldap_write_uri", "offline_logins", "offline_cache_age",
-    "cache_sync",
+    "store", "enrollment_base", "ldap_write_uri", "ldap_compare_and_swap", "offline_logins",
+    "offline_cache_age", "cache_sync",
     // codes by text message and voice call
     "sms_command", "voice_command", "sender_user", "send_timeout", "sender_concurrency",
     "phone_code_lifetime", "phone_resend_interval", "phone_sends_per_user_hour",
@@ -334,7 +336,8 @@ void test_directory_store_keys(void**)
                                  "ldap_write_uri = ldaps://primary.studio.example\n"
                                  "offline_logins = cached\n"
                                  "offline_cache_age = 2h\n"
-                                 "cache_sync = full\n");
+                                 "cache_sync = full\n"
+                                 "ldap_compare_and_swap = delete-add\n");
   assert_int_equal(static_cast<int>(config.store), static_cast<int>(Config::StoreKind::directory));
   assert_string_equal(config.enrollment_base.c_str(), "ou=studio2fa,dc=studio,dc=example");
   assert_string_equal(config.ldap_write_uri.c_str(), "ldaps://primary.studio.example");
@@ -342,8 +345,15 @@ void test_directory_store_keys(void**)
                    static_cast<int>(Config::OfflineLogins::cached));
   assert_int_equal(config.offline_cache_age, 7200);
   assert_true(config.cache_sync_full);
+  assert_int_equal(static_cast<int>(config.ldap_compare_and_swap),
+                   static_cast<int>(Config::CompareAndSwap::delete_add));
+  assert_int_equal(static_cast<int>(parse_ok("ldap_compare_and_swap = assertion\n")
+                                        .ldap_compare_and_swap),
+                   static_cast<int>(Config::CompareAndSwap::assertion));
 
   for (const char* bad : {"store = shared\n", "offline_logins = allow\n",
+                          "ldap_compare_and_swap = delete_add\n",
+                          "ldap_compare_and_swap = Assertion\n", "ldap_compare_and_swap =\n",
                           "ldap_write_uri = ldaps://a ldaps://b\n", "ldap_write_uri = http://a\n",
                           "offline_cache_age = 0\n", "enrollment_base = studio2fa\n",
                           "cache_sync = off\n", "cache_sync = FULL\n"}) {

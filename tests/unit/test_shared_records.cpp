@@ -308,6 +308,27 @@ void test_self_service_is_decided_again_code_proof_included(void** state)
   assert_true(stored(f, "alice").enrolled());
 }
 
+void test_phone_removal_is_decided_again_after_a_write_on_another_host(void** state)
+{
+  Fixture& f = fixture(state);
+  HostA a(f);
+  const Bytes secret = enroll_alice(f);
+  UserRecord record = stored(f, "alice");
+  record.phone = "+447946004567";
+  record.phone_methods = k_phone_sms;
+  assert_true(f.store->save(record).has_value());
+
+  // Another host writes the record between A's load and A's commit: A's copy is stale, its
+  // first commit loses, and the removal is decided again on what that host wrote, not lost.
+  a.store.before_commit = [&] { write_meanwhile(f, "alice"); };
+  auto removed = a.auth.phone_remove("alice", code_for(f, secret), k_who);
+  assert_true(removed.has_value());
+  assert_int_equal(static_cast<int>(removed->result), static_cast<int>(CodeResult::ok));
+  assert_int_equal(a.store.conflicts, 1);
+  assert_false(stored(f, "alice").has_phone());
+  assert_true(stored(f, "alice").enrolled());
+}
+
 } // namespace
 
 int main()
@@ -325,6 +346,7 @@ int main()
       TEST(test_admin_disable_and_pass_are_decided_again),
       TEST(test_enrollment_is_decided_again_after_a_write_on_another_host),
       TEST(test_self_service_is_decided_again_code_proof_included),
+      TEST(test_phone_removal_is_decided_again_after_a_write_on_another_host),
   };
 #undef TEST
   return cmocka_run_group_tests(tests, nullptr, nullptr);
