@@ -455,6 +455,13 @@ LdapEnrollmentStore::Impl::names_after(std::string_view after, std::size_t count
     if (!rc) {
       return Unexpected<Error>{rc.error()};
     }
+    if (*rc == LDAP_SIZELIMIT_EXCEEDED || *rc == LDAP_ADMINLIMIT_EXCEEDED) {
+      // Listed in part, it would look whole to an administrator (or a migration).
+      return make_error(Errc::internal,
+                        "directory store: the directory's size limit cut the list of records "
+                        "under " + log::sanitize(base) + " short (" + ldap_err2string(*rc) +
+                        "); lift it for the service account (olcLimits, schema/README.md)");
+    }
     if (*rc != LDAP_SUCCESS && *rc != LDAP_NO_SUCH_OBJECT) {
       return failed("listing the names", base, *rc);
     }

@@ -3,7 +3,9 @@
 # the service account): 300 records in the container come out in pages of ADMIN_LIST, every name
 # once and in name order; and, from slapd's stats log, each page reads only its own records (the
 # names alone once for the listing, then at most a page's entries per search), not the whole
-# container per page.
+# container per page. The directory's size limit: below the container's size, the recipe's
+# olcLimits for the service account still lists every record; without it, the listing is refused
+# with a message that says why, never cut short.
 . "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/ldap_lib.sh"
 . "$top_srcdir/tests/integration/ldap_store_lib.sh"
@@ -59,5 +61,38 @@ check "$pages pages, each reading at most its 65 records (largest: $largest)" \
   bash -c '[ "$0" -ge "$1" ] && [ "$2" -le 65 ]' "$record_searches" "$pages" "$largest"
 check "... $total records read in all for $N accounts (the whole container per page would be $((pages * N)))" \
   bash -c '[ "$0" -le $(( $1 + $2 )) ]' "$total" "$N" "$pages"
+
+# --- the directory's size limit ---------------------------------------------------------------
+size_limit() {
+  s2fa_ldap_root ldapmodify > /dev/null 2>&1 <<LDIF
+dn: $S2FA_LDAP_DB_CONFIG
+changetype: modify
+replace: olcSizeLimit
+olcSizeLimit: $1
+LDIF
+}
+S2FA_LDAP_DB_CONFIG=$(s2fa_ldap_root ldapsearch -LLL -o ldif-wrap=no -b cn=config \
+  "(olcSuffix=$LDAP_BASE)" dn 2> /dev/null | sed -n 's/^dn: //p')
+check "the database's size limit is set to 100 entries, below the container's $N" size_limit 100
+admin root list --json
+check "... the service account's olcLimits (the recipe's) still lists all $N (rc=$RC)" \
+  test "$RC" -eq 0 -a "$(grep -c '^  {"user": ' <<< "$OUT")" -eq $N
+s2fa_ldap_root ldapmodify > /dev/null 2>&1 <<LDIF
+dn: $S2FA_LDAP_DB_CONFIG
+changetype: modify
+delete: olcLimits
+olcLimits: $(s2fa_ldap_root ldapsearch -LLL -o ldif-wrap=no -b "$S2FA_LDAP_DB_CONFIG" -s base olcLimits 2> /dev/null | sed -n 's/^olcLimits: \(.*cn=studio2fad.*\)$/\1/p')
+LDIF
+limits_now=$(s2fa_ldap_root ldapsearch -LLL -o ldif-wrap=no -b "$S2FA_LDAP_DB_CONFIG" -s base \
+  olcLimits 2> /dev/null)
+check "without that olcLimits value (gone from cn=config)" \
+  bash -c '! grep -q studio2fad <<< "$0"' "$limits_now"
+admin root list --json
+check "... the listing is refused (rc=$RC), not cut short at 100" \
+  test "$RC" -ne 0 -a "$(grep -c '^  {"user": ' <<< "$OUT")" -eq 0
+check "... the CLI points to the daemon's log" grep -q "see the daemon's log" <<< "$OUT"
+check "... whose line names the size limit and the fix" \
+  grep -q "size limit cut the list of records.*lift it for the service account (olcLimits" "$DAEMON_LOG"
+size_limit 500
 
 finish
