@@ -63,10 +63,7 @@ ldap_store_prepare
 trap 'stop_daemon; ldap_cleanup' EXIT
 directory() {
   DB=$T/lib/directory.db
-  write_config "ldap_uri = $LDAP_URI" "ldap_base = $LDAP_BASE" "ldap_bind_dn = $LDAP_BIND_DN" \
-    "ldap_bind_password_file = $LDAP_BIND_PASSWORD_FILE" "ldap_ca_file = $LDAP_CA" \
-    "ldap_timeout = 2s" "ldap_connect_timeout = 1s" "store = directory" \
-    "enrollment_base = $LDAP_STORE_BASE" "offline_logins = cached" "$@"
+  ldap_store_config "$LDAP_URI" "offline_logins = cached" "$@"
 }
 directory
 check "the daemon starts with store = directory (cache_sync left at its default)" traced_start

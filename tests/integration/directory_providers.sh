@@ -32,23 +32,12 @@ ENROLLMENT_BASE=$LDAP_STORE_BASE
 # host NAME [READ-URI LINE...]: makes NAME (a or b) the host the helpers of lib.sh talk to (its
 # socket, config, database); with READ-URI, writes its config first: reads from READ-URI,
 # writes to provider 1, StartTLS, bound as the service account.
-declare -A HOST_PID
 host() {
-  local name=$1; shift
-  HOST_PID[$CURRENT]=${S2FA_DAEMON_PID:-}
-  CURRENT=$name
-  SOCK=$T/run/$name.sock
-  CONF=$T/etc/$name.conf
-  DB=$T/lib/$name.db
-  S2FA_DAEMON_PID=${HOST_PID[$name]:-}
+  ldap_store_host "$1"; shift
   if [ $# -gt 0 ]; then
-    write_config "ldap_uri = $1" "ldap_write_uri = $LDAP_URI" "ldap_base = $LDAP_BASE" \
-      "ldap_bind_dn = $LDAP_BIND_DN" "ldap_bind_password_file = $LDAP_BIND_PASSWORD_FILE" \
-      "ldap_ca_file = $LDAP_CA" "ldap_timeout = 2s" "ldap_connect_timeout = 1s" \
-      "store = directory" "enrollment_base = $ENROLLMENT_BASE" "lockout_after = 3" "${@:2}"
+    ldap_store_config "$1" "ldap_write_uri = $LDAP_URI" "${@:2}"
   fi
 }
-CURRENT=none
 stop_hosts() {
   local name
   for name in a b; do host "$name"; stop_daemon; done

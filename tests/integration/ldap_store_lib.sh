@@ -24,6 +24,12 @@
 #                              StartTLS to $LDAP_URI, trusting only $LDAP_CA, no ~/.ldaprc.
 #   store_service_at URI TOOL ARGS...
 #                              the same against another server (a replica's ldap:// URI).
+#   ldap_store_config READ-URI [LINE...]
+#                              writes lib.sh's $CONF for store = directory: reads from
+#                              READ-URI, bound as the service account over StartTLS, timeouts
+#                              of 2 s (1 s to connect), lockout_after 3, then the LINEs.
+#   ldap_store_host NAME       makes NAME the host lib.sh's helpers talk to: SOCK, CONF and DB
+#                              of its own, and its daemon's pid (the last host's is kept).
 #
 # Variables (set when this file is sourced)
 #   LDAP_STORE_BASE                ou=studio2fa,$LDAP_BASE (enrollment_base)
@@ -80,3 +86,22 @@ store_service_at() {
     "$2" -ZZ -H "$1" -D "$LDAP_BIND_DN" -y "$LDAP_BIND_PASSWORD_FILE" "${@:3}"
 }
 as_store_service() { store_service_at "$LDAP_URI" "$@"; }
+
+ldap_store_config() {
+  local read_uri=$1; shift
+  write_config "ldap_uri = $read_uri" "ldap_base = $LDAP_BASE" "ldap_bind_dn = $LDAP_BIND_DN" \
+    "ldap_bind_password_file = $LDAP_BIND_PASSWORD_FILE" "ldap_ca_file = $LDAP_CA" \
+    "ldap_timeout = 2s" "ldap_connect_timeout = 1s" "store = directory" \
+    "enrollment_base = $LDAP_STORE_BASE" "lockout_after = 3" "$@"
+}
+
+declare -A S2FA_STORE_HOST_PID
+S2FA_STORE_HOST=none
+ldap_store_host() {
+  S2FA_STORE_HOST_PID[$S2FA_STORE_HOST]=${S2FA_DAEMON_PID:-}
+  S2FA_STORE_HOST=$1
+  SOCK=$T/run/$1.sock
+  CONF=$T/etc/$1.conf
+  DB=$T/lib/$1.db
+  S2FA_DAEMON_PID=${S2FA_STORE_HOST_PID[$1]:-}
+}
