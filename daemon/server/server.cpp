@@ -173,9 +173,15 @@ struct Server::Impl {
     timerfd_settime(timer.get(), 0, &when, nullptr);
   }
 
-  void disarm_timer()
+  // Unless accepting is paused: the timer then ends the pause. The check is under timer_mutex,
+  // where pause_accepting sets the pause, so a pause set by another thread is never disarmed
+  // (which would leave the listener unarmed for good).
+  void disarm_timer_unless_paused()
   {
     std::lock_guard lock(timer_mutex);
+    if (accept_paused_until.load() != 0) {
+      return;
+    }
     armed_ms = k_never;
     itimerspec never{};
     timerfd_settime(timer.get(), 0, &never, nullptr);
@@ -303,8 +309,8 @@ struct Server::Impl {
           usage.erase(found);
         }
       }
-      if (connections.empty() && accept_paused_until.load() == 0) {
-        disarm_timer(); // nothing left to time: sleep until a client comes
+      if (connections.empty()) {
+        disarm_timer_unless_paused(); // nothing left to time: sleep until a client comes
       }
     }
     // Closing the descriptor takes it out of the epoll set (it is never duplicated).
@@ -446,7 +452,10 @@ struct Server::Impl {
       last_descriptor_warning = now;
       pauses_unreported = 0;
     }
-    accept_paused_until.store(now + k_accept_pause_ms);
+    {
+      std::lock_guard lock(timer_mutex); // see disarm_timer_unless_paused
+      accept_paused_until.store(now + k_accept_pause_ms);
+    }
     schedule(now + k_accept_pause_ms);
   }
 

@@ -54,6 +54,10 @@ check "forge: the audit row marks the claims as bob's word, escaped (got: $OUT)"
 check "forge: no unescaped claimed field in studio2fa-admin log" bash -c '! grep -q "outcome=success by=root" <<< "$0"' "$OUT"
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$PID/stat"; }
+# The daemon's sockets: its listener and log, plus one per client connection open.
+sockets() { find "/proc/$PID/fd" -lname 'socket:*' 2> /dev/null | wc -l; }
+sleep 0.2 # the clients above have hung up and the daemon has closed their connections
+idle_sockets=$(sockets)
 log_size() { stat -c %s "$DAEMON_LOG"; }
 
 # One login of alice by root, timed inside the pam_wrapper lock (so that other test scripts'
@@ -242,6 +246,14 @@ check "EMFILE: the daemon serves again once descriptors are back" test "$RC" -eq
 
 # --- (e) an idle daemon sleeps -------------------------------------------------------------
 switches() { cat /proc/"$PID"/task/*/status | awk '/ctxt_switches/ { n += $2 } END { print n }'; }
+# The floods' last connections may still wait for bob's pace (one turn per 10 ms) until their
+# lifetime (4 s) ends: the daemon is idle once it holds no more sockets than before the floods.
+for _ in $(seq 100); do
+  [ "$(sockets)" -le "$idle_sockets" ] && break
+  sleep 0.1
+done
+check "idle: the floods' connections are all closed ($(sockets) sockets, $idle_sockets before)" \
+  test "$(sockets)" -le "$idle_sockets"
 sleep 1
 before=$(switches)
 sleep 10
