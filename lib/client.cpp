@@ -63,11 +63,35 @@ ClientError write_all(int fd, const std::uint8_t* data, std::size_t size, long l
   return ClientError::none;
 }
 
-ClientError read_exact(int fd, std::uint8_t* data, std::size_t size, long long deadline_ms)
+// Reads one whole frame into `frame`: usually one poll() and one recv() take all of it (the
+// reply is never there the moment the request has gone, so the wait comes first). A reply is
+// the only thing the daemon sends after a request, so bytes beyond the frame are a protocol
+// error.
+ClientError read_frame(int fd, wire::FrameBuffer& frame, long long deadline_ms)
 {
+  if (ClientError e = wait_for(fd, POLLIN, deadline_ms); e != ClientError::none) {
+    return e;
+  }
   std::size_t done = 0;
-  while (done < size) {
-    ssize_t n = recv(fd, data + done, size - done, 0);
+  for (;;) {
+    std::size_t want = wire::k_max_frame - done;
+    if (done >= wire::k_length_size) {
+      const std::size_t body = wire::decode_length(frame.data());
+      if (body == 0) {
+        return ClientError::protocol;
+      }
+      const std::size_t total = wire::k_length_size + body;
+      if (done > total) {
+        return ClientError::protocol;
+      }
+      if (done == total) {
+        frame.set_size(total);
+        return wire::decode_header(frame) == wire::HeaderStatus::ok ? ClientError::none
+                                                                    : ClientError::protocol;
+      }
+      want = total - done;
+    }
+    ssize_t n = recv(fd, frame.data() + done, want, 0);
     if (n > 0) {
       done += static_cast<std::size_t>(n);
       continue;
@@ -87,7 +111,6 @@ ClientError read_exact(int fd, std::uint8_t* data, std::size_t size, long long d
     }
     return ClientError::io;
   }
-  return ClientError::none;
 }
 
 } // namespace
@@ -187,7 +210,7 @@ ClientError Client::connect(const char* socket_path, int timeout_ms)
   return ClientError::none;
 }
 
-ClientError Client::call(const wire::FrameBuffer& request, wire::FrameBuffer& reply)
+ClientError Client::call(const wire::FrameBuffer& request, wire::FrameBuffer& reply, bool last)
 {
   if (m_fd < 0) {
     return ClientError::io;
@@ -196,26 +219,18 @@ ClientError Client::call(const wire::FrameBuffer& request, wire::FrameBuffer& re
   // A daemon that refuses the connection (ERROR busy) may answer and close before reading the
   // request: when sending fails, the reply may still be there to read.
   const ClientError sent = write_all(m_fd, request.data(), request.size(), deadline);
+  if (sent == ClientError::none && last) {
+    shutdown(m_fd, SHUT_WR);
+  }
   ClientError e = sent == ClientError::io ? ClientError::none : sent;
   if (e == ClientError::none) {
-    e = read_exact(m_fd, reply.data(), wire::k_length_size, deadline);
+    e = read_frame(m_fd, reply, deadline);
     if (e != ClientError::none && sent != ClientError::none) {
       e = sent;
     }
   }
-  if (e == ClientError::none) {
-    std::size_t body = wire::decode_length(reply.data());
-    if (body == 0) {
-      e = ClientError::protocol;
-    } else {
-      e = read_exact(m_fd, reply.data() + wire::k_length_size, body, deadline);
-      reply.set_size(wire::k_length_size + body);
-      if (e == ClientError::none && wire::decode_header(reply) != wire::HeaderStatus::ok) {
-        e = ClientError::protocol;
-      }
-    }
-  }
   if (e != ClientError::none) {
+    reply.set_size(0);
     close();
   }
   return e;

@@ -38,8 +38,10 @@ public:
   ClientError connect(const char* socket_path, int timeout_ms);
 
   // Sends the frame in `request`, then reads one reply frame into `reply`. The reply's header
-  // (length, version) is checked; the caller checks its type.
-  ClientError call(const wire::FrameBuffer& request, wire::FrameBuffer& reply);
+  // (length, version) is checked; the caller checks its type. `last`: the connection's last
+  // request; the sending side is shut down after it, so that the daemon closes the connection
+  // once it has answered rather than wait for the hang-up (PROTOCOL.md, "Connections").
+  ClientError call(const wire::FrameBuffer& request, wire::FrameBuffer& reply, bool last = false);
 
   void close();
 

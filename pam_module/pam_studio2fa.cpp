@@ -224,7 +224,7 @@ private:
     }
     ClientError error = m_client.connect(m_args.socket_path, m_args.timeout_ms);
     if (error == ClientError::none) {
-      error = m_client.call(m_request, m_reply);
+      error = m_client.call(m_request, m_reply, /*last=*/true);
     }
     m_client.close();
     m_request.wipe();
@@ -378,7 +378,7 @@ private:
   {
     ClientError error = m_client.connect(m_args.socket_path, m_args.timeout_ms);
     if (error == ClientError::none) {
-      error = m_client.call(m_request, m_reply);
+      error = m_client.call(m_request, m_reply, /*last=*/true);
     }
     m_client.close();
     m_request.wipe();

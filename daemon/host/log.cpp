@@ -6,9 +6,12 @@
 #include <syslog.h>
 #include <time.h>
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <cstdarg>
 #include <cstdio>
-#include <mutex>
 
 namespace studio2fa::log {
 
@@ -18,7 +21,6 @@ constexpr uid_t k_no_peer = static_cast<uid_t>(-1);
 
 bool g_to_stderr = false;
 bool g_debug = false;
-std::mutex g_stderr_mutex;
 thread_local uid_t t_peer = k_no_peer;
 LogBudget g_peer_budget(20, 2);
 
@@ -31,17 +33,29 @@ __attribute__((format(printf, 2, 0))) void write_line(int priority, const char* 
   }
   static const char* const k_names[] = {"emerg", "alert", "crit",  "error",
                                         "warning", "notice", "info", "debug"};
-  char line[2048];
-  vsnprintf(line, sizeof(line), format, args);
+  char message[2048];
+  vsnprintf(message, sizeof(message), format, args);
   timespec now{};
   clock_gettime(CLOCK_REALTIME, &now);
   tm local{};
   localtime_r(&now.tv_sec, &local);
   char stamp[32];
   strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &local);
-  std::lock_guard lock(g_stderr_mutex);
-  fprintf(stderr, "%s studio2fad[%s]: %s\n", stamp, k_names[priority & 7], line);
-  fflush(stderr);
+  // The whole line in one write(2), without a lock between threads: at most about 2.1 KiB, it
+  // is not interleaved with another thread's line on a pipe (PIPE_BUF is 4 KiB), a regular file
+  // (the file position is taken whole) or journald's stream socket (one buffer).
+  char line[sizeof(message) + 64];
+  int length = snprintf(line, sizeof(line), "%s studio2fad[%s]: %s\n", stamp,
+                        k_names[priority & 7], message);
+  if (length <= 0) {
+    return;
+  }
+  std::size_t size = std::min(static_cast<std::size_t>(length), sizeof(line) - 1);
+  line[size - 1] = '\n'; // a truncated line still ends with one
+  ssize_t written;
+  do {
+    written = write(STDERR_FILENO, line, size);
+  } while (written < 0 && errno == EINTR);
 }
 
 __attribute__((format(printf, 2, 3))) void write_line(int priority, const char* format, ...)

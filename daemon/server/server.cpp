@@ -115,6 +115,8 @@ struct Server::Impl {
   std::unordered_map<Connection*, std::unique_ptr<Connection>> connections;
   // Closed connections kept for the next ones (at most k_spare_connections), wiped: a login's
   // two connections then cost no allocation, zeroing and page faults of their 16 KiB of buffers.
+  // A lock of their own: taking and returning one does not wait for connections_mutex.
+  std::mutex spare_mutex;
   std::vector<std::unique_ptr<Connection>> spare;
   std::unordered_map<uid_t, PeerUsage> usage;
   unsigned open_connections = 0;   // in `connections`, or admitted and about to be
@@ -317,7 +319,7 @@ struct Server::Impl {
     owned->fd.reset();
     owned->request.wipe();
     owned->reply.wipe();
-    std::lock_guard lock(connections_mutex);
+    std::lock_guard lock(spare_mutex);
     if (spare.size() < k_spare_connections) {
       spare.push_back(std::move(owned));
     }
@@ -329,7 +331,7 @@ struct Server::Impl {
   {
     std::unique_ptr<Connection> conn;
     {
-      std::lock_guard lock(connections_mutex);
+      std::lock_guard lock(spare_mutex);
       if (!spare.empty()) {
         conn = std::move(spare.back());
         spare.pop_back();
@@ -363,6 +365,12 @@ struct Server::Impl {
       return 0;
     }
     std::lock_guard lock(connections_mutex);
+    return book_turn_locked(uid, now);
+  }
+
+  // book_turn, called under connections_mutex for a uid but 0.
+  long long book_turn_locked(uid_t uid, long long now)
+  {
     PeerUsage& peer = usage[uid];
     const long long turn = std::max(peer.next_turn_ms, now - k_pace_interval_ms * k_pace_burst);
     peer.next_turn_ms = turn + k_pace_interval_ms;
@@ -393,7 +401,9 @@ struct Server::Impl {
       return;
     }
     const PeerCredentials peer{cred.pid, cred.uid, cred.gid};
+    const long long now = monotonic_ms();
     CapacityRefusal refusal;
+    long long turn = 0; // root's: at once
     {
       std::lock_guard lock(connections_mutex);
       refusal = room_for_connection(peer.uid);
@@ -402,6 +412,7 @@ struct Server::Impl {
         if (peer.uid != 0) {
           ++shared_connections;
           ++usage[peer.uid].connections;
+          turn = book_turn_locked(peer.uid, now);
         }
       }
     }
@@ -414,8 +425,6 @@ struct Server::Impl {
       (void)ignored;
       return; // `fd` closes it
     }
-    const long long now = monotonic_ms();
-    const long long turn = book_turn(peer.uid, now);
     auto conn = take_spare();
     conn->fd = std::move(fd);
     conn->peer = peer;
@@ -624,6 +633,18 @@ struct Server::Impl {
   }
 
   // The whole life of one event for a connection this thread now owns.
+  // Whether the client has shut down its sending side (the PAM module does after its one
+  // request): its connection is then closed once answered, rather than armed to wait for the
+  // hang-up. Seen in the event that brought the request, or else looked for without reading.
+  static bool peer_finished(Connection& conn, std::uint32_t events)
+  {
+    if ((events & EPOLLRDHUP) != 0) {
+      return true;
+    }
+    char byte;
+    return recv(conn.fd.get(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+  }
+
   void on_connection_event(Connection* conn, std::uint32_t events)
   {
     if (conn->writing) {
@@ -660,7 +681,7 @@ struct Server::Impl {
       rearm(conn); // wait for the socket to drain
       return;
     }
-    if (conn->after == RequestHandler::After::close) {
+    if (conn->after == RequestHandler::After::close || peer_finished(*conn, events)) {
       close_connection(conn);
       return;
     }

@@ -39,6 +39,18 @@ reply=$(raw root raw "$(head -c 3000 /dev/urandom | od -An -tx1 | tr -d ' \n')")
 check "random bytes: an error or a close, no crash (got: ${reply:0:40})" alive
 check "daemon alive after malformed frames" alive
 
+# A client that shuts down its sending side after its request (the PAM module does) is answered
+# and then closed by the daemon; one that does not may ask again on the same connection, even
+# after a pause (the daemon's look for a half-close must not take it for one).
+reply=$(raw root ping_last)
+check "half-closed client: answered PONG (got: $(head -1 <<< "$reply"))" grep -q '^REPLY 0x81' <<< "$(head -1 <<< "$reply")"
+check "half-closed client: then closed by the daemon (got: $(tail -1 <<< "$reply"))" test "$(tail -1 <<< "$reply")" = EOF
+for who in root bob; do
+  reply=$(raw "$who" ping_twice 0.3)
+  check "$who: two PINGs on one connection, 0.3 s apart, both answered (got: $(tr '\n' ' ' <<< "$reply"))" \
+    test "$(grep -c '^REPLY 0x81' <<< "$reply")" -eq 2
+done
+
 # A truncated frame: the header promises more than comes; the request deadline closes it.
 reply=$(raw root slow "0000001001020005616c" 4)
 check "truncated frame is closed by the request deadline (got: $reply)" grep -q '^CLOSED' <<< "$reply"

@@ -10,6 +10,9 @@ Commands (one request each, unless said otherwise):
     raw HEX                  send these bytes as they are
     slow HEX SECONDS         send HEX one byte per second (stops after SECONDS)
     hold SECONDS             connect, send nothing, report when the daemon closes
+    ping_last                PING, then shut down the sending side: the reply, then "EOF" when
+                             the daemon closes within 2 s, else "STILL-OPEN"
+    ping_twice PAUSE         PING, wait PAUSE seconds, PING again on the same connection
 Prints one line: "REPLY 0xNN", "ERROR <code> <message>", or "CLOSED" (the daemon closed the
 connection without a reply); with `hold`, "CLOSED-AFTER <seconds>" or "STILL-OPEN".
 """
@@ -109,6 +112,22 @@ def main():
                 print(read_reply(sock))
             except ConnectionResetError:
                 print("CLOSED")
+            return
+        if command == "ping_last":
+            sock.sendall(build("ping", []))
+            sock.shutdown(socket.SHUT_WR)
+            print(read_reply(sock))
+            sock.settimeout(2)
+            try:
+                print("EOF" if not sock.recv(1) else "DATA")
+            except socket.timeout:
+                print("STILL-OPEN")
+            return
+        if command == "ping_twice":
+            for _ in range(2):
+                sock.sendall(build("ping", []))
+                print(read_reply(sock))
+                time.sleep(float(args[0]))
             return
         data = bytes.fromhex(args[0]) if command == "raw" else build(command, args)
         sock.sendall(data)
