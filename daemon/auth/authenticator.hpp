@@ -239,6 +239,13 @@ private:
                                      const Requester& who);
   Expected<CodeOutcome> phone_remove_once(std::string_view user, std::string_view code,
                                           const Requester& who);
+  // phone_enroll's record part once: the proof (or a fresh load) and the pending number's
+  // commit. Empty when stored (the code is sent then); otherwise the answer.
+  Expected<std::optional<PhoneEnrollOutcome>>
+  store_pending_phone_once(std::string_view user, const std::string& number, std::uint8_t methods,
+                           std::string_view code, const Requester& who);
+  Expected<EnrollOutcome> phone_confirm_once(std::string_view user, std::string_view code,
+                                             const Requester& who);
 
   // A fresh pending secret in `record`, committed with `event`, and the offer that shows it.
   Expected<EnrollmentOffer> start_pending(UserRecord& record, std::int64_t now,

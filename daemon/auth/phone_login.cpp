@@ -244,6 +244,47 @@ Authenticator::phone_enroll(std::string_view user, std::string_view number, std:
     return refused(PhoneEnrollResult::no_sender, "no sender for the methods asked for");
   }
 
+  // Decided again, code proof included, when its commit loses to another host's write
+  // (AccountLedger::retry_on_conflict).
+  auto stored = m_ledger.retry_on_conflict(
+      [&] { return store_pending_phone_once(user, *canonical, bits, code, who); });
+  if (!stored) {
+    return Unexpected<Error>{stored.error()};
+  }
+  if (stored->has_value()) {
+    outcome.result = (*stored)->result;
+    outcome.retry_after = (*stored)->retry_after;
+    return outcome;
+  }
+
+  const PhoneSendOutcome sent =
+      m_phone.dispatch->send_code(user, PhoneCodePurpose::confirm, std::nullopt, who);
+  outcome.retry_after = sent.retry_after;
+  switch (sent.result) {
+  case PhoneSendOutcome::Result::sent:
+    outcome.result = PhoneEnrollResult::sent;
+    outcome.expires_at = m_ledger.now() + m_phone.codes->rules().lifetime;
+    break;
+  case PhoneSendOutcome::Result::refused:
+    outcome.result = PhoneEnrollResult::refused;
+    break;
+  case PhoneSendOutcome::Result::failed:
+    outcome.result = PhoneEnrollResult::failed;
+    break;
+  case PhoneSendOutcome::Result::no_phone:
+    outcome.result = PhoneEnrollResult::no_sender;
+    break;
+  }
+  return outcome;
+}
+
+Expected<std::optional<PhoneEnrollOutcome>>
+Authenticator::store_pending_phone_once(std::string_view user, const std::string& number,
+                                        std::uint8_t methods, std::string_view code,
+                                        const Requester& who)
+{
+  constexpr const char* k_action = "phone-enroll";
+  PhoneEnrollOutcome outcome;
   bool has_factor = false;
   {
     auto held = m_ledger.lock(user);
@@ -269,13 +310,13 @@ Authenticator::phone_enroll(std::string_view user, std::string_view number, std:
     case protocol::CodeResult::throttled:
       outcome.result = PhoneEnrollResult::throttled;
       outcome.retry_after = proof->refusal.retry_after;
-      return outcome;
+      return std::optional<PhoneEnrollOutcome>(outcome);
     case protocol::CodeResult::locked:
       outcome.result = PhoneEnrollResult::locked;
-      return outcome;
+      return std::optional<PhoneEnrollOutcome>(outcome);
     default:
       outcome.result = PhoneEnrollResult::bad_code;
-      return outcome;
+      return std::optional<PhoneEnrollOutcome>(outcome);
     }
     held = std::move(proof->held);
     record = std::move(proof->record);
@@ -287,41 +328,34 @@ Authenticator::phone_enroll(std::string_view user, std::string_view number, std:
     }
     record = record_or_new(std::move(*loaded), user);
     if (record.lock != LockState::none) {
-      return refused(PhoneEnrollResult::locked, "locked");
+      m_ledger.record(m_ledger.event(who, k_action, user, protocol::name(PhoneEnrollResult::locked),
+                                     "locked"));
+      outcome.result = PhoneEnrollResult::locked;
+      return std::optional<PhoneEnrollOutcome>(outcome);
     }
   }
-  record.pending_phone = *canonical;
-  record.pending_phone_methods = bits;
+  record.pending_phone = number;
+  record.pending_phone_methods = methods;
   if (auto saved = m_ledger.commit(record, m_ledger.event(who, k_action, user, "pending",
-                                                          "number to confirm " + outcome.masked));
+                                                          "number to confirm " +
+                                                            phone::mask(number)));
       !saved) {
     return Unexpected<Error>{saved.error()};
   }
-  held.unlock();
-
-  const PhoneSendOutcome sent =
-      m_phone.dispatch->send_code(user, PhoneCodePurpose::confirm, std::nullopt, who);
-  outcome.retry_after = sent.retry_after;
-  switch (sent.result) {
-  case PhoneSendOutcome::Result::sent:
-    outcome.result = PhoneEnrollResult::sent;
-    outcome.expires_at = m_ledger.now() + m_phone.codes->rules().lifetime;
-    break;
-  case PhoneSendOutcome::Result::refused:
-    outcome.result = PhoneEnrollResult::refused;
-    break;
-  case PhoneSendOutcome::Result::failed:
-    outcome.result = PhoneEnrollResult::failed;
-    break;
-  case PhoneSendOutcome::Result::no_phone:
-    outcome.result = PhoneEnrollResult::no_sender;
-    break;
-  }
-  return outcome;
+  return std::optional<PhoneEnrollOutcome>();
 }
 
+// Decided again when its commit loses to another host's write (AccountLedger::retry_on_conflict):
+// a wrong try is counted on what that host wrote, a right code confirms on it.
 Expected<EnrollOutcome> Authenticator::phone_confirm(std::string_view user, std::string_view code,
                                                      const Requester& who)
+{
+  return m_ledger.retry_on_conflict([&] { return phone_confirm_once(user, code, who); });
+}
+
+Expected<EnrollOutcome> Authenticator::phone_confirm_once(std::string_view user,
+                                                          std::string_view code,
+                                                          const Requester& who)
 {
   constexpr const char* k_action = "phone-confirm";
   using protocol::EnrollResult;

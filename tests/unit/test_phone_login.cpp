@@ -1,80 +1,12 @@
 // The Authenticator's flows of codes by phone (daemon/auth/phone_login.cpp), under a set clock
 // with a real store and a fake gateway: SEND_CODE only after the password (or from root with
 // none), a number registered by the code sent to it, a phone-only user's login, and removal.
-#include "auth_fixture.hpp"
-#include "phone_dispatch.hpp"
+#include "phone_fixture.hpp"
 
 namespace {
 
 using protocol::PhoneEnrollResult;
 using protocol::SendCodeResult;
-
-// A gateway that keeps what it is given.
-class RecordingSender final : public CodeSender {
-public:
-  std::vector<std::string> messages;
-  std::vector<std::string> numbers;
-  SendOutcome send(const OutgoingCode& code, std::chrono::milliseconds) override
-  {
-    messages.emplace_back(code.message.view());
-    numbers.push_back(code.number);
-    SendOutcome outcome;
-    outcome.accepted = true;
-    outcome.elapsed_ms = 5;
-    return outcome;
-  }
-  // The six digits of the last message.
-  std::string last_code() const
-  {
-    std::string digits;
-    for (const char c : messages.back()) {
-      if (c >= '0' && c <= '9' && digits.size() < 6) {
-        digits.push_back(c);
-      }
-    }
-    return digits;
-  }
-};
-
-// The fixture's store, ledger and keys, with an Authenticator that sends codes.
-struct PhoneSetup {
-  explicit PhoneSetup(Fixture& f)
-      : hasher(make_hasher()), codes(*hasher, PhoneCodeRules{}), budget(100),
-        pool(sender, 2, std::chrono::milliseconds(1000)),
-        dispatch(*f.ledger, codes, budget, &pool, nullptr, PhoneMessageTexts{}),
-        auth(*f.ledger, *f.sealer, *f.hasher, f.passwords, f.settings, nullptr, nullptr,
-             PhoneLogin{&codes, &dispatch, true})
-  {
-  }
-  static std::optional<PhoneCodeHasher> make_hasher()
-  {
-    SecretBytes key(32);
-    assert_true(random_bytes({key.data(), key.size()}));
-    auto made = PhoneCodeHasher::create(key.span());
-    assert_true(made.has_value());
-    return std::move(*made);
-  }
-  // Registers `number` for `user` (who has no factor yet) with the code sent to it.
-  void register_number(Fixture& f, std::string_view user, const char* number)
-  {
-    auto sent = auth.phone_enroll(user, number, protocol::k_method_sms, "", k_who);
-    assert_true(sent.has_value());
-    assert_int_equal(static_cast<int>(sent->result), static_cast<int>(PhoneEnrollResult::sent));
-    auto confirmed = auth.phone_confirm(user, sender.last_code(), k_who);
-    assert_true(confirmed.has_value());
-    assert_int_equal(static_cast<int>(confirmed->result),
-                     static_cast<int>(EnrollResult::confirmed));
-    f.clock.advance(61);
-  }
-
-  std::optional<PhoneCodeHasher> hasher;
-  PhoneCodes codes;
-  SendBudget budget;
-  RecordingSender sender;
-  SenderPool pool;
-  PhoneDispatch dispatch;
-  Authenticator auth;
-};
 
 const Requester k_alice_herself{5001, "alice", "screen-locker", "", ""};
 

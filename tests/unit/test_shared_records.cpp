@@ -4,7 +4,7 @@
 // a Store that forwards to the fixture's SqliteStore (its revisions make the commit fail the
 // same way the directory's assertion does). That Store can also hand A a copy of the record
 // (load_for_commit), as a directory store's warm cache does, stale or not.
-#include "auth_fixture.hpp"
+#include "phone_fixture.hpp"
 
 #include <functional>
 
@@ -329,6 +329,65 @@ void test_phone_removal_is_decided_again_after_a_write_on_another_host(void** st
   assert_true(stored(f, "alice").enrolled());
 }
 
+void test_phone_confirmation_is_decided_again_after_a_write_on_another_host(void** state)
+{
+  Fixture& f = fixture(state);
+  HostA a(f);
+  PhoneSetup p(f, a.ledger);
+  auto sent = p.auth.phone_enroll("alice", "+447946004567", protocol::k_method_sms, "", k_who);
+  assert_true(sent.has_value());
+  assert_int_equal(static_cast<int>(sent->result),
+                   static_cast<int>(protocol::PhoneEnrollResult::sent));
+
+  // The confirmation's first commit loses to another host's write; decided again on that
+  // write, the right code confirms the number rather than answer an error.
+  a.store.before_commit = [&] { write_meanwhile(f, "alice"); };
+  auto confirmed = p.auth.phone_confirm("alice", p.sender.last_code(), k_who);
+  assert_true(confirmed.has_value());
+  assert_int_equal(static_cast<int>(confirmed->result), static_cast<int>(EnrollResult::confirmed));
+  assert_int_equal(a.store.conflicts, 1);
+  assert_string_equal(stored(f, "alice").phone.c_str(), "+447946004567");
+  assert_true(stored(f, "alice").pending_phone.empty());
+}
+
+void test_phone_enrollment_is_decided_again_code_proof_included(void** state)
+{
+  Fixture& f = fixture(state);
+  HostA a(f);
+  PhoneSetup p(f, a.ledger);
+  const Bytes secret = enroll_alice(f);
+
+  // Another host writes the record meanwhile: the number is stored on the second try, and its
+  // code sent once.
+  a.store.before_commit = [&] { write_meanwhile(f, "alice"); };
+  auto sent = p.auth.phone_enroll("alice", "+447946004567", protocol::k_method_sms,
+                                  code_for(f, secret), k_who);
+  assert_true(sent.has_value());
+  assert_int_equal(static_cast<int>(sent->result),
+                   static_cast<int>(protocol::PhoneEnrollResult::sent));
+  assert_int_equal(a.store.conflicts, 1);
+  assert_string_equal(stored(f, "alice").pending_phone.c_str(), "+447946004567");
+  assert_int_equal(p.sender.messages.size(), 1);
+
+  // Another host logs in with the very code the enrollment proves itself with: on the second
+  // try it is a replay, and no number is stored or texted.
+  f.clock.advance(30);
+  UserRecord cleared = stored(f, "alice");
+  cleared.pending_phone.clear();
+  cleared.pending_phone_methods = 0;
+  assert_true(f.store->save(cleared).has_value());
+  const std::string code = code_for(f, secret);
+  a.store.before_commit = [&] { assert_auth(code_login(*f.auth, code), AuthResult::success); };
+  auto replayed =
+      p.auth.phone_enroll("alice", "+447946004568", protocol::k_method_sms, code, k_who);
+  assert_true(replayed.has_value());
+  assert_int_equal(static_cast<int>(replayed->result),
+                   static_cast<int>(protocol::PhoneEnrollResult::bad_code));
+  assert_int_equal(a.store.conflicts, 2);
+  assert_true(stored(f, "alice").pending_phone.empty());
+  assert_int_equal(p.sender.messages.size(), 1);
+}
+
 } // namespace
 
 int main()
@@ -347,6 +406,8 @@ int main()
       TEST(test_enrollment_is_decided_again_after_a_write_on_another_host),
       TEST(test_self_service_is_decided_again_code_proof_included),
       TEST(test_phone_removal_is_decided_again_after_a_write_on_another_host),
+      TEST(test_phone_confirmation_is_decided_again_after_a_write_on_another_host),
+      TEST(test_phone_enrollment_is_decided_again_code_proof_included),
   };
 #undef TEST
   return cmocka_run_group_tests(tests, nullptr, nullptr);
