@@ -437,7 +437,7 @@ const std::array k_keys = {
             [](Config& c, std::string_view v) { return set_duration(c.request_timeout, v, 1, 300); }},
   ConfigKey{"idle_timeout", "30s", "An idle client connection is closed after this long.",
             [](Config& c, std::string_view v) { return set_duration(c.idle_timeout, v, 1, 3600); }},
-  ConfigKey{"worker_threads", "16",
+  ConfigKey{"worker_threads", "32",
             "Threads that serve requests. Logins finishing together share one disk commit; "
             "password hashing among them is limited to one per CPU. Users other than root "
             "together have at most three quarters of them (at least one); the rest wait for "

@@ -171,7 +171,7 @@ void assert_documented_defaults(const Config& config)
   assert_int_equal(config.connection_lifetime, 300);
   assert_int_equal(config.request_timeout, 5);
   assert_int_equal(config.idle_timeout, 30);
-  assert_int_equal(config.worker_threads, 16);
+  assert_int_equal(config.worker_threads, 32);
   assert_int_equal(config.password_queue, 32);
   assert_int_equal(config.password_queue_per_uid, 2);
   assert_int_equal(config.password_queue_wait, 5);
