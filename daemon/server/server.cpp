@@ -632,7 +632,6 @@ struct Server::Impl {
     end_request(conn.peer.uid);
   }
 
-  // The whole life of one event for a connection this thread now owns.
   // Whether the client has shut down its sending side (the PAM module does after its one
   // request): its connection is then closed once answered, rather than armed to wait for the
   // hang-up. Seen in the event that brought the request, or else looked for without reading.
@@ -645,6 +644,7 @@ struct Server::Impl {
     return recv(conn.fd.get(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
   }
 
+  // The whole life of one event for a connection this thread now owns.
   void on_connection_event(Connection* conn, std::uint32_t events)
   {
     if (conn->writing) {
