@@ -100,16 +100,31 @@ AuthOutcome Authenticator::authenticate(std::string_view user, AuthMode mode,
     return audited({AuthResult::denied, 0, "empty password"});
   }
 
-  // First look: enrollment state, lock and throttle, before any expensive or counted work.
+  // First look: enrollment state, lock and throttle, before any expensive or counted work. With
+  // a code, the store's own copy of the record will do (load_for_commit: a directory store then
+  // reads nothing here) when it leads on to check_code, whose decision is a commit that checks
+  // the copy; whatever a copy would decide here without one is decided on a fresh load.
   std::optional<UserRecord> record;
   {
     auto held = m_ledger.lock(user);
-    auto loaded = m_ledger.load(user);
-    if (!loaded) {
-      log::error("store: %s", loaded.error().message.c_str());
-      return audited({AuthResult::unavailable, 0, "store error"});
+    bool fresh = mode != AuthMode::password_and_code;
+    if (!fresh) {
+      auto first = m_ledger.load_for_commit(user);
+      if (!first) {
+        log::error("store: %s", first.error().message.c_str());
+        return audited({AuthResult::unavailable, 0, "store error"});
+      }
+      record = std::move(first->record);
+      fresh = first->copy && !leads_to_commit(record, code, m_ledger.now());
     }
-    record = std::move(*loaded);
+    if (fresh) {
+      auto loaded = m_ledger.load(user);
+      if (!loaded) {
+        log::error("store: %s", loaded.error().message.c_str());
+        return audited({AuthResult::unavailable, 0, "store error"});
+      }
+      record = std::move(*loaded);
+    }
   }
   // Whatever the password: the answer must not tell whether it was right.
   if (record && record->lock != LockState::none) {

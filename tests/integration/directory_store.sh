@@ -183,6 +183,15 @@ B=$SECRET
 next_step
 login a bob bob-Pa55word "$(code_for "$B")"
 check "bob logs in on A (A's copy of his record is fresh)" login_succeeded
+# A two-prompt login on a fresh copy: the module's PHONE_STATUS reads bob's record (it picks
+# the prompt), the password-and-code check goes on A's copy, and its conditional write is all.
+next_step
+from=$(wc -l < "$LDAP_LOG")
+login a bob bob-Pa55word "$(code_for "$B")"
+entry_ops=$(tail -n +"$((from + 1))" "$LDAP_LOG" | grep -E ' (SRCH|MOD) (base|dn)="studio2faUser=bob,' |
+  awk '{ print $5 }' | sort | uniq -c | awk '{ printf "%s %s ", $2, $1 }')
+check "... and again: one read and one write of his entry (got: ${entry_ops:-none})" \
+  bash -c '[ "$0" -eq 0 ] && [ "$1" = "MOD 1 SRCH 1 " ]' "$LOGIN_RC" "$entry_ops"
 ldap_stop
 next_step
 C=$(code_for "$B")

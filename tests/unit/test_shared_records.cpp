@@ -17,8 +17,10 @@ public:
 
   std::function<void()> before_commit;
   unsigned conflicts = 0;
-  // Handed out once by load_for_commit() as a copy, when set.
+  // Handed out by load_for_commit() as a copy, when set: once, or every time with `keep_copy`
+  // (as a directory store keeps what it last read or wrote).
   std::optional<UserRecord> copy;
+  bool keep_copy = false;
   unsigned loads = 0;
 
   Expected<std::optional<UserRecord>> load(std::string_view user) override
@@ -28,6 +30,9 @@ public:
   }
   Expected<Loaded> load_for_commit(std::string_view user) override
   {
+    if (copy && keep_copy) {
+      return Loaded{copy, true};
+    }
     if (copy) {
       Loaded loaded{std::move(copy), true};
       copy.reset();
@@ -89,9 +94,11 @@ struct HostA {
   AccountAdmin admin;
 };
 
-AuthOutcome code_login(Authenticator& auth, const std::string& code)
+// alice's login on `auth`: the code alone (otp_only), or her password ("right") and the code.
+AuthOutcome code_login(Authenticator& auth, const std::string& code,
+                       AuthMode mode = AuthMode::code_only)
 {
-  return auth.authenticate("alice", AuthMode::code_only, "", code, k_who);
+  return auth.authenticate("alice", mode, mode == AuthMode::code_only ? "" : "right", code, k_who);
 }
 
 void test_code_used_meanwhile_on_another_host_is_a_replay(void** state)
@@ -198,6 +205,19 @@ void test_stale_copy_after_a_code_used_on_another_host_is_a_replay(void** state)
   assert_int_equal(stored(f, "alice").failures, 1);
 }
 
+// Locks alice on B (lockout_after = 3 wrong codes), hands A a copy of the locked record, and
+// has B's administrator lift the lock: A's copy is stale.
+void hand_a_stale_locked_copy(Fixture& f, HostA& a, const Bytes& secret)
+{
+  for (int i = 0; i < 3; ++i) {
+    code_login(*f.auth, wrong_code(f, secret));
+  }
+  a.store.copy = stored(f, "alice");
+  assert_int_equal(static_cast<int>(a.store.copy->lock), static_cast<int>(LockState::account));
+  assert_int_equal(static_cast<int>(*f.admin->unlock("alice", k_admin)),
+                   static_cast<int>(protocol::UnlockResult::unlocked));
+}
+
 void test_stale_copy_decides_nothing_without_a_commit(void** state)
 {
   Fixture& f = fixture(state);
@@ -205,18 +225,43 @@ void test_stale_copy_decides_nothing_without_a_commit(void** state)
   f.reconfigure(f.settings);
   HostA a(f);
   const Bytes secret = enroll_alice(f);
-  for (int i = 0; i < 3; ++i) {
-    code_login(*f.auth, wrong_code(f, secret));
+  // A reads the record again rather than refusing on its copy: a code-only login, and the first
+  // look of a password-and-code one (the copy kept, as a directory store keeps it).
+  for (AuthMode mode : {AuthMode::code_only, AuthMode::password_and_code}) {
+    hand_a_stale_locked_copy(f, a, secret);
+    a.store.keep_copy = mode == AuthMode::password_and_code;
+    a.store.loads = 0;
+    assert_auth(code_login(a.auth, code_for(f, secret), mode), AuthResult::success);
+    assert_true(mode == AuthMode::code_only ? a.store.loads == 1 : a.store.loads >= 1);
+    f.clock.advance(30);
   }
-  // A's copy has the lock; B's administrator lifts it: A reads the record again rather than
-  // refusing on its copy.
-  a.store.copy = stored(f, "alice");
-  assert_int_equal(static_cast<int>(a.store.copy->lock), static_cast<int>(LockState::account));
-  assert_int_equal(static_cast<int>(*f.admin->unlock("alice", k_admin)),
-                   static_cast<int>(protocol::UnlockResult::unlocked));
+  // The copy says not enrolled (alice enrolled since): read again too.
+  UserRecord unenrolled = stored(f, "alice");
+  unenrolled.sealed_secret.clear();
+  a.store.copy = unenrolled;
+  assert_false(a.store.copy->has_second_factor());
   a.store.loads = 0;
-  assert_auth(code_login(a.auth, code_for(f, secret)), AuthResult::success);
-  assert_int_equal(a.store.loads, 1);
+  assert_auth(code_login(a.auth, code_for(f, secret), AuthMode::password_and_code),
+              AuthResult::success);
+  assert_true(a.store.loads >= 1);
+}
+
+void test_two_prompt_login_on_a_fresh_copy_reads_nothing(void** state)
+{
+  Fixture& f = fixture(state);
+  HostA a(f);
+  const Bytes secret = enroll_alice(f);
+
+  // The first look (enrolled, not locked, not throttled) and the code both go on the copy; the
+  // commit checks it.
+  a.store.copy = stored(f, "alice");
+  a.store.keep_copy = true;
+  a.store.loads = 0;
+  assert_auth(code_login(a.auth, code_for(f, secret), AuthMode::password_and_code),
+              AuthResult::success);
+  assert_int_equal(a.store.loads, 0);
+  assert_int_equal(a.store.conflicts, 0);
+  assert_int_equal(stored(f, "alice").last_step, f.step_now());
 }
 
 // Another host's write slipped in before A's next commit (a login's bookkeeping).
@@ -401,6 +446,7 @@ int main()
       TEST(test_fresh_copy_logs_in_without_a_load),
       TEST(test_stale_copy_after_a_code_used_on_another_host_is_a_replay),
       TEST(test_stale_copy_decides_nothing_without_a_commit),
+      TEST(test_two_prompt_login_on_a_fresh_copy_reads_nothing),
       TEST(test_admin_unlock_is_decided_again_after_a_write_on_another_host),
       TEST(test_admin_disable_and_pass_are_decided_again),
       TEST(test_enrollment_is_decided_again_after_a_write_on_another_host),
