@@ -107,24 +107,23 @@ AuthOutcome Authenticator::authenticate(std::string_view user, AuthMode mode,
   std::optional<UserRecord> record;
   {
     auto held = m_ledger.lock(user);
-    bool fresh = mode != AuthMode::password_and_code;
-    if (!fresh) {
-      auto first = m_ledger.load_for_commit(user);
-      if (!first) {
-        log::error("store: %s", first.error().message.c_str());
-        return audited({AuthResult::unavailable, 0, "store error"});
+    auto loaded = [&]() -> Expected<std::optional<UserRecord>> {
+      if (mode == AuthMode::password_and_code) {
+        auto first = m_ledger.load_for_commit(user);
+        if (!first) {
+          return Unexpected<Error>{first.error()};
+        }
+        if (!first->copy || leads_to_commit(first->record, code, m_ledger.now())) {
+          return std::move(first->record);
+        }
       }
-      record = std::move(first->record);
-      fresh = first->copy && !leads_to_commit(record, code, m_ledger.now());
+      return m_ledger.load(user);
+    }();
+    if (!loaded) {
+      log::error("store: %s", loaded.error().message.c_str());
+      return audited({AuthResult::unavailable, 0, "store error"});
     }
-    if (fresh) {
-      auto loaded = m_ledger.load(user);
-      if (!loaded) {
-        log::error("store: %s", loaded.error().message.c_str());
-        return audited({AuthResult::unavailable, 0, "store error"});
-      }
-      record = std::move(*loaded);
-    }
+    record = std::move(*loaded);
   }
   // Whatever the password: the answer must not tell whether it was right.
   if (record && record->lock != LockState::none) {
