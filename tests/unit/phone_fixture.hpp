@@ -4,33 +4,7 @@
 
 #include "auth_fixture.hpp"
 #include "phone_dispatch.hpp"
-
-// A gateway that keeps what it is given.
-class RecordingSender final : public CodeSender {
-public:
-  std::vector<std::string> messages;
-  std::vector<std::string> numbers;
-  SendOutcome send(const OutgoingCode& code, std::chrono::milliseconds) override
-  {
-    messages.emplace_back(code.message.view());
-    numbers.push_back(code.number);
-    SendOutcome outcome;
-    outcome.accepted = true;
-    outcome.elapsed_ms = 5;
-    return outcome;
-  }
-  // The six digits of the last message.
-  std::string last_code() const
-  {
-    std::string digits;
-    for (const char c : messages.back()) {
-      if (c >= '0' && c <= '9' && digits.size() < 6) {
-        digits.push_back(c);
-      }
-    }
-    return digits;
-  }
-};
+#include "recording_sender.hpp"
 
 // The fixture's store, ledger and keys (or another ledger over them: another host's), with an
 // Authenticator that sends codes.

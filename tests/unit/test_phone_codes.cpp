@@ -8,6 +8,7 @@
 #include "phone_codes.hpp"
 #include "phone_dispatch.hpp"
 #include "phone_message.hpp"
+#include "recording_sender.hpp"
 #include "sealer.hpp"
 #include "send_budget.hpp"
 #include "sqlite_store.hpp"
@@ -353,27 +354,6 @@ void test_factor_beside_totp(void**)
 
 // --- sending a login code (PhoneDispatch) ---------------------------------------------------
 
-// A gateway that records what it is given and answers as told.
-class FakeSender final : public CodeSender {
-public:
-  bool accept = true;
-  std::vector<std::string> messages;
-  std::vector<std::string> numbers;
-
-  SendOutcome send(const OutgoingCode& code, std::chrono::milliseconds) override
-  {
-    messages.emplace_back(code.message.view());
-    numbers.push_back(code.number);
-    SendOutcome outcome;
-    outcome.accepted = accept;
-    outcome.elapsed_ms = 412;
-    if (!accept) {
-      outcome.problem = "the command exited with status 1";
-    }
-    return outcome;
-  }
-};
-
 struct DispatchFixture {
   std::string dir;
   ManualClock clock{k_start};
@@ -382,7 +362,7 @@ struct DispatchFixture {
   std::unique_ptr<AccountLedger> ledger;
   PhoneCodes codes{*keys.phone, PhoneCodeRules{}};
   SendBudget budget{3};
-  FakeSender sms;
+  RecordingSender sms;
   SenderPool sms_pool{sms, 2, std::chrono::milliseconds(1000)};
   std::unique_ptr<PhoneDispatch> dispatch;
   Requester who{0, "root", "sshd", "192.0.2.7", "ssh"};
