@@ -442,10 +442,10 @@ struct Server::Impl {
       } else {
         raw->resume_at_ms.store(turn); // not registered: the sweep adds it in its turn
       }
-    }
-    schedule(deadline);
-    if (turn > now) {
-      schedule(turn);
+      // Armed under the mutex too: a thread that closes the connection at once, the last one,
+      // disarms the timer after this, not before (a timer left for a closed connection would
+      // wake an idle daemon).
+      schedule(std::min(deadline, turn > now ? turn : deadline));
     }
   }
 
@@ -525,6 +525,10 @@ struct Server::Impl {
           next = std::min(next, resume_at);
         }
       }
+      // Under the mutex, as in admit: the last connection's close disarms after this.
+      if (next != k_never) {
+        schedule(next);
+      }
     }
     const long long paused_until = accept_paused_until.load();
     if (paused_until != 0) {
@@ -534,11 +538,8 @@ struct Server::Impl {
           control(EPOLL_CTL_MOD, listen_fd, EPOLLIN | EPOLLONESHOT, &g_listen_marker);
         }
       } else {
-        next = std::min(next, paused_until);
+        schedule(paused_until);
       }
-    }
-    if (next != k_never) {
-      schedule(next);
     }
     control(EPOLL_CTL_MOD, timer.get(), EPOLLIN | EPOLLONESHOT, &g_timer_marker);
   }
