@@ -486,11 +486,15 @@ private:
     const std::uint64_t left = grace_until > static_cast<std::uint64_t>(now)
                                    ? grace_until - static_cast<std::uint64_t>(now)
                                    : 0;
+    // To the nearest day or hour: a grace period that began a second ago still has its days
+    // (2 days 23:59:59 reads "3 days", not "2").
     char when[64];
     if (left >= 2 * 86400) {
-      snprintf(when, sizeof(when), "%llu days", static_cast<unsigned long long>(left / 86400));
+      snprintf(when, sizeof(when), "%llu days",
+               static_cast<unsigned long long>((left + 43200) / 86400));
     } else if (left >= 2 * 3600) {
-      snprintf(when, sizeof(when), "%llu hours", static_cast<unsigned long long>(left / 3600));
+      snprintf(when, sizeof(when), "%llu hours",
+               static_cast<unsigned long long>((left + 1800) / 3600));
     } else {
       snprintf(when, sizeof(when), "%llu minutes",
                static_cast<unsigned long long>((left + 59) / 60));
