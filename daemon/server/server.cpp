@@ -392,13 +392,14 @@ struct Server::Impl {
   }
 
   // Takes one accepted connection, or answers it busy and closes it (without allocating: a
-  // refused connection must cost as little as possible).
-  void admit(Fd fd)
+  // refused connection must cost as little as possible). With `keep`, a connection that may be
+  // read at once is not armed but returned: the caller then owns it, as if it had its event.
+  Connection* admit(Fd fd, bool keep)
   {
     ucred cred{};
     socklen_t length = sizeof(cred);
     if (getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &cred, &length) != 0) {
-      return;
+      return nullptr;
     }
     const PeerCredentials peer{cred.pid, cred.uid, cred.gid};
     const long long now = monotonic_ms();
@@ -423,7 +424,7 @@ struct Server::Impl {
       ssize_t ignored =
         send(fd.get(), busy_frame.data(), busy_frame.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
       (void)ignored;
-      return; // `fd` closes it
+      return nullptr; // `fd` closes it
     }
     auto conn = take_spare();
     conn->fd = std::move(fd);
@@ -432,12 +433,16 @@ struct Server::Impl {
     const long long deadline = std::min(now + settings.idle_timeout * 1000LL, conn->closes_at_ms);
     conn->deadline_ms = deadline;
     Connection* raw = conn.get();
+    Connection* kept = nullptr;
     {
       std::lock_guard lock(connections_mutex);
       connections.emplace(raw, std::move(conn));
-      // Under the mutex, and the last use of `raw` here: a thread that gets an event for it at
-      // once (a hang-up) can close it only after the unlock, and the sweep sees it whole.
-      if (turn <= now) {
+      // Under the mutex, and the last use of `raw` here unless kept: a thread that gets an
+      // event for it at once (a hang-up) can close it only after the unlock, and the sweep sees
+      // it whole.
+      if (turn <= now && keep) {
+        kept = raw; // not in the epoll set: no other thread can get an event for it
+      } else if (turn <= now) {
         rearm(raw);
       } else {
         raw->resume_at_ms.store(turn); // not registered: the sweep adds it in its turn
@@ -447,6 +452,7 @@ struct Server::Impl {
       // wake an idle daemon).
       schedule(std::min(deadline, turn > now ? turn : deadline));
     }
+    return kept;
   }
 
   // Out of descriptors (or kernel memory): stop accepting for a moment; the sweep resumes.
@@ -468,12 +474,19 @@ struct Server::Impl {
     schedule(now + k_accept_pause_ms);
   }
 
-  void accept_some()
+  // Accepts what is waiting, and re-arms the listener for the next free thread. Returns the
+  // first connection admitted to be read at once, which this thread then owns (nullptr: none):
+  // a client sends its request right after connecting, so it is usually there already, and
+  // reading it here spares waking another thread for it.
+  Connection* accept_some()
   {
+    Connection* mine = nullptr;
     for (int taken = 0; taken < k_accepts_per_event;) {
       int fd = accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd >= 0) {
-        admit(Fd(fd));
+        if (Connection* kept = admit(Fd(fd), mine == nullptr)) {
+          mine = kept;
+        }
         ++taken;
         continue;
       }
@@ -482,13 +495,14 @@ struct Server::Impl {
       }
       if (errno != EAGAIN && errno != EWOULDBLOCK) {
         pause_accepting(errno); // EMFILE, ENFILE, ENOBUFS, ENOMEM: the listener stays unarmed
-        return;
+        return mine;
       }
       break;
     }
     if (accepting) {
       control(EPOLL_CTL_MOD, listen_fd, EPOLLIN | EPOLLONESHOT, &g_listen_marker);
     }
+    return mine;
   }
 
   // Deadlines: a connection past its deadline is shut down, not freed; its owner (whichever
@@ -723,7 +737,11 @@ struct Server::Impl {
         continue;
       }
       if (data == &g_listen_marker) {
-        accept_some();
+        if (Connection* conn = accept_some()) {
+          // As if its event had come: the request, or else the connection armed to wait for it.
+          log::PeerScope scope(conn->peer.uid);
+          on_connection_event(conn, 0);
+        }
       } else if (data == &g_timer_marker) {
         sweep();
       } else {

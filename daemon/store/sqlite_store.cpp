@@ -261,6 +261,16 @@ Expected<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path
 
 Expected<std::optional<UserRecord>> SqliteStore::load(std::string_view user)
 {
+  // On the writer when no batch holds it: SQLite drops a connection's page cache when another
+  // connection has committed since its last read, which the reader always finds (six page reads
+  // on each login's lookup), while the writer's cache survives its own commits. Either sees every
+  // commit that has returned.
+  {
+    std::unique_lock writer(m_impl->mutex, std::try_to_lock);
+    if (writer.owns_lock()) {
+      return m_impl->users.load(user, UsersTable::Side::writer);
+    }
+  }
   std::lock_guard lock(m_impl->reader_mutex);
   return m_impl->users.load(user);
 }

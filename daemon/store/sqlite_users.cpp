@@ -291,14 +291,19 @@ Expected<void> UsersTable::prepare(const Connections& db)
       !prepared) {
     return prepared;
   }
+  if (auto prepared = prepare_all(db.path, db.writer, {{&m_load_on_writer, k_load_sql}});
+      !prepared) {
+    return prepared;
+  }
   return prepare_all(db.path, db.reader, {{&m_load, k_load_sql}});
 }
 
-Expected<std::optional<UserRecord>> UsersTable::load(std::string_view user)
+Expected<std::optional<UserRecord>> UsersTable::load(std::string_view user, Side side)
 {
-  sqlite3_stmt* stmt = m_load.get();
+  const bool on_writer = side == Side::writer;
+  sqlite3_stmt* stmt = on_writer ? m_load_on_writer.get() : m_load.get();
   StatementUse use(stmt);
-  auto found = step_to_row_of(m_db.path, m_db.reader, stmt, user,
+  auto found = step_to_row_of(m_db.path, on_writer ? m_db.writer : m_db.reader, stmt, user,
                               "cannot load the record of user " + quoted(user));
   if (!found) {
     return Unexpected<Error>{found.error()};

@@ -16,13 +16,16 @@ namespace studio2fa {
 
 class UsersTable {
 public:
-  // Prepares the statements: load() runs on the reader, the rest on the writer. Both
+  // Prepares the statements: load() runs on either connection, the rest on the writer. Both
   // connections must outlive the table.
   Expected<void> prepare(const Connections& db);
 
   // Each call below uses one connection's statements: the caller lets one thread at a time use
   // each connection.
-  Expected<std::optional<UserRecord>> load(std::string_view user);
+  // load() runs on either connection: the writer's page cache is still valid after its own
+  // commits, whereas the reader's is dropped after each.
+  enum class Side { reader, writer };
+  Expected<std::optional<UserRecord>> load(std::string_view user, Side side = Side::reader);
   Expected<std::vector<UserRecord>> list(std::string_view after, std::size_t limit);
   // Inserts (revision 0) or replaces (revision R) the record if the row is still as it was read;
   // Errc::conflict otherwise. The caller's transaction makes a batch of writes all or none.
@@ -32,6 +35,7 @@ public:
 private:
   Connections m_db;
   Statement m_load; // on the reader
+  Statement m_load_on_writer;
   Statement m_list;
   Statement m_insert;
   Statement m_update;
