@@ -1,6 +1,7 @@
 #include "sqlite_connection.hpp"
 
 #include "file_safety.hpp"
+#include "sqlite_gather_vfs.hpp"
 #include "sqlite_handles.hpp"
 
 #include <cerrno>
@@ -80,7 +81,10 @@ Expected<DbHandle> open_connection(const std::string& path)
   flags |= SQLITE_OPEN_NOFOLLOW;
 #endif
   sqlite3* raw = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, "unix-excl");
+  // unix-excl, through the VFS that can gather a commit's WAL writes (sqlite_gather_vfs.hpp);
+  // unix-excl itself if that cannot be registered.
+  const char* vfs = register_gather_vfs() ? k_gather_vfs_name : "unix-excl";
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, vfs);
   DbHandle db(raw);
   if (rc != SQLITE_OK) {
     return make_error(

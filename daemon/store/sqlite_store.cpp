@@ -5,6 +5,7 @@
 #include "monotonic.hpp"
 #include "sqlite_audit.hpp"
 #include "sqlite_connection.hpp"
+#include "sqlite_gather_vfs.hpp"
 #include "sqlite_handles.hpp"
 #include "sqlite_policy_tables.hpp"
 #include "sqlite_users.hpp"
@@ -96,10 +97,17 @@ bool SqliteStore::Impl::choose_sync(std::span<GroupCommit::Ticket* const> batch)
   for (const GroupCommit::Ticket* ticket : batch) {
     lazy = lazy && ticket->changes.durability == Durability::copy;
   }
-  if (lazy != unsynced &&
-      exec(path, db.get(), lazy ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL",
-           "cannot set the synchronous mode")) {
-    unsynced = lazy;
+  if (lazy != unsynced) {
+    // Gathering the WAL's writes is safe only while every commit syncs (sqlite_gather_vfs.hpp):
+    // off before NORMAL, on after FULL.
+    if (lazy) {
+      set_wal_gathering(db.get(), false);
+    }
+    if (exec(path, db.get(), lazy ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL",
+             "cannot set the synchronous mode")) {
+      unsynced = lazy;
+    }
+    set_wal_gathering(db.get(), !unsynced);
   }
   return !unsynced;
 }
@@ -229,6 +237,8 @@ Expected<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path
   impl->db = std::move(*db);
   sqlite3* writer = impl->db.get();
   sqlite3_wal_hook(writer, count_wal_frames, &impl->wal_frames);
+  // synchronous=FULL (configure_connection): each commit's WAL writes go out as one.
+  set_wal_gathering(writer, true);
 
   // Opened for writing like the writer (a read-only connection would take locks of its own),
   // but it never writes.

@@ -2,7 +2,7 @@
 # When a login's write reaches this host's disk (cache_sync, studio2fad.conf(5)), counted as the
 # daemon's fdatasync calls under strace, for logins through the real module with oathtool codes:
 #  - store = local: every login's commit is flushed before the reply (the database is the only
-#    record of the step it accepted);
+#    record of the step it accepted), its WAL frames gathered into one write (pwrite64 counted);
 #  - store = directory, cache_sync = normal (the default): the directory has made the login
 #    durable before the cache's copy is written, and that copy waits for no flush: at most every
 #    other login flushes (an unsynced run is never older than a second), and a crash of the
@@ -18,10 +18,10 @@ command -v strace > /dev/null || { echo "1..0 # SKIP strace is not installed"; e
 
 N=10 # logins per count
 # traced_start: starts the daemon and attaches strace to all its threads, which writes one line
-# per fdatasync or fsync to $T/syncs (appended to across restarts).
+# per fdatasync, fsync or pwrite64 to $T/syncs (appended to across restarts).
 traced_start() {
   start_daemon || return 1
-  strace -f -qq -e trace=fdatasync,fsync -o "|cat >> $T/syncs" -p "$S2FA_DAEMON_PID" 2> /dev/null &
+  strace -f -qq -e trace=fdatasync,fsync,pwrite64 -o "|cat >> $T/syncs" -p "$S2FA_DAEMON_PID" 2> /dev/null &
   local task deadline=$((SECONDS + 10))
   for task in /proc/"$S2FA_DAEMON_PID"/task/*; do
     until [ "$(awk '/^TracerPid:/ { print $2 }' "$task/status" 2> /dev/null)" != 0 ]; do
@@ -31,12 +31,14 @@ traced_start() {
   done
 }
 syncs() { grep -c -e 'fdatasync(' -e 'fsync(' "$T/syncs" 2> /dev/null || echo 0; }
+writes() { grep -c -e 'pwrite64(' "$T/syncs" 2> /dev/null || echo 0; }
 
 # logins USER: N logins of USER, each with the code of a fresh time step; sets OK (how many
-# succeeded) and FLUSHES (the daemon's flushes while they ran).
+# succeeded), FLUSHES (the daemon's flushes while they ran) and WRITES (its pwrite64 calls).
 logins() {
-  local before i
+  local before i writes_before
   before=$(syncs)
+  writes_before=$(writes)
   OK=0
   for i in $(seq 1 "$N"); do
     next_step
@@ -44,6 +46,7 @@ logins() {
     login_succeeded && OK=$((OK + 1))
   done
   FLUSHES=$(( $(syncs) - before ))
+  WRITES=$(( $(writes) - writes_before ))
 }
 
 pam_service studio2fa
@@ -55,6 +58,10 @@ logins alice
 check "store = local: $N logins succeed" test "$OK" -eq "$N"
 check "... and each is flushed before its reply ($FLUSHES flushes for $N logins)" \
   test "$FLUSHES" -ge "$N"
+# Synced commits gather their WAL writes into one (sqlite_gather_vfs.hpp): a login's five pages
+# would otherwise be ten writes (a frame header and a page each).
+check "... each commit's WAL frames written at once ($WRITES writes for $N logins)" \
+  test "$WRITES" -le $((2 * N))
 stop_daemon
 
 # --- store = directory ---------------------------------------------------------------------
@@ -70,6 +77,10 @@ check "the daemon starts with store = directory (cache_sync left at its default)
 check "bob enrolls (in the directory)" enroll bob
 logins bob
 check "cache_sync = normal: $N logins succeed" test "$OK" -eq "$N"
+# Gathering is off for unsynced commits (a NORMAL commit is published without a sync): their
+# pages go out one write each, so there are many more writes than logins.
+check "... the unsynced commits' writes not gathered ($WRITES writes for $N logins)" \
+  test "$WRITES" -ge $((2 * N))
 check "... with at most one flush for every two logins ($FLUSHES for $N)" \
   test "$FLUSHES" -le $((N / 2))
 kill_daemon_hard
