@@ -9,8 +9,10 @@ namespace studio2fa {
 namespace {
 
 // Past this, held writes go to the file at once: a commit of many pages (a migration, a rekey)
-// is written in pieces of this size.
-constexpr int k_max_held = 256 * 1024;
+// is written in pieces of at most this size. It must stay below 128 KiB: unix-excl masks the
+// length of one write to 17 bits (SQLite never writes more than a 64 KiB page and its header),
+// and reports the short write that results as "database or disk is full".
+constexpr int k_max_held = 112 * 1024;
 
 // Our file object: this header, then the underlying VFS's file object (SQLite allocates
 // szOsFile bytes for both). SQLite zeroes nothing, so xOpen sets every field.

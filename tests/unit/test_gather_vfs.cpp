@@ -150,6 +150,30 @@ void test_commit_is_one_write_and_seen(void**)
   remove_db(db);
 }
 
+// A commit of many pages (as a migration's or a rekey's) goes out in pieces, each one write that
+// unix-excl takes whole (it writes at most 128 KiB at once).
+void test_large_commit_in_pieces(void**)
+{
+  Db db = open_db();
+  assert_true(set_wal_gathering(db.writer.get(), true));
+  {
+    CountedWrites counted;
+    exec_ok(db.writer.get(), "UPDATE t SET v = printf('%0200d', id)"); // every page, twice over
+    assert_true(g_writes.load() >= 2);
+    assert_true(g_writes.load() < 40);
+  }
+  sqlite3_stmt* stmt = nullptr;
+  assert_int_equal(sqlite3_prepare_v2(db.reader.get(),
+                                      "SELECT count(*) FROM t WHERE length(v) = 200", -1, &stmt,
+                                      nullptr),
+                   SQLITE_OK);
+  assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+  assert_int_equal(sqlite3_column_int(stmt, 0), 2000);
+  sqlite3_finalize(stmt);
+  exec_ok(db.reader.get(), "PRAGMA integrity_check");
+  remove_db(db);
+}
+
 void test_failed_write_fails_the_commit(void**)
 {
   Db db = open_db();
@@ -206,6 +230,7 @@ int main()
 {
   const CMUnitTest tests[] = {
     cmocka_unit_test(test_commit_is_one_write_and_seen),
+    cmocka_unit_test(test_large_commit_in_pieces),
     cmocka_unit_test(test_failed_write_fails_the_commit),
     cmocka_unit_test(test_not_gathered_unless_on),
   };
