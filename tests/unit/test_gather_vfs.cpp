@@ -74,10 +74,13 @@ void exec_ok(sqlite3* db, const char* sql)
   }
 }
 
-long long count_rows(sqlite3* db)
+// Rows of t, or those matching `where`.
+long long count_rows(sqlite3* db, const char* where = nullptr)
 {
+  const std::string sql = std::string("SELECT count(*) FROM t") + (where ? " WHERE " : "") +
+                          (where ? where : "");
   sqlite3_stmt* stmt = nullptr;
-  assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM t", -1, &stmt, nullptr), SQLITE_OK);
+  assert_int_equal(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK);
   assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
   const long long n = sqlite3_column_int64(stmt, 0);
   sqlite3_finalize(stmt);
@@ -130,14 +133,7 @@ void test_commit_is_one_write_and_seen(void**)
     assert_int_equal(g_writes.load(), 1);
   }
   // Another connection sees the commit, and the database is whole.
-  sqlite3_stmt* stmt = nullptr;
-  assert_int_equal(sqlite3_prepare_v2(db.reader.get(),
-                                      "SELECT count(*) FROM t WHERE v LIKE 'x%'", -1, &stmt,
-                                      nullptr),
-                   SQLITE_OK);
-  assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
-  assert_int_equal(sqlite3_column_int(stmt, 0), 3);
-  sqlite3_finalize(stmt);
+  assert_int_equal(count_rows(db.reader.get(), "v LIKE 'x%'"), 3);
   exec_ok(db.reader.get(), "PRAGMA integrity_check");
 
   // Off: the same commit is written frame header by page, as SQLite does by itself.
@@ -162,14 +158,7 @@ void test_large_commit_in_pieces(void**)
     assert_true(g_writes.load() >= 2);
     assert_true(g_writes.load() < 40);
   }
-  sqlite3_stmt* stmt = nullptr;
-  assert_int_equal(sqlite3_prepare_v2(db.reader.get(),
-                                      "SELECT count(*) FROM t WHERE length(v) = 200", -1, &stmt,
-                                      nullptr),
-                   SQLITE_OK);
-  assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
-  assert_int_equal(sqlite3_column_int(stmt, 0), 2000);
-  sqlite3_finalize(stmt);
+  assert_int_equal(count_rows(db.reader.get(), "length(v) = 200"), 2000);
   exec_ok(db.reader.get(), "PRAGMA integrity_check");
   remove_db(db);
 }
