@@ -99,7 +99,7 @@ bool SqliteStore::Impl::choose_sync(std::span<GroupCommit::Ticket* const> batch)
   }
   if (lazy != unsynced) {
     // Gathering the WAL's writes is safe only while every commit syncs (sqlite_gather_vfs.hpp):
-    // off before NORMAL, on after FULL.
+    // off before NORMAL; on once FULL holds (again, if NORMAL could not be set).
     if (lazy) {
       set_wal_gathering(db.get(), false);
     }
@@ -107,7 +107,9 @@ bool SqliteStore::Impl::choose_sync(std::span<GroupCommit::Ticket* const> batch)
              "cannot set the synchronous mode")) {
       unsynced = lazy;
     }
-    set_wal_gathering(db.get(), !unsynced);
+    if (!unsynced) {
+      set_wal_gathering(db.get(), true);
+    }
   }
   return !unsynced;
 }

@@ -287,11 +287,8 @@ Expected<void> UsersTable::prepare(const Connections& db)
                                    {&m_insert, k_insert_sql},
                                    {&m_update, k_update_sql},
                                    {&m_update_same_checks, k_update_same_checks_sql},
-                                   {&m_remove, k_remove_sql}});
-      !prepared) {
-    return prepared;
-  }
-  if (auto prepared = prepare_all(db.path, db.writer, {{&m_load_on_writer, k_load_sql}});
+                                   {&m_remove, k_remove_sql},
+                                   {&m_load_on_writer, k_load_sql}});
       !prepared) {
     return prepared;
   }
